@@ -1,0 +1,431 @@
+//! pccc's SSA IR: what the frontend produces and the backend consumes.
+//!
+//! A function is a list of blocks; block 0 is the entry and its parameters
+//! are the function's parameters. Every block ends in exactly one terminator
+//! (its last instruction) and joins pass values as block arguments
+//! (Cranelift-style), so the IR is SSA and maps directly onto regalloc2's
+//! block parameters. Integer values are `I32`/`I64`; float types exist now so
+//! that floats (a later issue) need no redesign.
+
+use pcc::TrapCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl Type {
+    pub fn bits(self) -> u8 {
+        match self {
+            Type::I32 | Type::F32 => 32,
+            Type::I64 | Type::F64 => 64,
+        }
+    }
+    pub fn is_int(self) -> bool {
+        matches!(self, Type::I32 | Type::I64)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Value(pub u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Block(pub u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Inst(pub u32);
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+impl std::fmt::Display for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "block{}", self.0)
+    }
+}
+
+/// Two-operand integer operators; operands and result share one type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    And,
+    Or,
+    Xor,
+    /// Shift and rotate counts are taken modulo the bit width (Wasm semantics).
+    Shl,
+    ShrS,
+    ShrU,
+    Rotl,
+    Rotr,
+    /// Division and remainder trap on a zero divisor; `DivS` also traps on
+    /// MIN / -1 (integer overflow); `RemS` of MIN by -1 is 0.
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+}
+
+/// One-operand integer operators; result has the operand's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Clz,
+    Ctz,
+    Popcnt,
+    /// Sign-extend the low 8/16/32 bits in place (Wasm 2.0 sign-extension ops).
+    Extend8S,
+    Extend16S,
+    Extend32S,
+}
+
+/// Integer comparisons; the result is an `I32` 0 or 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IntCC {
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+impl IntCC {
+    /// The condition with operands swapped (`a < b` iff `b > a`).
+    pub fn swapped(self) -> IntCC {
+        use IntCC::*;
+        match self {
+            Eq => Eq,
+            Ne => Ne,
+            LtS => GtS,
+            LtU => GtU,
+            GtS => LtS,
+            GtU => LtU,
+            LeS => GeS,
+            LeU => GeU,
+            GeS => LeS,
+            GeU => LeU,
+        }
+    }
+    /// The negated condition (`!(a < b)` iff `a >= b`).
+    pub fn inverse(self) -> IntCC {
+        use IntCC::*;
+        match self {
+            Eq => Ne,
+            Ne => Eq,
+            LtS => GeS,
+            LtU => GeU,
+            GtS => LeS,
+            GtU => LeU,
+            LeS => GtS,
+            LeU => GtU,
+            GeS => LtS,
+            GeU => LtU,
+        }
+    }
+}
+
+/// A linear-memory access: `width` bytes at `addr + offset`, where `addr` is
+/// the i32 address operand (a Wasm memory index, zero-extended) and `offset`
+/// the static offset from the instruction's memarg.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemArg {
+    pub offset: u64,
+    /// Access size in bytes: 1, 2, 4 or 8.
+    pub width: u8,
+}
+
+/// A jump target with the arguments for the target block's parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockCall {
+    pub block: Block,
+    pub args: Vec<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    // ---- pure ----
+    /// Integer constant; for I32 only the low 32 bits are meaningful.
+    Iconst { ty: Type, imm: u64 },
+    /// Float constant given as its bit pattern (a later issue lowers these).
+    Fconst { ty: Type, bits: u64 },
+    Binary { op: BinOp, ty: Type },
+    Unary { op: UnOp, ty: Type },
+    /// `x == 0` as an I32 0/1.
+    Eqz { ty: Type },
+    Icmp { cc: IntCC, ty: Type },
+    /// i64 -> i32, keeping the low half.
+    Wrap,
+    /// i32 -> i64.
+    ExtendS,
+    ExtendU,
+    /// args: [cond (I32), if_nonzero, if_zero].
+    Select { ty: Type },
+
+    // ---- memory ----
+    /// args: [addr (I32)]; result of type `ty`. If `width*8` is below the
+    /// result's bit width, the loaded bits are sign- or zero-extended.
+    Load { ty: Type, mem: MemArg, signed: bool },
+    /// args: [addr (I32), value]; stores the low `mem.width` bytes of value.
+    Store { ty: Type, mem: MemArg },
+    /// Result: I32 current size in pages.
+    MemorySize,
+    /// args: [delta pages (I32)]; result: I32 old size in pages or -1.
+    MemoryGrow,
+
+    // ---- globals ----
+    /// `index` in the global index space (imports first).
+    GlobalGet { index: u32, ty: Type },
+    /// args: [value].
+    GlobalSet { index: u32, ty: Type },
+
+    // ---- calls ----
+    /// `func` in the function index space (imports first); args are the
+    /// callee's parameters, results its results.
+    Call { func: u32 },
+    /// args: callee's parameters followed by the table index (I32).
+    /// Traps if the index is out of the table, the element null, or its
+    /// signature not `type_index`.
+    CallIndirect { type_index: u32, table: u32 },
+
+    // ---- terminators (last instruction of each block, only there) ----
+    Jump(BlockCall),
+    /// args: [cond (I32)]; goes to `then` if cond != 0.
+    Brif { then: BlockCall, else_: BlockCall },
+    /// args: [index (I32)]; `targets[index]` or `default` if out of range.
+    BrTable { targets: Vec<BlockCall>, default: BlockCall },
+    /// args: the function's results.
+    Return,
+    Trap(TrapCode),
+}
+
+impl Op {
+    pub fn is_terminator(&self) -> bool {
+        matches!(
+            self,
+            Op::Jump(_) | Op::Brif { .. } | Op::BrTable { .. } | Op::Return | Op::Trap(_)
+        )
+    }
+
+    /// Pure operators can be moved, merged or dropped when unused. Division
+    /// and remainder are not pure: they may trap.
+    pub fn is_pure(&self) -> bool {
+        match self {
+            Op::Binary { op, .. } => !matches!(op, BinOp::DivS | BinOp::DivU | BinOp::RemS | BinOp::RemU),
+            Op::Iconst { .. }
+            | Op::Fconst { .. }
+            | Op::Unary { .. }
+            | Op::Eqz { .. }
+            | Op::Icmp { .. }
+            | Op::Wrap
+            | Op::ExtendS
+            | Op::ExtendU
+            | Op::Select { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Successor blocks of a terminator, in order.
+    pub fn successors(&self) -> Vec<&BlockCall> {
+        match self {
+            Op::Jump(c) => vec![c],
+            Op::Brif { then, else_ } => vec![then, else_],
+            Op::BrTable { targets, default } => targets.iter().chain(std::iter::once(default)).collect(),
+            _ => vec![],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstData {
+    pub op: Op,
+    pub args: Vec<Value>,
+    pub results: Vec<Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BlockData {
+    pub params: Vec<Value>,
+    pub insts: Vec<Inst>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueDef {
+    Param(Block, u32),
+    Result(Inst, u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueData {
+    pub ty: Type,
+    pub def: ValueDef,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub params: Vec<Type>,
+    pub results: Vec<Type>,
+}
+
+/// One function in SSA form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// Index in the module's function index space (imports first).
+    pub index: u32,
+    pub name: String,
+    pub sig: Signature,
+    pub blocks: Vec<BlockData>,
+    pub insts: Vec<InstData>,
+    pub values: Vec<ValueData>,
+}
+
+impl Function {
+    /// A function with an entry block whose parameters are the signature's.
+    pub fn new(index: u32, name: impl Into<String>, sig: Signature) -> Function {
+        let mut f = Function {
+            index,
+            name: name.into(),
+            sig: sig.clone(),
+            blocks: vec![],
+            insts: vec![],
+            values: vec![],
+        };
+        let entry = f.add_block();
+        for ty in sig.params {
+            f.add_block_param(entry, ty);
+        }
+        f
+    }
+
+    pub const ENTRY: Block = Block(0);
+
+    pub fn add_block(&mut self) -> Block {
+        self.blocks.push(BlockData::default());
+        Block(self.blocks.len() as u32 - 1)
+    }
+
+    pub fn add_block_param(&mut self, block: Block, ty: Type) -> Value {
+        let idx = self.blocks[block.0 as usize].params.len() as u32;
+        let v = Value(self.values.len() as u32);
+        self.values.push(ValueData {
+            ty,
+            def: ValueDef::Param(block, idx),
+        });
+        self.blocks[block.0 as usize].params.push(v);
+        v
+    }
+
+    /// Append an instruction to `block`, creating one result per type.
+    pub fn push(&mut self, block: Block, op: Op, args: Vec<Value>, result_tys: &[Type]) -> Inst {
+        let inst = Inst(self.insts.len() as u32);
+        let results = result_tys
+            .iter()
+            .enumerate()
+            .map(|(i, &ty)| {
+                let v = Value(self.values.len() as u32);
+                self.values.push(ValueData {
+                    ty,
+                    def: ValueDef::Result(inst, i as u32),
+                });
+                v
+            })
+            .collect();
+        self.insts.push(InstData { op, args, results });
+        self.blocks[block.0 as usize].insts.push(inst);
+        inst
+    }
+
+    /// Append a single-result instruction and return its result.
+    pub fn push1(&mut self, block: Block, op: Op, args: Vec<Value>, ty: Type) -> Value {
+        let inst = self.push(block, op, args, &[ty]);
+        self.insts[inst.0 as usize].results[0]
+    }
+
+    pub fn inst(&self, inst: Inst) -> &InstData {
+        &self.insts[inst.0 as usize]
+    }
+
+    pub fn block(&self, block: Block) -> &BlockData {
+        &self.blocks[block.0 as usize]
+    }
+
+    pub fn value_type(&self, v: Value) -> Type {
+        self.values[v.0 as usize].ty
+    }
+
+    /// The terminator of `block`, if it has one yet.
+    pub fn terminator(&self, block: Block) -> Option<Inst> {
+        let last = *self.block(block).insts.last()?;
+        self.inst(last).op.is_terminator().then_some(last)
+    }
+
+    /// Check the structural rules the backend relies on: every block ends in
+    /// exactly one terminator, block calls match parameter counts and types,
+    /// every value is defined before use in a dominating position is *not*
+    /// checked here (the frontend's construction guarantees it).
+    pub fn check(&self) -> Result<(), String> {
+        for (bi, b) in self.blocks.iter().enumerate() {
+            let Some((&last, body)) = b.insts.split_last() else {
+                return Err(format!("block{bi} is empty"));
+            };
+            if !self.inst(last).op.is_terminator() {
+                return Err(format!("block{bi} does not end in a terminator"));
+            }
+            if let Some(i) = body.iter().find(|&&i| self.inst(i).op.is_terminator()) {
+                return Err(format!("block{bi}: terminator inst{} before the end", i.0));
+            }
+            for call in self.inst(last).op.successors() {
+                let target = self
+                    .blocks
+                    .get(call.block.0 as usize)
+                    .ok_or_else(|| format!("block{bi} jumps to missing {}", call.block))?;
+                if target.params.len() != call.args.len() {
+                    return Err(format!(
+                        "block{bi} passes {} args to {} which takes {}",
+                        call.args.len(),
+                        call.block,
+                        target.params.len()
+                    ));
+                }
+                for (a, p) in call.args.iter().zip(&target.params) {
+                    if self.value_type(*a) != self.value_type(*p) {
+                        return Err(format!("block{bi}: {a} passed to {} has the wrong type", call.block));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "function {} \"{}\" {:?} -> {:?} {{", self.index, self.name, self.sig.params, self.sig.results)?;
+        for (bi, b) in self.blocks.iter().enumerate() {
+            let params: Vec<String> = b
+                .params
+                .iter()
+                .map(|p| format!("{p}: {:?}", self.value_type(*p)))
+                .collect();
+            writeln!(f, "  block{bi}({}):", params.join(", "))?;
+            for &i in &b.insts {
+                let d = self.inst(i);
+                let res: Vec<String> = d.results.iter().map(|v| v.to_string()).collect();
+                let args: Vec<String> = d.args.iter().map(|v| v.to_string()).collect();
+                if res.is_empty() {
+                    writeln!(f, "    {:?} {}", d.op, args.join(", "))?;
+                } else {
+                    writeln!(f, "    {} = {:?} {}", res.join(", "), d.op, args.join(", "))?;
+                }
+            }
+        }
+        writeln!(f, "}}")
+    }
+}

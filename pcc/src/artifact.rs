@@ -1,0 +1,360 @@
+//! The artifact: an ELF64 relocatable object whose `.text` holds every
+//! defined function (one symbol each), `.pcc.meta` the module's metadata and
+//! `.pcc.facts` the backend's claims. Both custom sections start with a magic
+//! and the format version so a stale or tampered artifact is refused with a
+//! clear error rather than misread.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::fact::FactEntry;
+use crate::sandbox::SandboxConfig;
+use crate::trap::TrapCode;
+
+pub const TEXT_SECTION: &str = ".text";
+pub const META_SECTION: &str = ".pcc.meta";
+pub const FACTS_SECTION: &str = ".pcc.facts";
+
+pub const META_MAGIC: [u8; 8] = *b"PCCCMETA";
+pub const FACTS_MAGIC: [u8; 8] = *b"PCCCFACT";
+/// Bump on any change to the encoding or the meaning of a field.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Error)]
+pub enum ArtifactError {
+    #[error("{section}: too short to hold a header ({len} bytes)")]
+    Truncated { section: &'static str, len: usize },
+    #[error("{section}: bad magic (not a pccc artifact, or corrupted)")]
+    BadMagic { section: &'static str },
+    #[error("{section}: format version {found}, this pccc reads version {expected}; recompile the module")]
+    Version {
+        section: &'static str,
+        found: u32,
+        expected: u32,
+    },
+    #[error("{section}: corrupted payload: {source}")]
+    Payload {
+        section: &'static str,
+        source: postcard::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl ValType {
+    pub fn is_float(self) -> bool {
+        matches!(self, ValType::F32 | ValType::F64)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WasmFuncType {
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+}
+
+/// A constant expression (global initialisers, segment offsets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConstExpr {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    GlobalGet(u32),
+    RefNull,
+    RefFunc(u32),
+}
+
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportKind {
+    Func { type_index: u32 },
+    Global { ty: ValType, mutable: bool },
+    Memory { min_pages: u64, max_pages: Option<u64> },
+    Table { elem: ValType, min: u64, max: Option<u64> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub kind: ImportKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExportKind {
+    Func,
+    Global,
+    Memory,
+    Table,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Export {
+    pub name: String,
+    pub kind: ExportKind,
+    /// Index in the kind's index space (imports first).
+    pub index: u32,
+}
+
+/// A global *defined* by the module (imported ones are in `imports`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalMeta {
+    pub ty: ValType,
+    pub mutable: bool,
+    pub init: ConstExpr,
+}
+
+/// A table *defined* by the module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub elem: ValType,
+    pub min: u64,
+    pub max: Option<u64>,
+}
+
+/// The module's memory (defined or imported; at most one in Wasm 1.0/2.0).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryMeta {
+    pub min_pages: u64,
+    pub max_pages: Option<u64>,
+    pub imported: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SegmentMode {
+    Active { index: u32, offset: ConstExpr },
+    Passive,
+    Declared,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElemSegment {
+    pub mode: SegmentMode,
+    pub elem: ValType,
+    /// Each item a function index, or `None` for ref.null.
+    pub items: Vec<Option<u32>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSegment {
+    pub mode: SegmentMode,
+    pub bytes: Vec<u8>,
+}
+
+/// A function defined by the module, in function-index order after the imports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuncMeta {
+    /// Symbol name: export name, name-section name, or `func[N]`.
+    pub name: String,
+    pub type_index: u32,
+    /// Start in `.text` and size in bytes.
+    pub offset: u32,
+    pub size: u32,
+}
+
+/// An explicit trap instruction (`ud2`) and why it traps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrapSite {
+    /// Defined-function index.
+    pub func: u32,
+    /// Function-relative offset of the `ud2`.
+    pub offset: u32,
+    pub code: TrapCode,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub sandbox: SandboxConfig,
+    pub types: Vec<WasmFuncType>,
+    pub imports: Vec<Import>,
+    pub funcs: Vec<FuncMeta>,
+    pub tables: Vec<TableMeta>,
+    pub memory: Option<MemoryMeta>,
+    pub globals: Vec<GlobalMeta>,
+    pub exports: Vec<Export>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub data: Vec<DataSegment>,
+    pub trap_sites: Vec<TrapSite>,
+}
+
+impl Metadata {
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Func { .. }))
+            .count() as u32
+    }
+
+    pub fn num_imported_globals(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Global { .. }))
+            .count() as u32
+    }
+
+    pub fn num_imported_tables(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Table { .. }))
+            .count() as u32
+    }
+
+    /// The vmctx layout this module's code was compiled against.
+    pub fn vmctx_layout(&self) -> crate::vmctx::VmCtxLayout {
+        crate::vmctx::VmCtxLayout {
+            num_types: self.types.len() as u32,
+            num_tables: self.num_imported_tables() + self.tables.len() as u32,
+            num_globals: self.num_imported_globals() + self.globals.len() as u32,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        encode_with_header(META_MAGIC, self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Metadata, ArtifactError> {
+        decode_with_header(META_SECTION, META_MAGIC, bytes)
+    }
+}
+
+/// The claims for one defined function, offsets relative to its start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionFacts {
+    pub func: u32,
+    pub entries: Vec<FactEntry>,
+}
+
+/// Encode the `.pcc.facts` section.
+pub fn encode_facts(facts: &[FunctionFacts]) -> Vec<u8> {
+    encode_with_header(FACTS_MAGIC, &facts)
+}
+
+/// Decode the `.pcc.facts` section.
+pub fn decode_facts(bytes: &[u8]) -> Result<Vec<FunctionFacts>, ArtifactError> {
+    decode_with_header(FACTS_SECTION, FACTS_MAGIC, bytes)
+}
+
+fn encode_with_header<T: Serialize>(magic: [u8; 8], value: &T) -> Vec<u8> {
+    let mut out = magic.to_vec();
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    // Serialising plain data structures into a Vec cannot fail.
+    out.extend(postcard::to_allocvec(value).expect("postcard serialisation of plain data"));
+    out
+}
+
+fn decode_with_header<T: for<'de> Deserialize<'de>>(
+    section: &'static str,
+    magic: [u8; 8],
+    bytes: &[u8],
+) -> Result<T, ArtifactError> {
+    if bytes.len() < 12 {
+        return Err(ArtifactError::Truncated {
+            section,
+            len: bytes.len(),
+        });
+    }
+    if bytes[..8] != magic {
+        return Err(ArtifactError::BadMagic { section });
+    }
+    let found = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if found != FORMAT_VERSION {
+        return Err(ArtifactError::Version {
+            section,
+            found,
+            expected: FORMAT_VERSION,
+        });
+    }
+    postcard::from_bytes(&bytes[12..]).map_err(|source| ArtifactError::Payload { section, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fact::{Fact, Loc, Point};
+    use crate::reg::Gpr;
+
+    fn sample() -> Metadata {
+        Metadata {
+            sandbox: SandboxConfig::default(),
+            types: vec![WasmFuncType {
+                params: vec![ValType::I32],
+                results: vec![ValType::I64],
+            }],
+            imports: vec![],
+            funcs: vec![FuncMeta {
+                name: "f".into(),
+                type_index: 0,
+                offset: 0,
+                size: 16,
+            }],
+            tables: vec![],
+            memory: Some(MemoryMeta {
+                min_pages: 1,
+                max_pages: None,
+                imported: false,
+            }),
+            globals: vec![],
+            exports: vec![],
+            start: None,
+            elems: vec![],
+            data: vec![],
+            trap_sites: vec![TrapSite {
+                func: 0,
+                offset: 12,
+                code: TrapCode::Unreachable,
+            }],
+        }
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        let m = sample();
+        assert_eq!(Metadata::decode(&m.encode()).unwrap(), m);
+    }
+
+    #[test]
+    fn facts_round_trip() {
+        let f = vec![FunctionFacts {
+            func: 0,
+            entries: vec![FactEntry {
+                offset: 3,
+                point: Point::After,
+                loc: Loc::Gpr(Gpr::RAX),
+                fact: Fact::ZEXT32,
+            }],
+        }];
+        assert_eq!(decode_facts(&encode_facts(&f)).unwrap(), f);
+    }
+
+    #[test]
+    fn tampering_is_an_error_not_a_panic() {
+        let bytes = sample().encode();
+        assert!(matches!(
+            Metadata::decode(&bytes[..5]),
+            Err(ArtifactError::Truncated { .. })
+        ));
+        let mut bad = bytes.clone();
+        bad[0] ^= 0xff;
+        assert!(matches!(Metadata::decode(&bad), Err(ArtifactError::BadMagic { .. })));
+        let mut old = bytes.clone();
+        old[8] = 99;
+        assert!(matches!(Metadata::decode(&old), Err(ArtifactError::Version { .. })));
+        // Every truncation of the payload must be refused cleanly.
+        for len in 12..bytes.len() {
+            assert!(Metadata::decode(&bytes[..len]).is_err(), "length {len}");
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The contract between pccc's producer (frontend + backend) and its checkers
+//! (validator, runtime). Nothing in here trusts anything: these are only the
+//! *shapes* of what an artifact claims — facts, layout, configuration — so that
+//! the validator and the runtime can read an artifact without sharing a line of
+//! code with the compiler.
+
+pub mod artifact;
+pub mod elf;
+pub mod fact;
+pub mod reg;
+pub mod sandbox;
+pub mod trap;
+pub mod vmctx;
+
+pub use artifact::{
+    ArtifactError, ConstExpr, DataSegment, ElemSegment, Export, ExportKind, FuncMeta, FunctionFacts,
+    GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode, TableMeta, TrapSite,
+    ValType, WasmFuncType,
+};
+pub use elf::{ArtifactFile, FuncSymbol};
+pub use fact::{Fact, FactEntry, Loc, Point};
+pub use reg::{Gpr, Xmm};
+pub use sandbox::{HeapStrategy, SandboxConfig};
+pub use trap::TrapCode;
+pub use vmctx::VmCtxLayout;

@@ -1,0 +1,66 @@
+//! Trap codes. A trap site in the artifact is an instruction (`ud2`) at a known
+//! offset with one of these codes; the runtime maps a fault there to the code.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u32)]
+pub enum TrapCode {
+    /// The prologue's stack-limit check failed.
+    StackOverflow = 1,
+    /// A heap access outside the memory's current size (guard fault or explicit check).
+    HeapOutOfBounds = 2,
+    IntegerDivisionByZero = 3,
+    IntegerOverflow = 4,
+    BadConversionToInteger = 5,
+    Unreachable = 6,
+    /// call_indirect / table access: index past the table's length.
+    TableOutOfBounds = 7,
+    /// call_indirect: the element is null.
+    IndirectCallToNull = 8,
+    /// call_indirect: the element's signature differs from the expected one.
+    BadSignature = 9,
+    /// A host function reported a trap.
+    HostTrap = 10,
+}
+
+impl TrapCode {
+    pub const ALL: [TrapCode; 10] = [
+        TrapCode::StackOverflow,
+        TrapCode::HeapOutOfBounds,
+        TrapCode::IntegerDivisionByZero,
+        TrapCode::IntegerOverflow,
+        TrapCode::BadConversionToInteger,
+        TrapCode::Unreachable,
+        TrapCode::TableOutOfBounds,
+        TrapCode::IndirectCallToNull,
+        TrapCode::BadSignature,
+        TrapCode::HostTrap,
+    ];
+
+    pub fn from_u32(v: u32) -> Option<TrapCode> {
+        Self::ALL.iter().copied().find(|c| *c as u32 == v)
+    }
+
+    /// The wording the WebAssembly spec tests expect (a prefix match suffices there).
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::HeapOutOfBounds => "out of bounds memory access",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::Unreachable => "unreachable",
+            TrapCode::TableOutOfBounds => "undefined element",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::HostTrap => "host function trapped",
+        }
+    }
+}
+
+impl std::fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}

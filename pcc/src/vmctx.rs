@@ -1,0 +1,125 @@
+//! The instance context (vmctx) and the calling convention of compiled code.
+//!
+//! Pinned registers: `r14` holds the vmctx pointer and `r15` the heap base for
+//! the whole life of every compiled function; compiled code never writes them.
+//! Pinning makes "is the heap base" a property the validator checks once per
+//! function (no write to r15) instead of tracking it through spills.
+//!
+//! Wasm-to-wasm calls: integer arguments in [`INT_ARG_REGS`] then float
+//! arguments in [`FLOAT_ARG_REGS`]; further arguments in 8-byte stack slots
+//! at `[rsp + 8*k]` at the call instruction (the caller's outgoing area); the
+//! first integer result in `rax`, the first float result in `xmm0`; further
+//! results are written by the callee to the caller's outgoing area, through a
+//! pointer passed as a hidden last integer argument. All registers but `rsp`,
+//! `rbp`, `r14`, `r15` are caller-saved.
+//!
+//! Host calls (imports): compiled code stores the arguments as 8-byte slots in
+//! its frame, then calls the function pointer at [`VmCtxLayout::HOST_CALL`]
+//! with the System V ABI: `rdi` = vmctx, `esi` = import index, `rdx` = the
+//! slots (results are written back over them). It returns 0 or a trap code.
+
+use crate::reg::{Gpr, Xmm};
+
+pub const VMCTX_REG: Gpr = Gpr::R14;
+pub const HEAP_BASE_REG: Gpr = Gpr::R15;
+
+pub const INT_ARG_REGS: [Gpr; 6] = [Gpr::RDI, Gpr::RSI, Gpr::RDX, Gpr::RCX, Gpr::R8, Gpr::R9];
+pub const FLOAT_ARG_REGS: [Xmm; 8] = [Xmm(0), Xmm(1), Xmm(2), Xmm(3), Xmm(4), Xmm(5), Xmm(6), Xmm(7)];
+pub const INT_RET_REG: Gpr = Gpr::RAX;
+pub const FLOAT_RET_REG: Xmm = Xmm(0);
+
+/// Registers a call to compiled code or to the host may change.
+pub const CALLER_SAVED_GPRS: [Gpr; 12] = [
+    Gpr::RAX,
+    Gpr::RCX,
+    Gpr::RDX,
+    Gpr::RBX,
+    Gpr::RSI,
+    Gpr::RDI,
+    Gpr::R8,
+    Gpr::R9,
+    Gpr::R10,
+    Gpr::R11,
+    Gpr::R12,
+    Gpr::R13,
+];
+
+/// Bytes reserved below the stack limit for host code called from wasm
+/// (the runtime sets the limit this far above the real end of the stack).
+pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
+
+/// Field offsets of the instance context. Fixed fields first, then per-module
+/// arrays whose positions depend on counts recorded in the artifact.
+///
+/// ```text
+///   0  heap_base        u64  start of linear memory (also pinned in r15)
+///   8  heap_bytes       u64  current memory size in bytes
+///  16  stack_limit      u64  lowest rsp compiled code may run at
+///  24  host_call        fn(vmctx, import_index: u32, slots: *mut u64) -> u32 trap code
+///  32  memory_grow      fn(vmctx, delta_pages: u64) -> u64 old pages or u64::MAX
+///  40  reserved (builtins of later issues), up to 64
+///  64  sig_ids[ntypes]  u64 each: process-wide id of the module's type i
+///      tables[ntables]  *Table each, Table = { elems: *Elem, len: u64 }, Elem = { code, sig_id, vmctx }
+///      globals[nglobals] *Cell each, a 16-byte cell holding the value
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmCtxLayout {
+    pub num_types: u32,
+    pub num_tables: u32,
+    pub num_globals: u32,
+}
+
+impl VmCtxLayout {
+    pub const HEAP_BASE: u32 = 0;
+    pub const HEAP_BYTES: u32 = 8;
+    pub const STACK_LIMIT: u32 = 16;
+    pub const HOST_CALL: u32 = 24;
+    pub const MEMORY_GROW: u32 = 32;
+    pub const FIXED_END: u32 = 64;
+
+    /// Table descriptor fields.
+    pub const TABLE_ELEMS: u32 = 0;
+    pub const TABLE_LEN: u32 = 8;
+    /// Table element fields; an element is 24 bytes.
+    pub const ELEM_CODE: u32 = 0;
+    pub const ELEM_SIG: u32 = 8;
+    pub const ELEM_VMCTX: u32 = 16;
+    pub const ELEM_SIZE: u32 = 24;
+    /// Bytes of a global's cell.
+    pub const GLOBAL_CELL_SIZE: u32 = 16;
+
+    pub fn sig_id(&self, type_index: u32) -> u32 {
+        Self::FIXED_END + 8 * type_index
+    }
+
+    pub fn table(&self, table_index: u32) -> u32 {
+        Self::FIXED_END + 8 * self.num_types + 8 * table_index
+    }
+
+    pub fn global(&self, global_index: u32) -> u32 {
+        Self::FIXED_END + 8 * self.num_types + 8 * self.num_tables + 8 * global_index
+    }
+
+    /// Total size in bytes.
+    pub fn size(&self) -> u32 {
+        self.global(self.num_globals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_follow_each_other_without_overlap() {
+        let l = VmCtxLayout {
+            num_types: 3,
+            num_tables: 2,
+            num_globals: 4,
+        };
+        assert_eq!(l.sig_id(0), 64);
+        assert_eq!(l.table(0), 64 + 24);
+        assert_eq!(l.global(0), 64 + 24 + 16);
+        assert_eq!(l.size(), 64 + 24 + 16 + 32);
+    }
+}
