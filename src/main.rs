@@ -1,1 +1,284 @@
-fn main() {}
+//! The `pccc` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use backend::CompileOptions;
+use clap::{Parser, Subcommand, ValueEnum};
+use pccc::driver::{self, Input};
+use pcc::{ExportKind, HeapStrategy, SandboxConfig, ValType};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  2  bad input or usage (malformed module, corrupted artifact, unknown export, bad arguments)
+  3  the invoked function trapped (`trap: <kind>` on stderr)";
+
+#[derive(Parser)]
+#[command(
+    name = "pccc",
+    version,
+    about = "Compile WebAssembly to x86-64 machine code that carries proof facts, and run it",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum HeapArg {
+    /// 4 GiB reservation + 2 GiB guard; no run-time checks for small static offsets.
+    Static,
+    /// Explicit checks against the memory size (not implemented yet: refused).
+    BoundsChecked,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a .wasm or .wat module to an ELF artifact.
+    #[command(after_help = EXIT_CODES)]
+    Compile {
+        /// Input module (.wasm binary or .wat text).
+        input: PathBuf,
+        /// Where to write the artifact (ELF64 relocatable object).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Heap sandboxing strategy.
+        #[arg(long, value_enum, default_value = "static")]
+        heap: HeapArg,
+        /// Skip the e-graph optimizer.
+        #[arg(long)]
+        no_opt: bool,
+    },
+    /// Run an exported function of a module (.wasm/.wat compiled in memory) or an artifact.
+    #[command(after_help = EXIT_CODES)]
+    Run {
+        input: PathBuf,
+        /// Name of the exported function to call.
+        #[arg(long)]
+        invoke: String,
+        /// Arguments, one per parameter: decimal or 0x-hex integers.
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Heap strategy when compiling a .wasm/.wat input.
+        #[arg(long, value_enum, default_value = "static")]
+        heap: HeapArg,
+    },
+    /// Disassemble an artifact (or a module compiled in memory) with its facts.
+    #[command(after_help = EXIT_CODES)]
+    Disasm {
+        input: PathBuf,
+        #[arg(long, value_enum, default_value = "static")]
+        heap: HeapArg,
+    },
+}
+
+/// Failures that map to an exit code other than 2.
+#[derive(Debug, thiserror::Error)]
+enum Outcome {
+    #[error("trap: {0}")]
+    Trap(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(Outcome::Trap(_)) = e.downcast_ref::<Outcome>() {
+                eprintln!("{e}");
+                return ExitCode::from(3);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(heap: HeapArg) -> Result<CompileOptions> {
+    let heap = match heap {
+        HeapArg::Static => HeapStrategy::DEFAULT_STATIC,
+        HeapArg::BoundsChecked => {
+            bail!("--heap bounds-checked is not implemented yet; use --heap static (the default)")
+        }
+    };
+    Ok(CompileOptions {
+        sandbox: SandboxConfig { heap },
+        ..CompileOptions::default()
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Compile {
+            input,
+            output,
+            heap,
+            no_opt,
+        } => {
+            let mut opts = options(heap)?;
+            opts.optimize = !no_opt;
+            let Input::Wasm(wasm) = driver::load_input(&input)? else {
+                bail!("{} is already a compiled artifact", input.display());
+            };
+            let artifact = driver::compile_bytes(&wasm, &opts)
+                .with_context(|| format!("cannot compile {}", input.display()))?;
+            write_atomically(&output, &artifact.to_elf())?;
+            Ok(())
+        }
+        Command::Disasm { input, heap } => {
+            let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
+            let art = driver::parse_artifact(&bytes)?;
+            print!("{}", pccc::disasm::render(&art));
+            Ok(())
+        }
+        Command::Run {
+            input,
+            invoke,
+            args,
+            heap,
+        } => {
+            let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
+            run_export(&bytes, &invoke, &args)
+        }
+    }
+}
+
+fn run_export(bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
+    let art = driver::parse_artifact(bytes)?;
+    let export = art
+        .meta
+        .exports
+        .iter()
+        .find(|e| e.name == name && e.kind == ExportKind::Func)
+        .ok_or_else(|| {
+            let funcs: Vec<&str> = art
+                .meta
+                .exports
+                .iter()
+                .filter(|e| e.kind == ExportKind::Func)
+                .map(|e| e.name.as_str())
+                .collect();
+            anyhow!("no exported function `{name}`; exported functions: {}", funcs.join(", "))
+        })?;
+    let ty = func_type(&art.meta, export.index)?;
+    if args.len() != ty.params.len() {
+        bail!(
+            "`{name}` takes {} argument(s) {:?}, got {}",
+            ty.params.len(),
+            ty.params,
+            args.len()
+        );
+    }
+    let vals = args
+        .iter()
+        .zip(&ty.params)
+        .enumerate()
+        .map(|(i, (a, t))| parse_arg(a, *t).with_context(|| format!("argument {}", i + 1)))
+        .collect::<Result<Vec<_>>>()?;
+
+    eprintln!("warning: running unverified code (the validator is not implemented yet)");
+    let module = runtime::Module::from_artifact(bytes)?;
+    let linker = runtime::Linker::new();
+    let instance = runtime::Instance::new(&module, &linker).map_err(|e| match e {
+        runtime::InstantiateError::Trap(code) => anyhow::Error::new(Outcome::Trap(code.to_string())),
+        other => anyhow::Error::new(other),
+    })?;
+    let results = instance.invoke(name, &vals).map_err(|e| match e {
+        runtime::RunError::Trap(code) => anyhow::Error::new(Outcome::Trap(code.to_string())),
+        other => anyhow::Error::new(other),
+    })?;
+    for r in results {
+        println!("{}", format_val(&r));
+    }
+    Ok(())
+}
+
+fn func_type(meta: &pcc::Metadata, index: u32) -> Result<&pcc::WasmFuncType> {
+    let imported: Vec<u32> = meta
+        .imports
+        .iter()
+        .filter_map(|i| match i.kind {
+            pcc::ImportKind::Func { type_index } => Some(type_index),
+            _ => None,
+        })
+        .collect();
+    let type_index = match imported.get(index as usize) {
+        Some(&t) => t,
+        None => meta
+            .funcs
+            .get(index as usize - imported.len())
+            .ok_or_else(|| anyhow!("export refers to missing function {index}"))?
+            .type_index,
+    };
+    meta.types
+        .get(type_index as usize)
+        .ok_or_else(|| anyhow!("function {index} has missing type {type_index}"))
+}
+
+fn parse_int(s: &str) -> Result<i128> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s),
+    };
+    let digits = digits.replace('_', "");
+    let v = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        i128::from_str_radix(h, 16)
+    } else {
+        digits.parse::<i128>()
+    }
+    .map_err(|_| anyhow!("`{s}` is not an integer (decimal or 0x-hex)"))?;
+    Ok(if neg { -v } else { v })
+}
+
+fn parse_arg(s: &str, ty: ValType) -> Result<runtime::Val> {
+    let in_range = |v: i128, bits: u32| -> Result<i128> {
+        let min = -(1i128 << (bits - 1));
+        let max = (1i128 << bits) - 1;
+        if v < min || v > max {
+            bail!("`{s}` does not fit in {bits} bits");
+        }
+        Ok(v)
+    };
+    Ok(match ty {
+        ValType::I32 => runtime::Val::I32(in_range(parse_int(s)?, 32)? as u32 as i32),
+        ValType::I64 => runtime::Val::I64(in_range(parse_int(s)?, 64)? as u64 as i64),
+        ValType::F32 => runtime::Val::F32(
+            s.parse::<f32>()
+                .map_err(|_| anyhow!("`{s}` is not an f32"))?
+                .to_bits(),
+        ),
+        ValType::F64 => runtime::Val::F64(
+            s.parse::<f64>()
+                .map_err(|_| anyhow!("`{s}` is not an f64"))?
+                .to_bits(),
+        ),
+        other => bail!("parameters of type {other:?} cannot be given on the command line"),
+    })
+}
+
+fn format_val(v: &runtime::Val) -> String {
+    match v {
+        runtime::Val::I32(x) => x.to_string(),
+        runtime::Val::I64(x) => x.to_string(),
+        runtime::Val::F32(b) => format!("{}", f32::from_bits(*b)),
+        runtime::Val::F64(b) => format!("{}", f64::from_bits(*b)),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Write via a temporary file and rename, so a failed run never leaves a
+/// partial artifact behind.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("artifact"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

