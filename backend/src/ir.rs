@@ -153,28 +153,54 @@ pub struct BlockCall {
 pub enum Op {
     // ---- pure ----
     /// Integer constant; for I32 only the low 32 bits are meaningful.
-    Iconst { ty: Type, imm: u64 },
+    Iconst {
+        ty: Type,
+        imm: u64,
+    },
     /// Float constant given as its bit pattern (a later issue lowers these).
-    Fconst { ty: Type, bits: u64 },
-    Binary { op: BinOp, ty: Type },
-    Unary { op: UnOp, ty: Type },
+    Fconst {
+        ty: Type,
+        bits: u64,
+    },
+    Binary {
+        op: BinOp,
+        ty: Type,
+    },
+    Unary {
+        op: UnOp,
+        ty: Type,
+    },
     /// `x == 0` as an I32 0/1.
-    Eqz { ty: Type },
-    Icmp { cc: IntCC, ty: Type },
+    Eqz {
+        ty: Type,
+    },
+    Icmp {
+        cc: IntCC,
+        ty: Type,
+    },
     /// i64 -> i32, keeping the low half.
     Wrap,
     /// i32 -> i64.
     ExtendS,
     ExtendU,
     /// args: [cond (I32), if_nonzero, if_zero].
-    Select { ty: Type },
+    Select {
+        ty: Type,
+    },
 
     // ---- memory ----
     /// args: [addr (I32)]; result of type `ty`. If `width*8` is below the
     /// result's bit width, the loaded bits are sign- or zero-extended.
-    Load { ty: Type, mem: MemArg, signed: bool },
+    Load {
+        ty: Type,
+        mem: MemArg,
+        signed: bool,
+    },
     /// args: [addr (I32), value]; stores the low `mem.width` bytes of value.
-    Store { ty: Type, mem: MemArg },
+    Store {
+        ty: Type,
+        mem: MemArg,
+    },
     /// Result: I32 current size in pages.
     MemorySize,
     /// args: [delta pages (I32)]; result: I32 old size in pages or -1.
@@ -182,25 +208,42 @@ pub enum Op {
 
     // ---- globals ----
     /// `index` in the global index space (imports first).
-    GlobalGet { index: u32, ty: Type },
+    GlobalGet {
+        index: u32,
+        ty: Type,
+    },
     /// args: [value].
-    GlobalSet { index: u32, ty: Type },
+    GlobalSet {
+        index: u32,
+        ty: Type,
+    },
 
     // ---- calls ----
     /// `func` in the function index space (imports first); args are the
     /// callee's parameters, results its results.
-    Call { func: u32 },
+    Call {
+        func: u32,
+    },
     /// args: callee's parameters followed by the table index (I32).
     /// Traps if the index is out of the table, the element null, or its
     /// signature not `type_index`.
-    CallIndirect { type_index: u32, table: u32 },
+    CallIndirect {
+        type_index: u32,
+        table: u32,
+    },
 
     // ---- terminators (last instruction of each block, only there) ----
     Jump(BlockCall),
     /// args: [cond (I32)]; goes to `then` if cond != 0.
-    Brif { then: BlockCall, else_: BlockCall },
+    Brif {
+        then: BlockCall,
+        else_: BlockCall,
+    },
     /// args: [index (I32)]; `targets[index]` or `default` if out of range.
-    BrTable { targets: Vec<BlockCall>, default: BlockCall },
+    BrTable {
+        targets: Vec<BlockCall>,
+        default: BlockCall,
+    },
     /// args: the function's results.
     Return,
     Trap(TrapCode),
@@ -218,7 +261,9 @@ impl Op {
     /// and remainder are not pure: they may trap.
     pub fn is_pure(&self) -> bool {
         match self {
-            Op::Binary { op, .. } => !matches!(op, BinOp::DivS | BinOp::DivU | BinOp::RemS | BinOp::RemU),
+            Op::Binary { op, .. } => {
+                !matches!(op, BinOp::DivS | BinOp::DivU | BinOp::RemS | BinOp::RemU)
+            }
             Op::Iconst { .. }
             | Op::Fconst { .. }
             | Op::Unary { .. }
@@ -237,7 +282,9 @@ impl Op {
         match self {
             Op::Jump(c) => vec![c],
             Op::Brif { then, else_ } => vec![then, else_],
-            Op::BrTable { targets, default } => targets.iter().chain(std::iter::once(default)).collect(),
+            Op::BrTable { targets, default } => {
+                targets.iter().chain(std::iter::once(default)).collect()
+            }
             _ => vec![],
         }
     }
@@ -396,7 +443,10 @@ impl Function {
                 }
                 for (a, p) in call.args.iter().zip(&target.params) {
                     if self.value_type(*a) != self.value_type(*p) {
-                        return Err(format!("block{bi}: {a} passed to {} has the wrong type", call.block));
+                        return Err(format!(
+                            "block{bi}: {a} passed to {} has the wrong type",
+                            call.block
+                        ));
                     }
                 }
             }
@@ -407,7 +457,11 @@ impl Function {
 
 impl std::fmt::Display for Function {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "function {} \"{}\" {:?} -> {:?} {{", self.index, self.name, self.sig.params, self.sig.results)?;
+        writeln!(
+            f,
+            "function {} \"{}\" {:?} -> {:?} {{",
+            self.index, self.name, self.sig.params, self.sig.results
+        )?;
         for (bi, b) in self.blocks.iter().enumerate() {
             let params: Vec<String> = b
                 .params

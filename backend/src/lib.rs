@@ -54,3 +54,117 @@ pub enum CompileError {
     #[error("{0}")]
     Unsupported(String),
 }
+
+pub mod artifact;
+pub mod emit;
+pub mod lower;
+pub mod regalloc;
+pub mod vcode;
+
+use iced_x86::code_asm::CodeAssembler;
+use iced_x86::BlockEncoderOptions;
+use pcc::{FactEntry, HeapStrategy, ImportKind, TrapSite};
+
+/// Compile every function of `module` into one `.text` blob with its facts.
+pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifact, CompileError> {
+    if let HeapStrategy::BoundsChecked { .. } = opts.sandbox.heap {
+        return Err(CompileError::Unsupported(
+            "heap strategy bounds-checked is not implemented yet".into(),
+        ));
+    }
+    let mut meta = module.meta.clone();
+    meta.sandbox = opts.sandbox;
+    let mut func_types = vec![];
+    for imp in &meta.imports {
+        if let ImportKind::Func { type_index } = imp.kind {
+            func_types.push(type_index);
+        }
+    }
+    func_types.extend(meta.funcs.iter().map(|f| f.type_index));
+    let types = func_types
+        .iter()
+        .map(|&t| {
+            meta.types.get(t as usize).ok_or_else(|| {
+                CompileError::Unsupported(format!("function refers to missing type {t}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ctx = lower::ModuleCtx {
+        func_types: types,
+        num_imported_funcs: meta.num_imported_funcs(),
+        layout: meta.vmctx_layout(),
+        heap: opts.sandbox.heap,
+    };
+    let asm_err = |e: iced_x86::IcedError| CompileError::Unsupported(format!("encoder: {e}"));
+    let mut asm = CodeAssembler::new(64).map_err(asm_err)?;
+    let mut labels: Vec<_> = module
+        .functions
+        .iter()
+        .map(|_| asm.create_label())
+        .collect();
+    let label_copies = labels.clone();
+    let mut per_func = vec![];
+    for (i, f) in module.functions.iter().enumerate() {
+        let vcode = lower::lower(f, &ctx)?;
+        let out = regalloc::allocate(&vcode).map_err(|e| CompileError::Function {
+            func: f.index,
+            msg: format!("register allocation failed: {e:?}"),
+        })?;
+        let start = asm.instructions().len();
+        let params_i32: Vec<bool> = f.sig.params.iter().map(|t| *t == ir::Type::I32).collect();
+        let mut em = emit::FuncEmitter::new(
+            &mut asm,
+            &label_copies,
+            &vcode,
+            &out,
+            cfg!(feature = "seed-bug"),
+        );
+        em.emit_function(&mut labels[i], &params_i32)
+            .map_err(asm_err)?;
+        let (facts, traps) = (std::mem::take(&mut em.facts), std::mem::take(&mut em.traps));
+        per_func.push((start, facts, traps));
+    }
+    let result = asm
+        .assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)
+        .map_err(asm_err)?;
+    let offsets = &result.inner.new_instruction_offsets;
+    let text = result.inner.code_buffer.clone();
+    let n = per_func.len();
+    let mut all_facts = vec![];
+    for (i, (start, facts, traps)) in per_func.into_iter().enumerate() {
+        let begin = offsets[start];
+        let end = if i + 1 < n {
+            result.label_ip(&labels[i + 1]).map_err(asm_err)? as u32
+        } else {
+            text.len() as u32
+        };
+        meta.funcs[i].offset = begin;
+        meta.funcs[i].size = end - begin;
+        for (idx, code) in traps {
+            meta.trap_sites.push(TrapSite {
+                func: i as u32,
+                offset: offsets[idx] - begin,
+                code,
+            });
+        }
+        let mut entries: Vec<FactEntry> = facts
+            .into_iter()
+            .map(|p| FactEntry {
+                offset: offsets[p.inst_index] - begin,
+                point: p.point,
+                loc: p.loc,
+                fact: p.fact,
+            })
+            .collect();
+        entries.sort_by_key(|e| (e.offset, e.point, e.loc));
+        all_facts.push(FunctionFacts {
+            func: i as u32,
+            entries,
+        });
+    }
+    Ok(Artifact {
+        meta,
+        text,
+        facts: all_facts,
+    })
+}

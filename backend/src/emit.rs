@@ -1,0 +1,689 @@
+//! Emission: allocated VCode → x86-64 bytes (iced-x86's assembler), the
+//! trap-site table and the fact table. Facts follow values into registers
+//! and spill slots: regalloc2's debug locations say which vreg each location
+//! holds at every block entry, and moves carry the fact of what they move.
+
+use std::collections::HashMap;
+
+use iced_x86::code_asm::*;
+use iced_x86::IcedError;
+use pcc::vmctx::VmCtxLayout;
+use pcc::{Fact, Gpr, Loc, Point, TrapCode};
+use regalloc2::{
+    Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, ProgPoint, VReg,
+};
+
+use crate::vcode::*;
+
+const R64: [AsmRegister64; 16] = [
+    rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15,
+];
+const R32: [AsmRegister32; 16] = [
+    eax, ecx, edx, ebx, esp, ebp, esi, edi, r8d, r9d, r10d, r11d, r12d, r13d, r14d, r15d,
+];
+const R16: [AsmRegister16; 16] = [
+    ax, cx, dx, bx, sp, bp, si, di, r8w, r9w, r10w, r11w, r12w, r13w, r14w, r15w,
+];
+const R8: [AsmRegister8; 16] = [
+    al, cl, dl, bl, spl, bpl, sil, dil, r8b, r9b, r10b, r11b, r12b, r13b, r14b, r15b,
+];
+
+/// A fact recorded against an instruction index, resolved to an offset
+/// once the assembler has laid the code out.
+pub struct PendingFact {
+    pub inst_index: usize,
+    pub point: Point,
+    pub loc: Loc,
+    pub fact: Fact,
+}
+
+/// Everything one function contributes to the module's code.
+pub struct FuncEmitter<'a> {
+    pub asm: &'a mut CodeAssembler,
+    pub func_labels: &'a [CodeLabel],
+    pub facts: Vec<PendingFact>,
+    /// (instruction index of a `ud2`, code).
+    pub traps: Vec<(usize, TrapCode)>,
+    trap_labels: HashMap<TrapCode, CodeLabel>,
+    vcode: &'a VCode,
+    out: &'a Output,
+    /// Which vreg each location holds right now (for move facts).
+    holds: HashMap<Loc, VReg>,
+    spill_base: u32,
+    frame: u32,
+    seed_bug: bool,
+}
+
+fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), IcedError> {
+    match cond {
+        Cond::E => asm.sete(r),
+        Cond::Ne => asm.setne(r),
+        Cond::L => asm.setl(r),
+        Cond::B => asm.setb(r),
+        Cond::G => asm.setg(r),
+        Cond::A => asm.seta(r),
+        Cond::Le => asm.setle(r),
+        Cond::Be => asm.setbe(r),
+        Cond::Ge => asm.setge(r),
+        Cond::Ae => asm.setae(r),
+    }
+}
+
+impl<'a> FuncEmitter<'a> {
+    pub fn new(
+        asm: &'a mut CodeAssembler,
+        func_labels: &'a [CodeLabel],
+        vcode: &'a VCode,
+        out: &'a Output,
+        seed_bug: bool,
+    ) -> Self {
+        let spill_base = vcode.call_area.next_multiple_of(8);
+        let frame = (spill_base + 8 * out.num_spillslots as u32).next_multiple_of(16);
+        FuncEmitter {
+            asm,
+            func_labels,
+            facts: vec![],
+            traps: vec![],
+            trap_labels: HashMap::new(),
+            vcode,
+            out,
+            holds: HashMap::new(),
+            spill_base,
+            frame,
+            seed_bug,
+        }
+    }
+
+    fn idx(&self) -> usize {
+        self.asm.instructions().len()
+    }
+
+    fn loc(&self, a: Allocation) -> Loc {
+        if let Some(r) = a.as_reg() {
+            Loc::Gpr(Gpr(r.hw_enc() as u8))
+        } else {
+            let slot = a.as_stack().expect("allocation is a register or a slot");
+            Loc::Stack(self.spill_base + 8 * slot.index() as u32)
+        }
+    }
+
+    fn trap_label(&mut self, code: TrapCode) -> CodeLabel {
+        if let Some(l) = self.trap_labels.get(&code) {
+            return *l;
+        }
+        let l = self.asm.create_label();
+        self.trap_labels.insert(code, l);
+        l
+    }
+
+    /// Record that `loc` now holds `v` and claim its fact after the
+    /// instruction just emitted.
+    fn defined(&mut self, loc: Loc, v: VReg) {
+        self.holds.insert(loc, v);
+        if let Some(fact) = self.vcode.facts[v.vreg()] {
+            self.facts.push(PendingFact {
+                inst_index: self.idx() - 1,
+                point: Point::After,
+                loc,
+                fact,
+            });
+        }
+    }
+
+    pub fn emit_function(
+        &mut self,
+        label: &mut CodeLabel,
+        params_i32: &[bool],
+    ) -> Result<(), IcedError> {
+        let f = self.vcode;
+        self.asm.set_label(label)?;
+        // Entry claims: the pinned registers, and i32 parameters zero-extended
+        // (the caller's 32-bit writes; the validator checks every call site).
+        let start = self.idx();
+        self.facts.push(PendingFact {
+            inst_index: start,
+            point: Point::Before,
+            loc: Loc::Gpr(Gpr::R14),
+            fact: Fact::VmCtx,
+        });
+        self.facts.push(PendingFact {
+            inst_index: start,
+            point: Point::Before,
+            loc: Loc::Gpr(Gpr::R15),
+            fact: Fact::HeapBase,
+        });
+        for (i, &is32) in params_i32
+            .iter()
+            .enumerate()
+            .take(pcc::vmctx::INT_ARG_REGS.len())
+        {
+            if is32 {
+                self.facts.push(PendingFact {
+                    inst_index: start,
+                    point: Point::Before,
+                    loc: Loc::Gpr(pcc::vmctx::INT_ARG_REGS[i]),
+                    fact: Fact::ZEXT32,
+                });
+            }
+        }
+        self.asm.push(rbp)?;
+        self.asm.mov(rbp, rsp)?;
+        if self.frame > 0 {
+            self.asm.sub(rsp, self.frame as i32)?;
+        }
+        self.asm
+            .cmp(rsp, qword_ptr(r14 + VmCtxLayout::STACK_LIMIT as i32))?;
+        let so = self.trap_label(TrapCode::StackOverflow);
+        self.asm.jb(so)?;
+
+        let mut block_labels: Vec<CodeLabel> = (0..f.num_blocks())
+            .map(|_| self.asm.create_label())
+            .collect();
+        let block_starts = self.block_entry_locations();
+        for b in 0..f.num_blocks() {
+            let block = Block::new(b);
+            if b > 0 {
+                self.asm.set_label(&mut block_labels[b])?;
+            }
+            self.holds.clear();
+            let at = self.idx();
+            for &(loc, v) in &block_starts[b] {
+                self.holds.insert(loc, v);
+                if let Some(fact) = f.facts[v.vreg()] {
+                    self.facts.push(PendingFact {
+                        inst_index: at,
+                        point: Point::Before,
+                        loc,
+                        fact,
+                    });
+                }
+            }
+            for item in self.out.block_insts_and_edits(f, block) {
+                match item {
+                    InstOrEdit::Edit(Edit::Move { from, to }) => self.emit_move(*from, *to)?,
+                    InstOrEdit::Inst(inst) => self.emit_inst(inst, &block_labels)?,
+                }
+            }
+        }
+        let mut traps: Vec<(TrapCode, CodeLabel)> =
+            self.trap_labels.iter().map(|(c, l)| (*c, *l)).collect();
+        traps.sort_by_key(|(c, _)| *c as u32);
+        for (code, mut l) in traps {
+            self.asm.set_label(&mut l)?;
+            self.traps.push((self.idx(), code));
+            self.asm.ud2()?;
+        }
+        Ok(())
+    }
+
+    /// For each block, the (location, vreg) pairs live at its first point.
+    fn block_entry_locations(&self) -> Vec<Vec<(Loc, VReg)>> {
+        let f = self.vcode;
+        let starts: Vec<ProgPoint> = (0..f.num_blocks())
+            .map(|b| ProgPoint::before(f.block_insns(Block::new(b)).first()))
+            .collect();
+        let mut res = vec![vec![]; f.num_blocks()];
+        for &(label, from, to, alloc) in &self.out.debug_locations {
+            if alloc.is_none() {
+                continue;
+            }
+            for (b, &p) in starts.iter().enumerate() {
+                if from <= p && p < to {
+                    res[b].push((
+                        self.loc(alloc),
+                        VReg::new(label as usize, regalloc2::RegClass::Int),
+                    ));
+                }
+            }
+        }
+        for r in &mut res {
+            r.sort_by_key(|(l, _)| *l);
+            r.dedup_by_key(|(l, _)| *l);
+        }
+        res
+    }
+
+    fn slot_mem(&self, loc: Loc) -> AsmMemoryOperand {
+        match loc {
+            Loc::Stack(k) => qword_ptr(rsp + k as i32),
+            _ => unreachable!("slot_mem on a register"),
+        }
+    }
+
+    fn emit_move(&mut self, from: Allocation, to: Allocation) -> Result<(), IcedError> {
+        let (src, dst) = (self.loc(from), self.loc(to));
+        match (src, dst) {
+            (Loc::Gpr(s), Loc::Gpr(d)) => self.asm.mov(R64[d.0 as usize], R64[s.0 as usize])?,
+            (Loc::Gpr(s), Loc::Stack(_)) => self.asm.mov(self.slot_mem(dst), R64[s.0 as usize])?,
+            (Loc::Stack(k), Loc::Gpr(d)) => {
+                let held_i32 = self
+                    .holds
+                    .get(&src)
+                    .is_some_and(|v| self.vcode.is_i32[v.vreg()]);
+                if self.seed_bug && held_i32 {
+                    // The CVE-2021-32629 shape, for the validator's tests only.
+                    self.asm
+                        .movsxd(R64[d.0 as usize], dword_ptr(rsp + k as i32))?;
+                } else {
+                    self.asm.mov(R64[d.0 as usize], self.slot_mem(src))?;
+                }
+            }
+            _ => unreachable!("regalloc2 never moves stack to stack"),
+        }
+        match self.holds.get(&src).copied() {
+            Some(v) => self.defined(dst, v),
+            None => {
+                self.holds.remove(&dst);
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_inst(&mut self, inst: Inst, labels: &[CodeLabel]) -> Result<(), IcedError> {
+        let allocs: Vec<Allocation> = self.out.inst_allocs(inst).to_vec();
+        let mi = self.vcode.insts[inst.index()].clone();
+        let regs: Vec<usize> = allocs
+            .iter()
+            .map(|a| a.as_reg().map_or(usize::MAX, |p| p.hw_enc()))
+            .collect();
+        let r = |i: usize| regs[i];
+        let asm = &mut *self.asm;
+        let mut defs: Vec<(usize, VReg)> = vec![];
+        match &mi {
+            MInst::Args { defs: d } => {
+                for (v, p) in d {
+                    self.holds.insert(Loc::Gpr(Gpr(p.hw_enc() as u8)), *v);
+                }
+            }
+            MInst::LoadStackArg { dst, slot } => {
+                asm.mov(R64[r(0)], qword_ptr(rbp + (16 + 8 * *slot) as i32))?;
+                defs.push((r(0), *dst));
+            }
+            MInst::MovImm { dst, imm, size } => {
+                let d = r(0);
+                if *imm == 0 {
+                    asm.xor(R32[d], R32[d])?;
+                } else if *size == Size::S32 || *imm <= u32::MAX as u64 {
+                    asm.mov(R32[d], *imm as u32)?;
+                } else {
+                    asm.mov(R64[d], *imm)?;
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Mov { dst, size, .. } => {
+                let (s, d) = (r(0), r(1));
+                match size {
+                    Size::S32 => asm.mov(R32[d], R32[s])?,
+                    Size::S64 => asm.mov(R64[d], R64[s])?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Alu { op, size, dst, .. } => {
+                let (d, s) = (r(0), r(1));
+                debug_assert_eq!(r(2), d);
+                match size {
+                    Size::S32 => {
+                        let (d, s) = (R32[d], R32[s]);
+                        match op {
+                            AluOp::Add => asm.add(d, s)?,
+                            AluOp::Sub => asm.sub(d, s)?,
+                            AluOp::And => asm.and(d, s)?,
+                            AluOp::Or => asm.or(d, s)?,
+                            AluOp::Xor => asm.xor(d, s)?,
+                            AluOp::Imul => asm.imul_2(d, s)?,
+                        }
+                    }
+                    Size::S64 => {
+                        let (d, s) = (R64[d], R64[s]);
+                        match op {
+                            AluOp::Add => asm.add(d, s)?,
+                            AluOp::Sub => asm.sub(d, s)?,
+                            AluOp::And => asm.and(d, s)?,
+                            AluOp::Or => asm.or(d, s)?,
+                            AluOp::Xor => asm.xor(d, s)?,
+                            AluOp::Imul => asm.imul_2(d, s)?,
+                        }
+                    }
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Shift { op, size, dst, .. } => {
+                let d = r(0);
+                match size {
+                    Size::S32 => {
+                        let d = R32[d];
+                        match op {
+                            ShiftOp::Shl => asm.shl(d, cl)?,
+                            ShiftOp::Sar => asm.sar(d, cl)?,
+                            ShiftOp::Shr => asm.shr(d, cl)?,
+                            ShiftOp::Rol => asm.rol(d, cl)?,
+                            ShiftOp::Ror => asm.ror(d, cl)?,
+                        }
+                    }
+                    Size::S64 => {
+                        let d = R64[d];
+                        match op {
+                            ShiftOp::Shl => asm.shl(d, cl)?,
+                            ShiftOp::Sar => asm.sar(d, cl)?,
+                            ShiftOp::Shr => asm.shr(d, cl)?,
+                            ShiftOp::Rol => asm.rol(d, cl)?,
+                            ShiftOp::Ror => asm.ror(d, cl)?,
+                        }
+                    }
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Unary { op, size, dst, .. } => {
+                let (s, d) = (r(0), r(1));
+                match (size, op) {
+                    (Size::S32, UnaryOp::Lzcnt) => asm.lzcnt(R32[d], R32[s])?,
+                    (Size::S32, UnaryOp::Tzcnt) => asm.tzcnt(R32[d], R32[s])?,
+                    (Size::S32, UnaryOp::Popcnt) => asm.popcnt(R32[d], R32[s])?,
+                    (Size::S64, UnaryOp::Lzcnt) => asm.lzcnt(R64[d], R64[s])?,
+                    (Size::S64, UnaryOp::Tzcnt) => asm.tzcnt(R64[d], R64[s])?,
+                    (Size::S64, UnaryOp::Popcnt) => asm.popcnt(R64[d], R64[s])?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Sext {
+                dst, from, size, ..
+            } => {
+                let (s, d) = (r(0), r(1));
+                match (size, from) {
+                    (Size::S32, 8) => asm.movsx(R32[d], R8[s])?,
+                    (Size::S32, _) => asm.movsx(R32[d], R16[s])?,
+                    (Size::S64, 8) => asm.movsx(R64[d], R8[s])?,
+                    (Size::S64, 16) => asm.movsx(R64[d], R16[s])?,
+                    (Size::S64, _) => asm.movsxd(R64[d], R32[s])?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Setcc {
+                cond, size, dst, ..
+            } => {
+                let (a, b, d) = (r(0), r(1), r(2));
+                match size {
+                    Size::S32 => asm.cmp(R32[a], R32[b])?,
+                    Size::S64 => asm.cmp(R64[a], R64[b])?,
+                }
+                setcc(asm, *cond, R8[d])?;
+                asm.movzx(R32[d], R8[d])?;
+                defs.push((d, *dst));
+            }
+            MInst::Eqz { size, dst, .. } => {
+                let (a, d) = (r(0), r(1));
+                match size {
+                    Size::S32 => asm.test(R32[a], R32[a])?,
+                    Size::S64 => asm.test(R64[a], R64[a])?,
+                }
+                asm.sete(R8[d])?;
+                asm.movzx(R32[d], R8[d])?;
+                defs.push((d, *dst));
+            }
+            MInst::Select { size, dst, .. } => {
+                let (d, c, a) = (r(0), r(1), r(2));
+                asm.test(R32[c], R32[c])?;
+                match size {
+                    Size::S32 => asm.cmovne(R32[d], R32[a])?,
+                    Size::S64 => asm.cmovne(R64[d], R64[a])?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Div {
+                kind, size, dst, ..
+            } => {
+                let dz = self.trap_label(TrapCode::IntegerDivisionByZero);
+                let ov = self.trap_label(TrapCode::IntegerOverflow);
+                let asm = &mut *self.asm;
+                let wide = *size == Size::S64;
+                if wide {
+                    asm.test(rcx, rcx)?
+                } else {
+                    asm.test(ecx, ecx)?
+                }
+                asm.je(dz)?;
+                match kind {
+                    DivKind::DivU | DivKind::RemU => {
+                        asm.xor(edx, edx)?;
+                        if wide {
+                            asm.div(rcx)?
+                        } else {
+                            asm.div(ecx)?
+                        }
+                    }
+                    DivKind::DivS => {
+                        let mut ok = asm.create_label();
+                        if wide {
+                            asm.cmp(rcx, -1)?
+                        } else {
+                            asm.cmp(ecx, -1)?
+                        }
+                        asm.jne(ok)?;
+                        if wide {
+                            asm.mov(rdx, i64::MIN as u64)?;
+                            asm.cmp(rax, rdx)?;
+                        } else {
+                            asm.cmp(eax, i32::MIN)?;
+                        }
+                        asm.je(ov)?;
+                        asm.set_label(&mut ok)?;
+                        if wide {
+                            asm.cqo()?;
+                            asm.idiv(rcx)?
+                        } else {
+                            asm.cdq()?;
+                            asm.idiv(ecx)?
+                        }
+                    }
+                    DivKind::RemS => {
+                        // x rem -1 is 0; idiv would raise #DE for MIN rem -1.
+                        let mut ok = asm.create_label();
+                        let mut done = asm.create_label();
+                        if wide {
+                            asm.cmp(rcx, -1)?
+                        } else {
+                            asm.cmp(ecx, -1)?
+                        }
+                        asm.jne(ok)?;
+                        asm.xor(edx, edx)?;
+                        asm.jmp(done)?;
+                        asm.set_label(&mut ok)?;
+                        if wide {
+                            asm.cqo()?;
+                            asm.idiv(rcx)?
+                        } else {
+                            asm.cdq()?;
+                            asm.idiv(ecx)?
+                        }
+                        asm.set_label(&mut done)?;
+                        // `done` needs an instruction to bind to.
+                        asm.nop()?;
+                    }
+                }
+                defs.push((r(2), *dst));
+            }
+            MInst::Load {
+                dst,
+                addr,
+                width,
+                signed,
+                size,
+            } => {
+                let (i, d) = (r(0), r(1));
+                let m = r15 + R64[i] + addr.disp;
+                match (width, signed, size) {
+                    (1, false, _) => asm.movzx(R32[d], byte_ptr(m))?,
+                    (2, false, _) => asm.movzx(R32[d], word_ptr(m))?,
+                    (4, false, _) => asm.mov(R32[d], dword_ptr(m))?,
+                    (1, true, Size::S32) => asm.movsx(R32[d], byte_ptr(m))?,
+                    (2, true, Size::S32) => asm.movsx(R32[d], word_ptr(m))?,
+                    (4, true, Size::S32) => asm.mov(R32[d], dword_ptr(m))?,
+                    (1, true, Size::S64) => asm.movsx(R64[d], byte_ptr(m))?,
+                    (2, true, Size::S64) => asm.movsx(R64[d], word_ptr(m))?,
+                    (4, true, Size::S64) => asm.movsxd(R64[d], dword_ptr(m))?,
+                    _ => asm.mov(R64[d], qword_ptr(m))?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::Store { addr, width, .. } => {
+                let (i, s) = (r(0), r(1));
+                let m = r15 + R64[i] + addr.disp;
+                match width {
+                    1 => asm.mov(byte_ptr(m), R8[s])?,
+                    2 => asm.mov(word_ptr(m), R16[s])?,
+                    4 => asm.mov(dword_ptr(m), R32[s])?,
+                    _ => asm.mov(qword_ptr(m), R64[s])?,
+                }
+            }
+            MInst::FarHeapAddr {
+                dst,
+                index: _,
+                offset,
+                width,
+                limit,
+                ..
+            } => {
+                let (i, t, d) = (r(0), r(1), r(2));
+                let oob = self.trap_label(TrapCode::HeapOutOfBounds);
+                let asm = &mut *self.asm;
+                asm.mov(R64[t], *limit - *width as u64)?;
+                asm.mov(R64[d], *offset)?;
+                asm.add(R64[d], R64[i])?;
+                asm.cmp(R64[d], R64[t])?;
+                asm.ja(oob)?;
+                defs.push((d, *dst));
+            }
+            MInst::StoreFrame { off, .. } => asm.mov(qword_ptr(rsp + *off as i32), R64[r(0)])?,
+            MInst::LoadFrame { dst, off } => {
+                asm.mov(R64[r(0)], qword_ptr(rsp + *off as i32))?;
+                defs.push((r(0), *dst));
+            }
+            MInst::GlobalGet {
+                dst,
+                vmctx_off,
+                size,
+            } => {
+                let d = r(0);
+                asm.mov(R64[d], qword_ptr(r14 + *vmctx_off as i32))?;
+                match size {
+                    Size::S32 => asm.mov(R32[d], dword_ptr(R64[d]))?,
+                    Size::S64 => asm.mov(R64[d], qword_ptr(R64[d]))?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::GlobalSet {
+                vmctx_off, size, ..
+            } => {
+                let (s, t) = (r(0), r(1));
+                asm.mov(R64[t], qword_ptr(r14 + *vmctx_off as i32))?;
+                match size {
+                    Size::S32 => asm.mov(dword_ptr(R64[t]), R32[s])?,
+                    Size::S64 => asm.mov(qword_ptr(R64[t]), R64[s])?,
+                }
+            }
+            MInst::MemorySize { dst } => {
+                let d = r(0);
+                asm.mov(R64[d], qword_ptr(r14 + VmCtxLayout::HEAP_BYTES as i32))?;
+                asm.shr(R64[d], 16)?;
+                defs.push((d, *dst));
+            }
+            MInst::MemoryGrow { dst, .. } => {
+                asm.mov(esi, esi)?;
+                asm.mov(rdi, r14)?;
+                asm.call(qword_ptr(r14 + VmCtxLayout::MEMORY_GROW as i32))?;
+                asm.mov(eax, eax)?;
+                defs.push((0, *dst));
+            }
+            MInst::Call {
+                target, defs: d, ..
+            } => {
+                let CallTarget::Direct(func) = target;
+                asm.call(self.func_labels[*func as usize])?;
+                for (v, p) in d {
+                    defs.push((p.hw_enc(), *v));
+                }
+            }
+            MInst::HostCall { import, area } => {
+                let trap = self.trap_label(TrapCode::HostTrap);
+                let asm = &mut *self.asm;
+                asm.mov(rdi, r14)?;
+                asm.mov(esi, *import)?;
+                asm.lea(rdx, qword_ptr(rsp + *area as i32))?;
+                asm.call(qword_ptr(r14 + VmCtxLayout::HOST_CALL as i32))?;
+                asm.test(eax, eax)?;
+                asm.jne(trap)?;
+            }
+            MInst::CallIndirect {
+                table_off,
+                sig_off,
+                uses,
+                defs: d,
+                ..
+            } => {
+                let n = uses.len();
+                let (i, t1, t2) = (r(n), r(n + 1), r(n + 2));
+                let oob = self.trap_label(TrapCode::TableOutOfBounds);
+                let null = self.trap_label(TrapCode::IndirectCallToNull);
+                let bad = self.trap_label(TrapCode::BadSignature);
+                let asm = &mut *self.asm;
+                let (i, t1, t2) = (R64[i], R64[t1], R64[t2]);
+                asm.mov(t1, qword_ptr(r14 + *table_off as i32))?;
+                asm.cmp(i, qword_ptr(t1 + VmCtxLayout::TABLE_LEN as i32))?;
+                asm.jae(oob)?;
+                asm.mov(t1, qword_ptr(t1 + VmCtxLayout::TABLE_ELEMS as i32))?;
+                asm.lea(t2, qword_ptr(i + i * 2))?;
+                asm.lea(t1, qword_ptr(t1 + t2 * 8))?;
+                asm.cmp(qword_ptr(t1 + VmCtxLayout::ELEM_CODE as i32), 0)?;
+                asm.je(null)?;
+                asm.mov(t2, qword_ptr(r14 + *sig_off as i32))?;
+                asm.cmp(qword_ptr(t1 + VmCtxLayout::ELEM_SIG as i32), t2)?;
+                asm.jne(bad)?;
+                asm.call(qword_ptr(t1 + VmCtxLayout::ELEM_CODE as i32))?;
+                for (v, p) in d {
+                    defs.push((p.hw_enc(), *v));
+                }
+            }
+            MInst::Jmp { target, .. } => asm.jmp(labels[target.index()])?,
+            MInst::Brif { then, else_, .. } => {
+                let c = r(0);
+                asm.test(R32[c], R32[c])?;
+                asm.jne(labels[then.index()])?;
+                asm.jmp(labels[else_.index()])?;
+            }
+            MInst::BrTable {
+                targets, default, ..
+            } => {
+                let i = R32[r(0)];
+                for (k, t) in targets.iter().enumerate() {
+                    asm.cmp(i, k as u32)?;
+                    asm.je(labels[t.index()])?;
+                }
+                asm.jmp(labels[default.index()])?;
+            }
+            MInst::Ret { .. } => {
+                asm.mov(rsp, rbp)?;
+                asm.pop(rbp)?;
+                asm.ret()?;
+            }
+            MInst::Trap { code } => {
+                let at = self.idx();
+                self.traps.push((at, *code));
+                self.asm.ud2()?;
+            }
+        }
+        if matches!(
+            mi,
+            MInst::Call { .. }
+                | MInst::CallIndirect { .. }
+                | MInst::HostCall { .. }
+                | MInst::MemoryGrow { .. }
+        ) {
+            // The callee may have changed every caller-saved register.
+            self.holds.retain(|l, _| matches!(l, Loc::Stack(_)));
+        }
+        for (reg, v) in defs {
+            self.defined(Loc::Gpr(Gpr(reg as u8)), v);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,558 @@
+//! Lowering: IR → VCode. One row per IR operator; every integer definition
+//! gets the fact its instruction establishes (32-bit writes zero the upper
+//! half, so every i32 value is `ZEXT32`).
+
+use pcc::vmctx::{INT_ARG_REGS, INT_RET_REG};
+use pcc::{Fact, HeapStrategy, VmCtxLayout, WasmFuncType};
+use regalloc2::{Block as RBlock, RegClass, VReg};
+
+use crate::ir::{self, BinOp, Function, IntCC, Op, Type, UnOp};
+use crate::vcode::*;
+use crate::CompileError;
+
+/// What lowering needs to know about the rest of the module.
+pub struct ModuleCtx<'a> {
+    /// Type of every function in the function index space (imports first).
+    pub func_types: Vec<&'a WasmFuncType>,
+    pub num_imported_funcs: u32,
+    pub layout: VmCtxLayout,
+    pub heap: HeapStrategy,
+}
+
+struct Lowerer<'a> {
+    f: &'a Function,
+    ctx: &'a ModuleCtx<'a>,
+    insts: Vec<Vec<MInst>>,
+    succs: Vec<Vec<RBlock>>,
+    params: Vec<Vec<VReg>>,
+    facts: Vec<Option<Fact>>,
+    is_i32: Vec<bool>,
+    /// IR block → VCode block (None: unreachable, not lowered).
+    block_map: Vec<Option<usize>>,
+    call_area: u32,
+}
+
+fn size_of(ty: Type) -> Size {
+    match ty {
+        Type::I32 | Type::F32 => Size::S32,
+        Type::I64 | Type::F64 => Size::S64,
+    }
+}
+
+fn cond_of(cc: IntCC) -> Cond {
+    match cc {
+        IntCC::Eq => Cond::E,
+        IntCC::Ne => Cond::Ne,
+        IntCC::LtS => Cond::L,
+        IntCC::LtU => Cond::B,
+        IntCC::GtS => Cond::G,
+        IntCC::GtU => Cond::A,
+        IntCC::LeS => Cond::Le,
+        IntCC::LeU => Cond::Be,
+        IntCC::GeS => Cond::Ge,
+        IntCC::GeU => Cond::Ae,
+    }
+}
+
+/// Unsigned range of a value that fits in `bits` bits.
+fn below_bits(bits: u32) -> Fact {
+    Fact::Range {
+        bits: 64,
+        min: 0,
+        max: if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        },
+    }
+}
+
+impl<'a> Lowerer<'a> {
+    fn err(&self, msg: impl Into<String>) -> CompileError {
+        CompileError::Function {
+            func: self.f.index,
+            msg: msg.into(),
+        }
+    }
+
+    fn vreg(&self, v: ir::Value) -> VReg {
+        VReg::new(v.0 as usize, RegClass::Int)
+    }
+
+    fn temp(&mut self) -> VReg {
+        self.facts.push(None);
+        self.is_i32.push(false);
+        VReg::new(self.facts.len() - 1, RegClass::Int)
+    }
+
+    fn set_fact(&mut self, v: VReg, fact: Fact) {
+        self.facts[v.vreg()] = Some(fact);
+    }
+
+    /// The heap address for an access of `width` bytes at `index + offset`.
+    fn heap_addr(&mut self, out: &mut Vec<MInst>, index: VReg, offset: u64, width: u8) -> HeapAddr {
+        let guard = self.ctx.heap.guard();
+        if offset + width as u64 <= guard && offset <= i32::MAX as u64 {
+            return HeapAddr {
+                index,
+                disp: offset as i32,
+            };
+        }
+        // Past the guard: check, in 64 bits, that the access stays inside
+        // reservation + guard, where unmapped pages fault safely.
+        let dst = self.temp();
+        let tmp = self.temp();
+        let limit = self.ctx.heap.sandbox_bytes();
+        self.set_fact(
+            dst,
+            Fact::Range {
+                bits: 64,
+                min: offset,
+                max: limit - width as u64,
+            },
+        );
+        out.push(MInst::FarHeapAddr {
+            dst,
+            tmp,
+            index,
+            offset,
+            width,
+            limit,
+        });
+        HeapAddr {
+            index: dst,
+            disp: 0,
+        }
+    }
+
+    fn lower_block(&mut self, b: ir::Block) -> Result<(), CompileError> {
+        let vb = self.block_map[b.0 as usize].expect("lowering a reachable block");
+        let mut out = vec![];
+        if b == Function::ENTRY {
+            let mut defs = vec![];
+            for (i, &p) in self.f.block(b).params.iter().enumerate() {
+                let v = self.vreg(p);
+                if i < INT_ARG_REGS.len() {
+                    defs.push((v, preg(INT_ARG_REGS[i].0)));
+                } else {
+                    out.push(MInst::LoadStackArg {
+                        dst: v,
+                        slot: (i - INT_ARG_REGS.len()) as u32,
+                    });
+                }
+            }
+            out.insert(0, MInst::Args { defs });
+        } else {
+            self.params[vb] = self
+                .f
+                .block(b)
+                .params
+                .iter()
+                .map(|&p| self.vreg(p))
+                .collect();
+        }
+        for &inst in &self.f.block(b).insts {
+            self.lower_inst(inst, &mut out, vb)?;
+        }
+        self.insts[vb] = out;
+        Ok(())
+    }
+
+    /// A new block that jumps to `call.block` with `call.args` (edge split).
+    fn edge(&mut self, call: &ir::BlockCall) -> RBlock {
+        let target = self.block_map[call.block.0 as usize]
+            .expect("successor of a reachable block is reachable");
+        let args = call.args.iter().map(|&a| self.vreg(a)).collect();
+        self.insts.push(vec![MInst::Jmp {
+            target: RBlock::new(target),
+            args,
+        }]);
+        self.succs.push(vec![RBlock::new(target)]);
+        self.params.push(vec![]);
+        RBlock::new(self.insts.len() - 1)
+    }
+
+    fn lower_inst(
+        &mut self,
+        inst: ir::Inst,
+        out: &mut Vec<MInst>,
+        vb: usize,
+    ) -> Result<(), CompileError> {
+        let d = self.f.inst(inst);
+        let a: Vec<VReg> = d.args.iter().map(|&v| self.vreg(v)).collect();
+        let r: Vec<VReg> = d.results.iter().map(|&v| self.vreg(v)).collect();
+        match &d.op {
+            Op::Iconst { ty, imm } => {
+                let imm = if *ty == Type::I32 {
+                    *imm & 0xFFFF_FFFF
+                } else {
+                    *imm
+                };
+                out.push(MInst::MovImm {
+                    dst: r[0],
+                    imm,
+                    size: size_of(*ty),
+                });
+                self.set_fact(r[0], Fact::constant(64, imm));
+            }
+            Op::Fconst { .. } => return Err(self.err("float constants are not supported yet")),
+            Op::Binary { op, ty } => {
+                let size = size_of(*ty);
+                let alu = |op| MInst::Alu {
+                    op,
+                    size,
+                    dst: r[0],
+                    src1: a[0],
+                    src2: a[1],
+                };
+                let shift = |op| MInst::Shift {
+                    op,
+                    size,
+                    dst: r[0],
+                    src: a[0],
+                    count: a[1],
+                };
+                let div = |kind| MInst::Div {
+                    kind,
+                    size,
+                    dst: r[0],
+                    dividend: a[0],
+                    divisor: a[1],
+                };
+                out.push(match op {
+                    BinOp::Add => alu(AluOp::Add),
+                    BinOp::Sub => alu(AluOp::Sub),
+                    BinOp::Mul => alu(AluOp::Imul),
+                    BinOp::And => alu(AluOp::And),
+                    BinOp::Or => alu(AluOp::Or),
+                    BinOp::Xor => alu(AluOp::Xor),
+                    BinOp::Shl => shift(ShiftOp::Shl),
+                    BinOp::ShrS => shift(ShiftOp::Sar),
+                    BinOp::ShrU => shift(ShiftOp::Shr),
+                    BinOp::Rotl => shift(ShiftOp::Rol),
+                    BinOp::Rotr => shift(ShiftOp::Ror),
+                    BinOp::DivS => div(DivKind::DivS),
+                    BinOp::DivU => div(DivKind::DivU),
+                    BinOp::RemS => div(DivKind::RemS),
+                    BinOp::RemU => div(DivKind::RemU),
+                });
+            }
+            Op::Unary { op, ty } => {
+                let size = size_of(*ty);
+                let (dst, src) = (r[0], a[0]);
+                let unary = |op| MInst::Unary { op, size, dst, src };
+                let sext = |from| MInst::Sext {
+                    dst,
+                    src,
+                    from,
+                    size,
+                };
+                out.push(match op {
+                    UnOp::Clz => unary(UnaryOp::Lzcnt),
+                    UnOp::Ctz => unary(UnaryOp::Tzcnt),
+                    UnOp::Popcnt => unary(UnaryOp::Popcnt),
+                    UnOp::Extend8S => sext(8),
+                    UnOp::Extend16S => sext(16),
+                    UnOp::Extend32S => sext(32),
+                });
+                if matches!(op, UnOp::Clz | UnOp::Ctz | UnOp::Popcnt) {
+                    self.set_fact(
+                        dst,
+                        Fact::Range {
+                            bits: 64,
+                            min: 0,
+                            max: 64,
+                        },
+                    );
+                }
+            }
+            Op::Eqz { ty } => {
+                out.push(MInst::Eqz {
+                    size: size_of(*ty),
+                    dst: r[0],
+                    a: a[0],
+                });
+                self.set_fact(r[0], below_bits(1));
+            }
+            Op::Icmp { cc, ty } => {
+                out.push(MInst::Setcc {
+                    cond: cond_of(*cc),
+                    size: size_of(*ty),
+                    dst: r[0],
+                    a: a[0],
+                    b: a[1],
+                });
+                self.set_fact(r[0], below_bits(1));
+            }
+            Op::Wrap | Op::ExtendU => {
+                out.push(MInst::Mov {
+                    dst: r[0],
+                    src: a[0],
+                    size: Size::S32,
+                });
+                self.set_fact(r[0], Fact::ZEXT32);
+            }
+            Op::ExtendS => out.push(MInst::Sext {
+                dst: r[0],
+                src: a[0],
+                from: 32,
+                size: Size::S64,
+            }),
+            Op::Select { ty } => out.push(MInst::Select {
+                size: size_of(*ty),
+                dst: r[0],
+                cond: a[0],
+                a: a[1],
+                b: a[2],
+            }),
+            Op::Load { ty, mem, signed } => {
+                if !ty.is_int() {
+                    return Err(self.err("float loads are not supported yet"));
+                }
+                let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
+                out.push(MInst::Load {
+                    dst: r[0],
+                    addr,
+                    width: mem.width,
+                    signed: *signed,
+                    size: size_of(*ty),
+                });
+                if !*signed && mem.width < 8 {
+                    self.set_fact(r[0], below_bits(8 * mem.width as u32));
+                }
+            }
+            Op::Store { ty, mem } => {
+                if !ty.is_int() {
+                    return Err(self.err("float stores are not supported yet"));
+                }
+                let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
+                out.push(MInst::Store {
+                    src: a[1],
+                    addr,
+                    width: mem.width,
+                });
+            }
+            Op::MemorySize => {
+                out.push(MInst::MemorySize { dst: r[0] });
+                self.set_fact(r[0], below_bits(17));
+            }
+            Op::MemoryGrow => out.push(MInst::MemoryGrow {
+                dst: r[0],
+                delta: a[0],
+            }),
+            Op::GlobalGet { index, ty } => {
+                if !ty.is_int() {
+                    return Err(self.err("float globals are not supported yet"));
+                }
+                out.push(MInst::GlobalGet {
+                    dst: r[0],
+                    vmctx_off: self.ctx.layout.global(*index),
+                    size: size_of(*ty),
+                })
+            }
+            Op::GlobalSet { index, ty } => {
+                if !ty.is_int() {
+                    return Err(self.err("float globals are not supported yet"));
+                }
+                let tmp = self.temp();
+                out.push(MInst::GlobalSet {
+                    src: a[0],
+                    tmp,
+                    vmctx_off: self.ctx.layout.global(*index),
+                    size: size_of(*ty),
+                })
+            }
+            Op::Call { func } => {
+                let ty = self
+                    .ctx
+                    .func_types
+                    .get(*func as usize)
+                    .ok_or_else(|| self.err(format!("call to missing function {func}")))?;
+                if ty.results.len() > 1 {
+                    return Err(self.err("multi-value results are not supported yet"));
+                }
+                if *func < self.ctx.num_imported_funcs {
+                    for (i, &v) in a.iter().enumerate() {
+                        out.push(MInst::StoreFrame {
+                            src: v,
+                            off: 8 * i as u32,
+                        });
+                    }
+                    out.push(MInst::HostCall {
+                        import: *func,
+                        area: 0,
+                    });
+                    if let Some(&res) = r.first() {
+                        // The host writes the full slot (i32 results
+                        // zero-extended, per the host-call contract).
+                        out.push(MInst::LoadFrame { dst: res, off: 0 });
+                    }
+                    let slots = a.len().max(r.len()) as u32 * 8;
+                    self.call_area = self.call_area.max(slots);
+                } else {
+                    let uses = self.call_args(out, &a);
+                    let defs = r.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect();
+                    out.push(MInst::Call {
+                        target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
+                        uses,
+                        defs,
+                    });
+                }
+            }
+            Op::CallIndirect { type_index, table } => {
+                let (index, args) = a.split_last().expect("call_indirect has an index operand");
+                if r.len() > 1 {
+                    return Err(self.err("multi-value results are not supported yet"));
+                }
+                let uses = self.call_args(out, args);
+                let defs = r.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect();
+                let (t1, t2) = (self.temp(), self.temp());
+                out.push(MInst::CallIndirect {
+                    table_off: self.ctx.layout.table(*table),
+                    sig_off: self.ctx.layout.sig_id(*type_index),
+                    index: *index,
+                    t1,
+                    t2,
+                    uses,
+                    defs,
+                });
+            }
+            Op::Jump(call) => {
+                let target = self.block_map[call.block.0 as usize].expect("reachable");
+                self.succs[vb] = vec![RBlock::new(target)];
+                out.push(MInst::Jmp {
+                    target: RBlock::new(target),
+                    args: call.args.iter().map(|&v| self.vreg(v)).collect(),
+                });
+            }
+            Op::Brif { then, else_ } => {
+                let (t, e) = (self.edge(then), self.edge(else_));
+                self.succs[vb] = vec![t, e];
+                out.push(MInst::Brif {
+                    cond: a[0],
+                    then: t,
+                    else_: e,
+                });
+            }
+            Op::BrTable { targets, default } => {
+                let ts: Vec<RBlock> = targets.iter().map(|c| self.edge(c)).collect();
+                let dflt = self.edge(default);
+                let mut s = ts.clone();
+                s.push(dflt);
+                self.succs[vb] = s;
+                out.push(MInst::BrTable {
+                    index: a[0],
+                    targets: ts,
+                    default: dflt,
+                });
+            }
+            Op::Return => {
+                if a.len() > 1 {
+                    return Err(self.err("multi-value results are not supported yet"));
+                }
+                out.push(MInst::Ret {
+                    uses: a.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect(),
+                });
+            }
+            Op::Trap(code) => out.push(MInst::Trap { code: *code }),
+        }
+        for (&v, &vr) in d.results.iter().zip(&r) {
+            if self.f.value_type(v) == Type::I32 && self.facts[vr.vreg()].is_none() {
+                self.set_fact(vr, Fact::ZEXT32);
+            }
+        }
+        Ok(())
+    }
+
+    /// Register arguments as fixed uses; the rest stored to the outgoing area.
+    fn call_args(&mut self, out: &mut Vec<MInst>, args: &[VReg]) -> Vec<(VReg, regalloc2::PReg)> {
+        let mut uses = vec![];
+        for (i, &v) in args.iter().enumerate() {
+            if i < INT_ARG_REGS.len() {
+                uses.push((v, preg(INT_ARG_REGS[i].0)));
+            } else {
+                let off = 8 * (i - INT_ARG_REGS.len()) as u32;
+                out.push(MInst::StoreFrame { src: v, off });
+                self.call_area = self.call_area.max(off + 8);
+            }
+        }
+        uses
+    }
+}
+
+/// Blocks reachable from the entry, in index order.
+fn reachable(f: &Function) -> Vec<bool> {
+    let mut seen = vec![false; f.blocks.len()];
+    let mut stack = vec![Function::ENTRY];
+    seen[0] = true;
+    while let Some(b) = stack.pop() {
+        if let Some(t) = f.terminator(b) {
+            for c in f.inst(t).op.successors() {
+                if !seen[c.block.0 as usize] {
+                    seen[c.block.0 as usize] = true;
+                    stack.push(c.block);
+                }
+            }
+        }
+    }
+    seen
+}
+
+pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
+    f.check()
+        .map_err(|msg| CompileError::Function { func: f.index, msg })?;
+    if let Some(v) = f.values.iter().find(|v| !v.ty.is_int()) {
+        return Err(CompileError::Function {
+            func: f.index,
+            msg: format!("float values ({:?}) are not supported yet", v.ty),
+        });
+    }
+    let live = reachable(f);
+    let mut block_map = vec![None; f.blocks.len()];
+    let mut n = 0;
+    for (i, &l) in live.iter().enumerate() {
+        if l {
+            block_map[i] = Some(n);
+            n += 1;
+        }
+    }
+    let mut lw = Lowerer {
+        f,
+        ctx,
+        insts: vec![vec![]; n],
+        succs: vec![vec![]; n],
+        params: vec![vec![]; n],
+        facts: vec![None; f.values.len()],
+        is_i32: f.values.iter().map(|v| v.ty == Type::I32).collect(),
+        block_map,
+        call_area: 0,
+    };
+    for (i, &l) in live.iter().enumerate() {
+        if l {
+            lw.lower_block(ir::Block(i as u32))?;
+        }
+    }
+    let mut insts = vec![];
+    let mut ranges = vec![];
+    for b in &lw.insts {
+        let s = insts.len() as u32;
+        insts.extend(b.iter().cloned());
+        ranges.push((s, insts.len() as u32));
+    }
+    let mut v = VCode {
+        insts,
+        operands: vec![],
+        clobbers: vec![],
+        block_ranges: ranges,
+        block_params: lw.params,
+        succs: lw.succs,
+        preds: vec![],
+        num_vregs: lw.facts.len(),
+        facts: lw.facts,
+        is_i32: lw.is_i32,
+        debug_labels: vec![],
+        call_area: lw.call_area,
+    };
+    v.finish();
+    Ok(v)
+}

@@ -1,0 +1,527 @@
+//! VCode: x86-64 instructions on virtual registers, in the form regalloc2
+//! consumes. Each `MInst` knows its operands (with the ABI's fixed-register
+//! constraints) and its clobbers; `emit` turns the allocated result into bytes.
+
+use pcc::{Fact, TrapCode};
+use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
+
+/// Operand width of an integer operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    S32,
+    S64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluOp {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Imul,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShiftOp {
+    Shl,
+    Sar,
+    Shr,
+    Rol,
+    Ror,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Lzcnt,
+    Tzcnt,
+    Popcnt,
+}
+
+/// x86 condition codes used by setcc/jcc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    E,
+    Ne,
+    L,
+    B,
+    G,
+    A,
+    Le,
+    Be,
+    Ge,
+    Ae,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DivKind {
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+}
+
+/// A heap address: `r15 + index + disp`, `index` an i32 value (upper half zero).
+#[derive(Clone, Copy, Debug)]
+pub struct HeapAddr {
+    pub index: VReg,
+    pub disp: i32,
+}
+
+/// What a call goes to.
+#[derive(Clone, Copy, Debug)]
+pub enum CallTarget {
+    /// A defined function, by defined-function index.
+    Direct(u32),
+}
+
+#[derive(Clone, Debug)]
+pub enum MInst {
+    /// Function entry: defines the register parameters in their ABI registers.
+    Args {
+        defs: Vec<(VReg, PReg)>,
+    },
+    /// `mov dst, [rbp + 16 + 8*slot]`: a parameter passed on the stack.
+    LoadStackArg {
+        dst: VReg,
+        slot: u32,
+    },
+    MovImm {
+        dst: VReg,
+        imm: u64,
+        size: Size,
+    },
+    /// `mov dst32, src32` (wrap / zero-extend) or a 64-bit copy.
+    Mov {
+        dst: VReg,
+        src: VReg,
+        size: Size,
+    },
+    /// Two-address ALU op: `dst = src1 op src2`, dst allocated to src1's register.
+    Alu {
+        op: AluOp,
+        size: Size,
+        dst: VReg,
+        src1: VReg,
+        src2: VReg,
+    },
+    /// `dst = src op cl`, count fixed in rcx.
+    Shift {
+        op: ShiftOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+        count: VReg,
+    },
+    Unary {
+        op: UnaryOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
+    /// Sign-extend the low `from` bits (8, 16, 32) of src into dst (`size` wide).
+    Sext {
+        dst: VReg,
+        src: VReg,
+        from: u8,
+        size: Size,
+    },
+    /// `cmp a, b; setcc dst8; movzx dst32, dst8`.
+    Setcc {
+        cond: Cond,
+        size: Size,
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+    },
+    /// `test a, a; sete; movzx`.
+    Eqz {
+        size: Size,
+        dst: VReg,
+        a: VReg,
+    },
+    /// `test c, c; cmovne dst, a` with dst allocated to `b`'s register.
+    Select {
+        size: Size,
+        dst: VReg,
+        cond: VReg,
+        a: VReg,
+        b: VReg,
+    },
+    /// Checked division: dividend fixed in rax, divisor fixed in rcx, result in
+    /// rax (div) or rdx (rem); traps on zero divisor and signed overflow.
+    Div {
+        kind: DivKind,
+        size: Size,
+        dst: VReg,
+        dividend: VReg,
+        divisor: VReg,
+    },
+    /// Load `width` bytes from the heap, sign- or zero-extended to `size`.
+    Load {
+        dst: VReg,
+        addr: HeapAddr,
+        width: u8,
+        signed: bool,
+        size: Size,
+    },
+    Store {
+        src: VReg,
+        addr: HeapAddr,
+        width: u8,
+    },
+    /// For a static offset too large for the guard: `dst = index + offset`
+    /// after checking `index + offset + width <= reservation + guard`.
+    FarHeapAddr {
+        dst: VReg,
+        tmp: VReg,
+        index: VReg,
+        offset: u64,
+        width: u8,
+        limit: u64,
+    },
+    /// 64-bit store/load of an 8-byte slot at `[rsp + off]` (call areas).
+    StoreFrame {
+        src: VReg,
+        off: u32,
+    },
+    LoadFrame {
+        dst: VReg,
+        off: u32,
+    },
+    /// `mov dst, [r14 + off]; mov dst, [dst]` (a global's cell through vmctx).
+    GlobalGet {
+        dst: VReg,
+        vmctx_off: u32,
+        size: Size,
+    },
+    GlobalSet {
+        src: VReg,
+        tmp: VReg,
+        vmctx_off: u32,
+        size: Size,
+    },
+    /// `mov dst, [r14 + HEAP_BYTES]; shr dst, 16`.
+    MemorySize {
+        dst: VReg,
+    },
+    /// `mov rdi, r14; call [r14 + MEMORY_GROW]`, delta fixed in rsi, result rax.
+    MemoryGrow {
+        dst: VReg,
+        delta: VReg,
+    },
+    /// A direct call; args in fixed registers, results in fixed registers.
+    Call {
+        target: CallTarget,
+        uses: Vec<(VReg, PReg)>,
+        defs: Vec<(VReg, PReg)>,
+    },
+    /// `mov rdi, r14; mov esi, import; lea rdx, [rsp + area]; call [r14 + HOST_CALL]`,
+    /// then a HostTrap check. Arguments/results travel through the area.
+    HostCall {
+        import: u32,
+        area: u32,
+    },
+    /// The table/null/signature-checked indirect call sequence.
+    CallIndirect {
+        table_off: u32,
+        sig_off: u32,
+        index: VReg,
+        t1: VReg,
+        t2: VReg,
+        uses: Vec<(VReg, PReg)>,
+        defs: Vec<(VReg, PReg)>,
+    },
+    // ---- terminators ----
+    Jmp {
+        target: Block,
+        args: Vec<VReg>,
+    },
+    /// `test c, c; jnz then; jmp else` (successors have no block args: edges
+    /// out of multi-successor blocks are split).
+    Brif {
+        cond: VReg,
+        then: Block,
+        else_: Block,
+    },
+    /// Compare chain: index i → targets[i], else default.
+    BrTable {
+        index: VReg,
+        targets: Vec<Block>,
+        default: Block,
+    },
+    Ret {
+        uses: Vec<(VReg, PReg)>,
+    },
+    Trap {
+        code: TrapCode,
+    },
+}
+
+impl MInst {
+    pub fn is_terminator(&self) -> bool {
+        matches!(
+            self,
+            MInst::Jmp { .. }
+                | MInst::Brif { .. }
+                | MInst::BrTable { .. }
+                | MInst::Ret { .. }
+                | MInst::Trap { .. }
+        )
+    }
+}
+
+pub fn preg(hw: u8) -> PReg {
+    PReg::new(hw as usize, RegClass::Int)
+}
+
+/// Registers the System V ABI lets a host function change.
+pub fn sysv_clobbers() -> PRegSet {
+    let mut s = PRegSet::empty();
+    for hw in [0u8, 1, 2, 6, 7, 8, 9, 10, 11] {
+        s.add(preg(hw));
+    }
+    s
+}
+
+/// Every allocatable register: what a call to compiled code may change.
+pub fn all_clobbers() -> PRegSet {
+    let mut s = PRegSet::empty();
+    for r in pcc::vmctx::CALLER_SAVED_GPRS {
+        s.add(preg(r.0));
+    }
+    s
+}
+
+/// A lowered function: blocks of `MInst`s plus the per-vreg facts.
+pub struct VCode {
+    pub insts: Vec<MInst>,
+    pub operands: Vec<Vec<Operand>>,
+    pub clobbers: Vec<PRegSet>,
+    pub block_ranges: Vec<(u32, u32)>,
+    pub block_params: Vec<Vec<VReg>>,
+    pub succs: Vec<Vec<Block>>,
+    pub preds: Vec<Vec<Block>>,
+    pub num_vregs: usize,
+    /// The fact each vreg's defining instruction establishes, if any.
+    pub facts: Vec<Option<Fact>>,
+    /// Whether each vreg holds an i32 (for the seed-bug switch and facts).
+    pub is_i32: Vec<bool>,
+    pub debug_labels: Vec<(VReg, Inst, Inst, u32)>,
+    /// Bytes of outgoing stack-argument and host-call slots below the spills.
+    pub call_area: u32,
+}
+
+impl VCode {
+    /// Compute operands, clobbers, predecessors and debug labels once the
+    /// instruction list is final.
+    pub fn finish(&mut self) {
+        self.operands = self.insts.iter().map(operands_of).collect();
+        self.clobbers = self
+            .insts
+            .iter()
+            .map(|i| match i {
+                MInst::Call { defs, .. } | MInst::CallIndirect { defs, .. } => {
+                    let mut s = all_clobbers();
+                    for (_, p) in defs {
+                        s.remove(*p);
+                    }
+                    s
+                }
+                MInst::HostCall { .. } => sysv_clobbers(),
+                MInst::MemoryGrow { .. } => {
+                    let mut s = sysv_clobbers();
+                    s.remove(preg(0));
+                    s
+                }
+                MInst::Div { kind, .. } => {
+                    let mut s = PRegSet::empty();
+                    // The half of rdx:rax that is not the result.
+                    s.add(preg(if matches!(kind, DivKind::DivS | DivKind::DivU) {
+                        2
+                    } else {
+                        0
+                    }));
+                    s
+                }
+                _ => PRegSet::empty(),
+            })
+            .collect();
+        self.preds = vec![vec![]; self.block_ranges.len()];
+        for (b, ss) in self.succs.iter().enumerate() {
+            for s in ss {
+                self.preds[s.index()].push(Block::new(b));
+            }
+        }
+        let end = Inst::new(self.insts.len());
+        self.debug_labels = (0..self.num_vregs)
+            .map(|v| (VReg::new(v, RegClass::Int), Inst::new(0), end, v as u32))
+            .collect();
+    }
+}
+
+fn operands_of(i: &MInst) -> Vec<Operand> {
+    use Operand as O;
+    let fixed_uses = |v: &Vec<(VReg, PReg)>| {
+        v.iter()
+            .map(|(r, p)| O::reg_fixed_use(*r, *p))
+            .collect::<Vec<_>>()
+    };
+    let fixed_defs = |v: &Vec<(VReg, PReg)>| {
+        v.iter()
+            .map(|(r, p)| O::reg_fixed_def(*r, *p))
+            .collect::<Vec<_>>()
+    };
+    match i {
+        MInst::Args { defs } => fixed_defs(defs),
+        MInst::LoadStackArg { dst, .. }
+        | MInst::MovImm { dst, .. }
+        | MInst::LoadFrame { dst, .. } => {
+            vec![O::reg_def(*dst)]
+        }
+        MInst::GlobalGet { dst, .. } | MInst::MemorySize { dst } => vec![O::reg_def(*dst)],
+        MInst::Mov { dst, src, .. }
+        | MInst::Unary { dst, src, .. }
+        | MInst::Sext { dst, src, .. } => {
+            vec![O::reg_use(*src), O::reg_def(*dst)]
+        }
+        MInst::Alu {
+            dst, src1, src2, ..
+        } => vec![
+            O::reg_use(*src1),
+            O::reg_use(*src2),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::Shift {
+            dst, src, count, ..
+        } => vec![
+            O::reg_use(*src),
+            O::reg_fixed_use(*count, preg(1)),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::Setcc { dst, a, b, .. } => vec![O::reg_use(*a), O::reg_use(*b), O::reg_def(*dst)],
+        MInst::Eqz { dst, a, .. } => vec![O::reg_use(*a), O::reg_def(*dst)],
+        MInst::Select {
+            dst, cond, a, b, ..
+        } => vec![
+            O::reg_use(*b),
+            O::reg_use(*cond),
+            O::reg_use(*a),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::Div {
+            kind,
+            dst,
+            dividend,
+            divisor,
+            ..
+        } => {
+            let out = if matches!(kind, DivKind::DivS | DivKind::DivU) {
+                0
+            } else {
+                2
+            };
+            vec![
+                O::reg_fixed_use(*dividend, preg(0)),
+                O::reg_fixed_use(*divisor, preg(1)),
+                O::reg_fixed_def(*dst, preg(out)),
+            ]
+        }
+        MInst::Load { dst, addr, .. } => vec![O::reg_use(addr.index), O::reg_def(*dst)],
+        MInst::Store { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
+        MInst::FarHeapAddr {
+            dst, tmp, index, ..
+        } => {
+            vec![O::reg_use(*index), O::reg_temp(*tmp), O::reg_def(*dst)]
+        }
+        MInst::StoreFrame { src, .. } => vec![O::reg_use(*src)],
+        MInst::GlobalSet { src, tmp, .. } => vec![O::reg_use(*src), O::reg_temp(*tmp)],
+        MInst::MemoryGrow { dst, delta } => vec![
+            O::reg_fixed_use(*delta, preg(6)),
+            O::reg_fixed_def(*dst, preg(0)),
+        ],
+        MInst::Call { uses, defs, .. } => {
+            let mut v = fixed_uses(uses);
+            v.extend(fixed_defs(defs));
+            v
+        }
+        MInst::HostCall { .. } => vec![],
+        MInst::CallIndirect {
+            index,
+            t1,
+            t2,
+            uses,
+            defs,
+            ..
+        } => {
+            let mut v = fixed_uses(uses);
+            v.push(O::reg_use(*index));
+            v.push(O::reg_temp(*t1));
+            v.push(O::reg_temp(*t2));
+            v.extend(fixed_defs(defs));
+            v
+        }
+        MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
+        MInst::Brif { cond, .. } => vec![O::reg_use(*cond)],
+        MInst::BrTable { index, .. } => vec![O::reg_use(*index)],
+        MInst::Ret { uses } => fixed_uses(uses),
+    }
+}
+
+impl regalloc2::Function for VCode {
+    fn num_insts(&self) -> usize {
+        self.insts.len()
+    }
+    fn num_blocks(&self) -> usize {
+        self.block_ranges.len()
+    }
+    fn entry_block(&self) -> Block {
+        Block::new(0)
+    }
+    fn block_insns(&self, block: Block) -> InstRange {
+        let (s, e) = self.block_ranges[block.index()];
+        InstRange::new(Inst::new(s as usize), Inst::new(e as usize))
+    }
+    fn block_succs(&self, block: Block) -> &[Block] {
+        &self.succs[block.index()]
+    }
+    fn block_preds(&self, block: Block) -> &[Block] {
+        &self.preds[block.index()]
+    }
+    fn block_params(&self, block: Block) -> &[VReg] {
+        &self.block_params[block.index()]
+    }
+    fn is_ret(&self, insn: Inst) -> bool {
+        matches!(
+            self.insts[insn.index()],
+            MInst::Ret { .. } | MInst::Trap { .. }
+        )
+    }
+    fn is_branch(&self, insn: Inst) -> bool {
+        matches!(
+            self.insts[insn.index()],
+            MInst::Jmp { .. } | MInst::Brif { .. } | MInst::BrTable { .. }
+        )
+    }
+    fn branch_blockparams(&self, _block: Block, insn: Inst, _succ_idx: usize) -> &[VReg] {
+        match &self.insts[insn.index()] {
+            MInst::Jmp { args, .. } => args,
+            _ => &[],
+        }
+    }
+    fn inst_operands(&self, insn: Inst) -> &[Operand] {
+        &self.operands[insn.index()]
+    }
+    fn inst_clobbers(&self, insn: Inst) -> PRegSet {
+        self.clobbers[insn.index()]
+    }
+    fn num_vregs(&self) -> usize {
+        self.num_vregs
+    }
+    fn debug_value_labels(&self) -> &[(VReg, Inst, Inst, u32)] {
+        &self.debug_labels
+    }
+    fn spillslot_size(&self, _regclass: RegClass) -> usize {
+        1
+    }
+}
