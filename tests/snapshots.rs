@@ -1,0 +1,144 @@
+//! `pccc disasm` snapshots: machine code with the facts the compiler claims,
+//! for small modules chosen to show one thing each. A backend change shows
+//! up here as a reviewable diff (`cargo insta review`).
+
+use backend::CompileOptions;
+
+fn disasm_of(wat: &str) -> String {
+    let wasm = wat::parse_str(wat).expect("test module parses");
+    let art = pccc::compile_bytes(&wasm, &CompileOptions::default()).expect("test module compiles");
+    let parsed = pcc::ArtifactFile::parse(&art.to_elf()).expect("artifact parses");
+    pccc::disasm::render(&parsed)
+}
+
+macro_rules! snapshot {
+    ($name:ident, $wat:expr) => {
+        #[test]
+        fn $name() {
+            insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!(stringify!($name), disasm_of($wat));
+            });
+        }
+    };
+}
+
+snapshot!(
+    access_8,
+    r#"(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32)
+        (i32.store8 offset=3 (local.get 0) (local.get 1))
+        (i32.load8_s offset=3 (local.get 0))))"#
+);
+
+snapshot!(
+    access_16,
+    r#"(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32)
+        (i32.store16 (local.get 0) (local.get 1))
+        (i32.load16_u (local.get 0))))"#
+);
+
+snapshot!(
+    access_32,
+    r#"(module (memory 1)
+      (func (export "f") (param i32 i64) (result i64)
+        (i64.store32 offset=100 (local.get 0) (local.get 1))
+        (i64.load32_s offset=100 (local.get 0))))"#
+);
+
+snapshot!(
+    access_64,
+    r#"(module (memory 1)
+      (func (export "f") (param i32 i64) (result i64)
+        (i64.store offset=8 (local.get 0) (local.get 1))
+        (i64.load offset=8 (local.get 0))))"#
+);
+
+snapshot!(
+    access_past_the_guard,
+    r#"(module (memory 1)
+      (func (export "f") (param i32) (result i32)
+        (i32.load offset=0xFFFFFFF0 (local.get 0))))"#
+);
+
+snapshot!(
+    sum_array_loop,
+    r#"(module (memory 1)
+      (func (export "sum") (param $p i32) (param $n i32) (result i32)
+        (local $acc i32)
+        (block $done
+          (loop $l
+            (br_if $done (i32.eqz (local.get $n)))
+            (local.set $acc (i32.add (local.get $acc) (i32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $l)))
+        (local.get $acc)))"#
+);
+
+snapshot!(
+    br_table,
+    r#"(module
+      (func (export "f") (param i32) (result i32)
+        (block $c (block $b (block $a
+          (br_table $a $b $c (local.get 0)))
+          (return (i32.const 10)))
+          (return (i32.const 20)))
+        (i32.const 30)))"#
+);
+
+snapshot!(
+    call_indirect,
+    r#"(module
+      (type $t (func (param i32) (result i32)))
+      (table 2 funcref)
+      (elem (i32.const 0) $inc $dbl)
+      (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+      (func $dbl (type $t) (i32.shl (local.get 0) (i32.const 1)))
+      (func (export "f") (param i32 i32) (result i32)
+        (call_indirect (type $t) (local.get 1) (local.get 0))))"#
+);
+
+snapshot!(
+    division_traps,
+    r#"(module
+      (func (export "f") (param i64 i64) (result i64)
+        (i64.div_s (local.get 0) (local.get 1))))"#
+);
+
+// Sixteen loaded values live at once: more than the twelve allocatable
+// registers, so some spill, and the facts follow them onto their slots.
+snapshot!(
+    spills,
+    r#"(module (memory 1)
+      (func (export "f") (param $p i32) (result i32)
+        (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+        (local $e i32) (local $f i32) (local $g i32) (local $h i32)
+        (local $i i32) (local $j i32) (local $k i32) (local $l i32)
+        (local $m i32) (local $n i32) (local $o i32)
+        (local.set $a (i32.load offset=0 (local.get $p)))
+        (local.set $b (i32.load offset=4 (local.get $p)))
+        (local.set $c (i32.load offset=8 (local.get $p)))
+        (local.set $d (i32.load offset=12 (local.get $p)))
+        (local.set $e (i32.load offset=16 (local.get $p)))
+        (local.set $f (i32.load offset=20 (local.get $p)))
+        (local.set $g (i32.load offset=24 (local.get $p)))
+        (local.set $h (i32.load offset=28 (local.get $p)))
+        (local.set $i (i32.load offset=32 (local.get $p)))
+        (local.set $j (i32.load offset=36 (local.get $p)))
+        (local.set $k (i32.load offset=40 (local.get $p)))
+        (local.set $l (i32.load offset=44 (local.get $p)))
+        (local.set $m (i32.load offset=48 (local.get $p)))
+        (local.set $n (i32.load offset=52 (local.get $p)))
+        (local.set $o (i32.load offset=56 (local.get $p)))
+        (i32.store (local.get $o) (local.get $a))
+        (i32.store (local.get $n) (local.get $b))
+        (i32.store (local.get $m) (local.get $c))
+        (i32.store (local.get $l) (local.get $d))
+        (i32.store (local.get $k) (local.get $e))
+        (i32.store (local.get $j) (local.get $f))
+        (i32.store (local.get $i) (local.get $g))
+        (i32.store (local.get $h) (local.get $p))
+        (i32.add (i32.add (i32.add (local.get $a) (local.get $b)) (i32.add (local.get $c) (local.get $d)))
+          (i32.add (i32.add (local.get $e) (local.get $f)) (i32.add (local.get $g) (local.get $o))))))"#
+);
