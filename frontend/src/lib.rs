@@ -1,1 +1,53 @@
+//! pccc's frontend: decode and validate a WebAssembly module with
+//! wasmparser, collect its metadata (`pcc::Metadata`) and translate each
+//! function body to the backend's SSA IR.
+//!
+//! Validation and translation are separate passes, as in wasmparser itself:
+//! the whole module is validated first, so translation may assume a
+//! well-typed operator stream and report only what pccc does not support.
 
+mod module;
+mod translate;
+
+use backend::ModuleIr;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum FrontendError {
+    #[error("invalid module: {message} (at byte offset {offset:#x})")]
+    Invalid { message: String, offset: usize },
+    #[error("unsupported operator {op} in function {func}")]
+    Unsupported { op: String, func: u32 },
+    #[error("unsupported: {0}")]
+    UnsupportedFeature(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for FrontendError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        FrontendError::Invalid {
+            message: e.message().to_string(),
+            offset: e.offset() as usize,
+        }
+    }
+}
+
+/// The Wasm features pccc accepts: WebAssembly 2.0 without SIMD.
+pub fn features() -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    F::WASM2 & !(F::SIMD | F::RELAXED_SIMD)
+}
+
+/// Validate `wasm` and translate it to IR.
+pub fn translate(wasm: &[u8]) -> Result<ModuleIr, FrontendError> {
+    wasmparser::Validator::new_with_features(features()).validate_all(wasm)?;
+    let parsed = module::parse(wasm)?;
+    let mut functions = Vec::with_capacity(parsed.bodies.len());
+    for (i, body) in parsed.bodies.iter().enumerate() {
+        let index = parsed.num_imported_funcs + i as u32;
+        functions.push(translate::function(&parsed, index, body)?);
+    }
+    Ok(ModuleIr {
+        meta: parsed.meta,
+        functions,
+    })
+}

@@ -1,0 +1,632 @@
+//! Function bodies → SSA IR. Wasm locals become SSA values: a join point
+//! (the end of a block or if, a loop header) takes every local as a block
+//! parameter ahead of the label's values, and every branch passes the
+//! current values. Blocks entered only from one place (then/else arms,
+//! br_if fall-throughs) need no parameters: the values dominate them.
+
+use backend::ir::{BinOp, Block, BlockCall, Function, IntCC, MemArg, Op, Signature, Type, UnOp, Value};
+use pcc::{TrapCode, ValType};
+use wasmparser::{BlockType, FunctionBody, Operator};
+
+use crate::module::{val_type, Parsed};
+use crate::FrontendError;
+
+fn ir_type(t: ValType) -> Result<Type, FrontendError> {
+    Ok(match t {
+        ValType::I32 => Type::I32,
+        ValType::I64 => Type::I64,
+        ValType::F32 => Type::F32,
+        ValType::F64 => Type::F64,
+        other => return Err(FrontendError::UnsupportedFeature(format!("values of type {other:?}"))),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Function,
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+struct Frame {
+    kind: Kind,
+    /// Where a branch to this label goes: the end block, or the loop header.
+    target: Block,
+    /// Where control continues after `end` (the end block; for a loop, a
+    /// fresh block reached by falling through).
+    end: Block,
+    params: Vec<Type>,
+    results: Vec<Type>,
+    /// Operand stack height below the frame's parameters.
+    height: usize,
+    /// For `if`: the else arm's block, locals and parameters at entry.
+    else_block: Option<Block>,
+    entry_locals: Vec<Value>,
+    entry_params: Vec<Value>,
+    /// Whether the label's target takes the locals as parameters.
+    with_locals: bool,
+}
+
+impl Frame {
+    /// Types of the values a branch to this label carries.
+    fn label_types(&self) -> &[Type] {
+        if self.kind == Kind::Loop {
+            &self.params
+        } else {
+            &self.results
+        }
+    }
+}
+
+struct Translator<'p, 'a> {
+    parsed: &'p Parsed<'a>,
+    f: Function,
+    index: u32,
+    locals: Vec<Value>,
+    local_types: Vec<Type>,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    /// The block being filled; `None` while the code is unreachable.
+    current: Option<Block>,
+    /// Nesting depth of blocks opened inside unreachable code.
+    dead_depth: u32,
+}
+
+/// Integer load rows: (result type, width, signed).
+fn load_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, bool, &'o wasmparser::MemArg)> {
+    use Operator as O;
+    Some(match op {
+        O::I32Load { memarg } => (Type::I32, 4, false, memarg),
+        O::I64Load { memarg } => (Type::I64, 8, false, memarg),
+        O::I32Load8S { memarg } => (Type::I32, 1, true, memarg),
+        O::I32Load8U { memarg } => (Type::I32, 1, false, memarg),
+        O::I32Load16S { memarg } => (Type::I32, 2, true, memarg),
+        O::I32Load16U { memarg } => (Type::I32, 2, false, memarg),
+        O::I64Load8S { memarg } => (Type::I64, 1, true, memarg),
+        O::I64Load8U { memarg } => (Type::I64, 1, false, memarg),
+        O::I64Load16S { memarg } => (Type::I64, 2, true, memarg),
+        O::I64Load16U { memarg } => (Type::I64, 2, false, memarg),
+        O::I64Load32S { memarg } => (Type::I64, 4, true, memarg),
+        O::I64Load32U { memarg } => (Type::I64, 4, false, memarg),
+        _ => return None,
+    })
+}
+
+/// Integer store rows: (value type, width).
+fn store_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, &'o wasmparser::MemArg)> {
+    use Operator as O;
+    Some(match op {
+        O::I32Store { memarg } => (Type::I32, 4, memarg),
+        O::I64Store { memarg } => (Type::I64, 8, memarg),
+        O::I32Store8 { memarg } => (Type::I32, 1, memarg),
+        O::I32Store16 { memarg } => (Type::I32, 2, memarg),
+        O::I64Store8 { memarg } => (Type::I64, 1, memarg),
+        O::I64Store16 { memarg } => (Type::I64, 2, memarg),
+        O::I64Store32 { memarg } => (Type::I64, 4, memarg),
+        _ => return None,
+    })
+}
+
+/// Pure integer operator rows: (IR op, operand count, result type).
+fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
+    use Operator as O;
+    use Type::{I32, I64};
+    let bin = |op, ty| Some((Op::Binary { op, ty }, 2, ty));
+    let un = |op, ty| Some((Op::Unary { op, ty }, 1, ty));
+    let cmp = |cc, ty| Some((Op::Icmp { cc, ty }, 2, I32));
+    match op {
+        O::I32Add => bin(BinOp::Add, I32),
+        O::I32Sub => bin(BinOp::Sub, I32),
+        O::I32Mul => bin(BinOp::Mul, I32),
+        O::I32DivS => bin(BinOp::DivS, I32),
+        O::I32DivU => bin(BinOp::DivU, I32),
+        O::I32RemS => bin(BinOp::RemS, I32),
+        O::I32RemU => bin(BinOp::RemU, I32),
+        O::I32And => bin(BinOp::And, I32),
+        O::I32Or => bin(BinOp::Or, I32),
+        O::I32Xor => bin(BinOp::Xor, I32),
+        O::I32Shl => bin(BinOp::Shl, I32),
+        O::I32ShrS => bin(BinOp::ShrS, I32),
+        O::I32ShrU => bin(BinOp::ShrU, I32),
+        O::I32Rotl => bin(BinOp::Rotl, I32),
+        O::I32Rotr => bin(BinOp::Rotr, I32),
+        O::I64Add => bin(BinOp::Add, I64),
+        O::I64Sub => bin(BinOp::Sub, I64),
+        O::I64Mul => bin(BinOp::Mul, I64),
+        O::I64DivS => bin(BinOp::DivS, I64),
+        O::I64DivU => bin(BinOp::DivU, I64),
+        O::I64RemS => bin(BinOp::RemS, I64),
+        O::I64RemU => bin(BinOp::RemU, I64),
+        O::I64And => bin(BinOp::And, I64),
+        O::I64Or => bin(BinOp::Or, I64),
+        O::I64Xor => bin(BinOp::Xor, I64),
+        O::I64Shl => bin(BinOp::Shl, I64),
+        O::I64ShrS => bin(BinOp::ShrS, I64),
+        O::I64ShrU => bin(BinOp::ShrU, I64),
+        O::I64Rotl => bin(BinOp::Rotl, I64),
+        O::I64Rotr => bin(BinOp::Rotr, I64),
+        O::I32Clz => un(UnOp::Clz, I32),
+        O::I32Ctz => un(UnOp::Ctz, I32),
+        O::I32Popcnt => un(UnOp::Popcnt, I32),
+        O::I64Clz => un(UnOp::Clz, I64),
+        O::I64Ctz => un(UnOp::Ctz, I64),
+        O::I64Popcnt => un(UnOp::Popcnt, I64),
+        O::I32Extend8S => un(UnOp::Extend8S, I32),
+        O::I32Extend16S => un(UnOp::Extend16S, I32),
+        O::I64Extend8S => un(UnOp::Extend8S, I64),
+        O::I64Extend16S => un(UnOp::Extend16S, I64),
+        O::I64Extend32S => un(UnOp::Extend32S, I64),
+        O::I32Eqz => Some((Op::Eqz { ty: I32 }, 1, I32)),
+        O::I64Eqz => Some((Op::Eqz { ty: I64 }, 1, I32)),
+        O::I32Eq => cmp(IntCC::Eq, I32),
+        O::I32Ne => cmp(IntCC::Ne, I32),
+        O::I32LtS => cmp(IntCC::LtS, I32),
+        O::I32LtU => cmp(IntCC::LtU, I32),
+        O::I32GtS => cmp(IntCC::GtS, I32),
+        O::I32GtU => cmp(IntCC::GtU, I32),
+        O::I32LeS => cmp(IntCC::LeS, I32),
+        O::I32LeU => cmp(IntCC::LeU, I32),
+        O::I32GeS => cmp(IntCC::GeS, I32),
+        O::I32GeU => cmp(IntCC::GeU, I32),
+        O::I64Eq => cmp(IntCC::Eq, I64),
+        O::I64Ne => cmp(IntCC::Ne, I64),
+        O::I64LtS => cmp(IntCC::LtS, I64),
+        O::I64LtU => cmp(IntCC::LtU, I64),
+        O::I64GtS => cmp(IntCC::GtS, I64),
+        O::I64GtU => cmp(IntCC::GtU, I64),
+        O::I64LeS => cmp(IntCC::LeS, I64),
+        O::I64LeU => cmp(IntCC::LeU, I64),
+        O::I64GeS => cmp(IntCC::GeS, I64),
+        O::I64GeU => cmp(IntCC::GeU, I64),
+        O::I32WrapI64 => Some((Op::Wrap, 1, I32)),
+        O::I64ExtendI32S => Some((Op::ExtendS, 1, I64)),
+        O::I64ExtendI32U => Some((Op::ExtendU, 1, I64)),
+        _ => None,
+    }
+}
+
+impl<'p, 'a> Translator<'p, 'a> {
+    fn func_sig(&self, type_index: u32) -> Result<(Vec<Type>, Vec<Type>), FrontendError> {
+        let t = &self.parsed.meta.types[type_index as usize];
+        Ok((
+            t.params.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
+            t.results.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
+        ))
+    }
+
+    fn block_sig(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>), FrontendError> {
+        match bt {
+            BlockType::Empty => Ok((vec![], vec![])),
+            BlockType::Type(t) => Ok((vec![], vec![ir_type(val_type(t)?)?])),
+            BlockType::FuncType(i) => self.func_sig(i),
+        }
+    }
+
+    fn cur(&self) -> Block {
+        self.current.expect("emitting into reachable code")
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated operand stack")
+    }
+
+    fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    fn push1(&mut self, op: Op, args: Vec<Value>, ty: Type) -> Value {
+        let b = self.cur();
+        self.f.push1(b, op, args, ty)
+    }
+
+    fn terminate(&mut self, op: Op, args: Vec<Value>) {
+        let b = self.cur();
+        self.f.push(b, op, args, &[]);
+        self.current = None;
+    }
+
+    /// A join block with the locals (if asked) then `types` as parameters.
+    fn join_block(&mut self, with_locals: bool, types: &[Type]) -> Block {
+        let b = self.f.add_block();
+        if with_locals {
+            for i in 0..self.local_types.len() {
+                self.f.add_block_param(b, self.local_types[i]);
+            }
+        }
+        for &t in types {
+            self.f.add_block_param(b, t);
+        }
+        b
+    }
+
+    /// Switch to `b`, taking the locals and stack values from its parameters.
+    fn enter_join(&mut self, b: Block, with_locals: bool, height: usize) {
+        let params = self.f.block(b).params.clone();
+        let n = if with_locals { self.locals.len() } else { 0 };
+        if with_locals {
+            self.locals = params[..n].to_vec();
+        }
+        self.stack.truncate(height);
+        self.stack.extend_from_slice(&params[n..]);
+        self.current = Some(b);
+    }
+
+    /// The jump to the label `depth` frames out, carrying the top values.
+    fn branch_call(&self, depth: u32) -> BlockCall {
+        let frame = &self.frames[self.frames.len() - 1 - depth as usize];
+        let n = frame.label_types().len();
+        let mut args = if frame.with_locals { self.locals.clone() } else { vec![] };
+        args.extend_from_slice(&self.stack[self.stack.len() - n..]);
+        BlockCall {
+            block: frame.target,
+            args,
+        }
+    }
+
+    fn unsupported(&self, op: &Operator<'_>) -> FrontendError {
+        let name = format!("{op:?}");
+        let name = name.split([' ', '{', '(']).next().unwrap_or("?").to_string();
+        FrontendError::Unsupported {
+            op: name,
+            func: self.index,
+        }
+    }
+
+    fn operator(&mut self, op: Operator<'_>) -> Result<(), FrontendError> {
+        use Operator as O;
+        if self.current.is_none() {
+            // Unreachable code: track nesting only, until the frame's else/end.
+            match op {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                    self.dead_depth += 1;
+                    return Ok(());
+                }
+                O::End if self.dead_depth > 0 => {
+                    self.dead_depth -= 1;
+                    return Ok(());
+                }
+                O::Else if self.dead_depth == 0 => {}
+                O::End => {}
+                _ => return Ok(()),
+            }
+        }
+        if let Some((op2, n, ty)) = pure_row(&op) {
+            let args = self.popn(n);
+            let v = self.push1(op2, args, ty);
+            self.stack.push(v);
+            return Ok(());
+        }
+        if let Some((ty, width, signed, memarg)) = load_row(&op) {
+            let addr = self.pop();
+            let mem = MemArg {
+                offset: memarg.offset,
+                width,
+            };
+            let v = self.push1(Op::Load { ty, mem, signed }, vec![addr], ty);
+            self.stack.push(v);
+            return Ok(());
+        }
+        if let Some((ty, width, memarg)) = store_row(&op) {
+            let args = self.popn(2);
+            let mem = MemArg {
+                offset: memarg.offset,
+                width,
+            };
+            let b = self.cur();
+            self.f.push(b, Op::Store { ty, mem }, args, &[]);
+            return Ok(());
+        }
+        match op {
+            O::I32Const { value } => {
+                let v = self.push1(Op::Iconst { ty: Type::I32, imm: value as u32 as u64 }, vec![], Type::I32);
+                self.stack.push(v);
+            }
+            O::I64Const { value } => {
+                let v = self.push1(Op::Iconst { ty: Type::I64, imm: value as u64 }, vec![], Type::I64);
+                self.stack.push(v);
+            }
+            O::Nop => {}
+            O::Drop => {
+                self.pop();
+            }
+            O::LocalGet { local_index } => self.stack.push(self.locals[local_index as usize]),
+            O::LocalSet { local_index } => self.locals[local_index as usize] = self.pop(),
+            O::LocalTee { local_index } => {
+                self.locals[local_index as usize] = *self.stack.last().expect("validated stack")
+            }
+            O::GlobalGet { global_index } => {
+                let ty = ir_type(self.parsed.global_types[global_index as usize])?;
+                if !ty.is_int() {
+                    return Err(self.unsupported(&op));
+                }
+                let v = self.push1(Op::GlobalGet { index: global_index, ty }, vec![], ty);
+                self.stack.push(v);
+            }
+            O::GlobalSet { global_index } => {
+                let ty = ir_type(self.parsed.global_types[global_index as usize])?;
+                if !ty.is_int() {
+                    return Err(self.unsupported(&op));
+                }
+                let v = self.pop();
+                let b = self.cur();
+                self.f.push(b, Op::GlobalSet { index: global_index, ty }, vec![v], &[]);
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let c = self.pop();
+                let b = self.pop();
+                let a = self.pop();
+                let ty = self.f.value_type(a);
+                let v = self.push1(Op::Select { ty }, vec![c, a, b], ty);
+                self.stack.push(v);
+            }
+            O::MemorySize { .. } => {
+                let v = self.push1(Op::MemorySize, vec![], Type::I32);
+                self.stack.push(v);
+            }
+            O::MemoryGrow { .. } => {
+                let d = self.pop();
+                let v = self.push1(Op::MemoryGrow, vec![d], Type::I32);
+                self.stack.push(v);
+            }
+            O::Call { function_index } => {
+                let (params, results) = self.func_sig(self.parsed.func_types[function_index as usize])?;
+                let args = self.popn(params.len());
+                let b = self.cur();
+                let inst = self.f.push(b, Op::Call { func: function_index }, args, &results);
+                self.stack.extend(self.f.inst(inst).results.clone());
+            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let (params, results) = self.func_sig(type_index)?;
+                let args = self.popn(params.len() + 1);
+                let b = self.cur();
+                let inst = self.f.push(
+                    b,
+                    Op::CallIndirect {
+                        type_index,
+                        table: table_index,
+                    },
+                    args,
+                    &results,
+                );
+                self.stack.extend(self.f.inst(inst).results.clone());
+            }
+            O::Unreachable => self.terminate(Op::Trap(TrapCode::Unreachable), vec![]),
+            O::Return => {
+                let n = self.f.sig.results.len();
+                let vals = self.popn(n);
+                self.terminate(Op::Return, vals);
+            }
+            O::Block { blockty } => {
+                let (params, results) = self.block_sig(blockty)?;
+                let end = self.join_block(true, &results);
+                self.frames.push(Frame {
+                    kind: Kind::Block,
+                    target: end,
+                    end,
+                    height: self.stack.len() - params.len(),
+                    params,
+                    results,
+                    else_block: None,
+                    entry_locals: vec![],
+                    entry_params: vec![],
+                    with_locals: true,
+                });
+            }
+            O::Loop { blockty } => {
+                let (params, results) = self.block_sig(blockty)?;
+                let header = self.join_block(true, &params);
+                let height = self.stack.len() - params.len();
+                let mut args = self.locals.clone();
+                args.extend(self.popn(params.len()));
+                self.terminate(Op::Jump(BlockCall { block: header, args }), vec![]);
+                self.enter_join(header, true, height);
+                let end = self.f.add_block();
+                self.frames.push(Frame {
+                    kind: Kind::Loop,
+                    target: header,
+                    end,
+                    height,
+                    params,
+                    results,
+                    else_block: None,
+                    entry_locals: vec![],
+                    entry_params: vec![],
+                    with_locals: true,
+                });
+            }
+            O::If { blockty } => {
+                let (params, results) = self.block_sig(blockty)?;
+                let cond = self.pop();
+                let end = self.join_block(true, &results);
+                let (then_b, else_b) = (self.f.add_block(), self.f.add_block());
+                let height = self.stack.len() - params.len();
+                let entry_params = self.stack[height..].to_vec();
+                let entry_locals = self.locals.clone();
+                self.terminate(
+                    Op::Brif {
+                        then: BlockCall { block: then_b, args: vec![] },
+                        else_: BlockCall { block: else_b, args: vec![] },
+                    },
+                    vec![cond],
+                );
+                self.current = Some(then_b);
+                self.frames.push(Frame {
+                    kind: Kind::If,
+                    target: end,
+                    end,
+                    height,
+                    params,
+                    results,
+                    else_block: Some(else_b),
+                    entry_locals,
+                    entry_params,
+                    with_locals: true,
+                });
+            }
+            O::Else => {
+                if self.current.is_some() {
+                    let call = self.branch_call(0);
+                    self.terminate(Op::Jump(call), vec![]);
+                }
+                let frame = self.frames.last_mut().expect("else inside if");
+                frame.kind = Kind::Else;
+                let else_b = frame.else_block.take().expect("if has an else block");
+                self.locals = frame.entry_locals.clone();
+                let (height, params) = (frame.height, frame.entry_params.clone());
+                self.stack.truncate(height);
+                self.stack.extend(params);
+                self.current = Some(else_b);
+            }
+            O::End => self.end()?,
+            O::Br { relative_depth } => {
+                let call = self.branch_call(relative_depth);
+                self.terminate(Op::Jump(call), vec![]);
+            }
+            O::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let call = self.branch_call(relative_depth);
+                let next = self.f.add_block();
+                self.terminate(
+                    Op::Brif {
+                        then: call,
+                        else_: BlockCall { block: next, args: vec![] },
+                    },
+                    vec![cond],
+                );
+                self.current = Some(next);
+            }
+            O::BrTable { targets } => {
+                let index = self.pop();
+                let mut calls = vec![];
+                for t in targets.targets() {
+                    calls.push(self.branch_call(t?));
+                }
+                let default = self.branch_call(targets.default());
+                self.terminate(
+                    Op::BrTable {
+                        targets: calls,
+                        default,
+                    },
+                    vec![index],
+                );
+            }
+            other => return Err(self.unsupported(&other)),
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), FrontendError> {
+        let frame = self.frames.pop().expect("end closes a frame");
+        if frame.kind == Kind::Loop {
+            // Falling out of a loop continues in a fresh block.
+            if self.current.is_some() {
+                let vals = self.popn(frame.results.len());
+                self.terminate(
+                    Op::Jump(BlockCall {
+                        block: frame.end,
+                        args: vec![],
+                    }),
+                    vec![],
+                );
+                self.stack.truncate(frame.height);
+                self.stack.extend(vals);
+                self.current = Some(frame.end);
+            } else {
+                // Nothing falls through: the continuation is dead code, but
+                // still a block the rest of the body can be written into.
+                self.stack.truncate(frame.height);
+                for &t in &frame.results {
+                    let v = self.f.add_block_param(frame.end, t);
+                    self.stack.push(v);
+                }
+                self.current = Some(frame.end);
+            }
+            return Ok(());
+        }
+        if self.current.is_some() {
+            let mut args = if frame.with_locals { self.locals.clone() } else { vec![] };
+            args.extend(self.popn(frame.results.len()));
+            self.terminate(Op::Jump(BlockCall { block: frame.end, args }), vec![]);
+        }
+        if let Some(else_b) = frame.else_block {
+            // An `if` without `else`: the else arm passes the parameters through.
+            let mut args = frame.entry_locals.clone();
+            args.extend(frame.entry_params.iter().copied());
+            self.f.push(else_b, Op::Jump(BlockCall { block: frame.end, args }), vec![], &[]);
+        }
+        self.enter_join(frame.end, frame.with_locals, frame.height);
+        if frame.kind == Kind::Function {
+            let vals = self.popn(frame.results.len());
+            self.terminate(Op::Return, vals);
+        }
+        Ok(())
+    }
+}
+
+pub fn function(parsed: &Parsed<'_>, index: u32, body: &FunctionBody<'_>) -> Result<Function, FrontendError> {
+    let meta_index = (index - parsed.num_imported_funcs) as usize;
+    let name = parsed.meta.funcs[meta_index].name.clone();
+    let type_index = parsed.func_types[index as usize];
+    let t = &parsed.meta.types[type_index as usize];
+    let sig = Signature {
+        params: t.params.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
+        results: t.results.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
+    };
+    let mut f = Function::new(index, name, sig.clone());
+    let mut locals: Vec<Value> = f.block(Function::ENTRY).params.clone();
+    let mut local_types = sig.params.clone();
+    for decl in body.get_locals_reader()? {
+        let (count, ty) = decl?;
+        let ty = ir_type(val_type(ty)?)?;
+        for _ in 0..count {
+            let op = if ty.is_int() {
+                Op::Iconst { ty, imm: 0 }
+            } else {
+                Op::Fconst { ty, bits: 0 }
+            };
+            locals.push(f.push1(Function::ENTRY, op, vec![], ty));
+            local_types.push(ty);
+        }
+    }
+    let mut t = Translator {
+        parsed,
+        f,
+        index,
+        locals,
+        local_types,
+        stack: vec![],
+        frames: vec![],
+        current: Some(Function::ENTRY),
+        dead_depth: 0,
+    };
+    let ret = t.f.add_block();
+    for &r in &sig.results {
+        t.f.add_block_param(ret, r);
+    }
+    t.frames.push(Frame {
+        kind: Kind::Function,
+        target: ret,
+        end: ret,
+        params: vec![],
+        results: sig.results.clone(),
+        height: 0,
+        else_block: None,
+        entry_locals: vec![],
+        entry_params: vec![],
+        with_locals: false,
+    });
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let op = ops.read()?;
+        t.operator(op)?;
+    }
+    let f = t.f;
+    debug_assert!(f.check().is_ok(), "{:?}", f.check());
+    Ok(f)
+}
