@@ -1,1 +1,753 @@
+//! pccc's runtime: loads an artifact, reserves its sandbox, links imports,
+//! runs exports and turns faults into Wasm traps. It depends on `pcc` only:
+//! it reads artifacts through the shared contract, never through the
+//! compiler.
 
+mod entry;
+mod memory;
+mod signals;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pcc::artifact::{ConstExpr, SegmentMode};
+use pcc::vmctx::{HOST_STACK_RESERVE, INT_ARG_REGS};
+use pcc::{ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType};
+use thiserror::Error;
+
+use memory::Memory;
+
+/// Offset of the runtime's private back-pointer to its instance, in the
+/// vmctx area pcc reserves for builtins; compiled code never reads it.
+const VMCTX_INSTANCE: usize = 40 / 8;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    FuncRef(Option<u32>),
+    ExternRef(Option<u32>),
+}
+
+impl Val {
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The 8-byte slot encoding (i32 zero-extended, floats as bits).
+    fn to_slot(self) -> u64 {
+        match self {
+            Val::I32(x) => x as u32 as u64,
+            Val::I64(x) => x as u64,
+            Val::F32(b) => b as u64,
+            Val::F64(b) => b,
+            Val::FuncRef(r) | Val::ExternRef(r) => r.map_or(u64::MAX, |x| x as u64),
+        }
+    }
+
+    fn from_slot(ty: ValType, s: u64) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(s as u32 as i32),
+            ValType::I64 => Val::I64(s as i64),
+            ValType::F32 => Val::F32(s as u32),
+            ValType::F64 => Val::F64(s),
+            ValType::FuncRef => Val::FuncRef((s != u64::MAX).then_some(s as u32)),
+            _ => Val::ExternRef((s != u64::MAX).then_some(s as u32)),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("invalid artifact: {0}")]
+    Artifact(#[from] pcc::ArtifactError),
+    #[error("artifact is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error("this CPU lacks {0}, which compiled code uses")]
+    Cpu(&'static str),
+    #[error("{0}")]
+    Resource(String),
+}
+
+#[derive(Debug, Error)]
+pub enum InstantiateError {
+    #[error("trap: {0}")]
+    Trap(TrapCode),
+    #[error("unknown import: {module}::{name}")]
+    UnknownImport { module: String, name: String },
+    #[error("incompatible import type for {module}::{name}: {why}")]
+    IncompatibleImport { module: String, name: String, why: String },
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Trap(TrapCode),
+    #[error("no exported function `{0}`")]
+    UnknownExport(String),
+    #[error("argument mismatch: expected {expected:?}, got {got:?}")]
+    ArgumentMismatch { expected: Vec<ValType>, got: Vec<ValType> },
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+/// Executable code mapped from an artifact.
+struct Code {
+    base: *mut u8,
+    len: usize,
+}
+unsafe impl Send for Code {}
+unsafe impl Sync for Code {}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Ok(mut c) = signals::CODE.write() {
+            c.retain(|r| r.start != self.base as usize);
+        }
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
+    }
+}
+
+struct ModuleInner {
+    meta: Metadata,
+    code: Code,
+}
+
+/// A loaded artifact, shareable between instances.
+#[derive(Clone)]
+pub struct Module(Arc<ModuleInner>);
+
+impl Module {
+    pub fn from_artifact(bytes: &[u8]) -> Result<Module, RuntimeError> {
+        for (feature, ok) in [
+            ("lzcnt", std::arch::is_x86_feature_detected!("lzcnt")),
+            ("bmi1", std::arch::is_x86_feature_detected!("bmi1")),
+            ("popcnt", std::arch::is_x86_feature_detected!("popcnt")),
+        ] {
+            if !ok {
+                return Err(RuntimeError::Cpu(feature));
+            }
+        }
+        let art = ArtifactFile::parse(bytes)?;
+        let text_len = art.text.len();
+        for f in &art.meta.funcs {
+            if f.offset as usize + f.size as usize > text_len {
+                return Err(RuntimeError::Inconsistent(format!("function {} lies outside .text", f.name)));
+            }
+        }
+        let ntypes = art.meta.types.len() as u32;
+        for f in art.meta.funcs.iter().map(|f| f.type_index).chain(art.meta.imports.iter().filter_map(|i| match i.kind {
+            ImportKind::Func { type_index } => Some(type_index),
+            _ => None,
+        })) {
+            if f >= ntypes {
+                return Err(RuntimeError::Inconsistent(format!("type index {f} out of range")));
+            }
+        }
+        let len = text_len.max(1).next_multiple_of(4096);
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(RuntimeError::Resource("cannot map code".into()));
+        }
+        unsafe {
+            std::ptr::copy_nonoverlapping(art.text.as_ptr(), base as *mut u8, text_len);
+            libc::mprotect(base, len, libc::PROT_READ | libc::PROT_EXEC);
+        }
+        let code = Code {
+            base: base as *mut u8,
+            len,
+        };
+        let mut traps: Vec<(usize, TrapCode)> = vec![];
+        for t in &art.meta.trap_sites {
+            let f = art
+                .meta
+                .funcs
+                .get(t.func as usize)
+                .ok_or_else(|| RuntimeError::Inconsistent(format!("trap site in missing function {}", t.func)))?;
+            traps.push((base as usize + f.offset as usize + t.offset as usize, t.code));
+        }
+        traps.sort_by_key(|t| t.0);
+        signals::CODE.write().expect("code registry").push(signals::CodeRange {
+            start: base as usize,
+            end: base as usize + text_len,
+            traps,
+        });
+        Ok(Module(Arc::new(ModuleInner { meta: art.meta, code })))
+    }
+
+    pub fn meta(&self) -> &Metadata {
+        &self.0.meta
+    }
+}
+
+type HostFn = dyn Fn(&[Val]) -> Result<Vec<Val>, TrapCode> + Send + Sync;
+
+#[derive(Clone)]
+enum FuncRef {
+    Host { ty: WasmFuncType, f: Arc<HostFn> },
+    Wasm { instance: Instance, index: u32 },
+}
+
+impl FuncRef {
+    fn ty(&self) -> WasmFuncType {
+        match self {
+            FuncRef::Host { ty, .. } => ty.clone(),
+            FuncRef::Wasm { instance, index } => instance.func_type(*index),
+        }
+    }
+}
+
+#[repr(C)]
+struct TableDesc {
+    elems: *mut Elem,
+    len: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Elem {
+    code: u64,
+    sig: u64,
+    vmctx: u64,
+}
+
+/// A table: the descriptor compiled code reads, and its elements.
+struct Table {
+    desc: Box<TableDesc>,
+    elems: Vec<Elem>,
+    max: Option<u64>,
+    elem_ty: ValType,
+}
+
+/// Shared cells: compiled code holds raw pointers to them via the vmctx.
+struct Shared<T>(Mutex<T>);
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
+
+#[derive(Clone)]
+enum Extern {
+    Func(FuncRef),
+    Global { cell: Arc<Shared<Box<[u64; 2]>>>, ty: ValType, mutable: bool },
+    Memory(Arc<Memory>),
+    Table(Arc<Shared<Table>>),
+}
+
+/// Names imports resolve against: host functions and registered instances.
+#[derive(Clone, Default)]
+pub struct Linker {
+    defs: HashMap<(String, String), Extern>,
+}
+
+impl Linker {
+    pub fn new() -> Linker {
+        Linker::default()
+    }
+
+    /// The host module the spec tests import as `spectest`.
+    pub fn with_spectest() -> Linker {
+        let mut l = Linker::new();
+        let sig = |params: Vec<ValType>| WasmFuncType { params, results: vec![] };
+        use ValType::*;
+        for (name, params) in [
+            ("print", vec![]),
+            ("print_i32", vec![I32]),
+            ("print_i64", vec![I64]),
+            ("print_f32", vec![F32]),
+            ("print_f64", vec![F64]),
+            ("print_i32_f32", vec![I32, F32]),
+            ("print_f64_f64", vec![F64, F64]),
+        ] {
+            l.func("spectest", name, sig(params), |_| Ok(vec![]));
+        }
+        for (name, ty, bits) in [
+            ("global_i32", I32, 666u64),
+            ("global_i64", I64, 666),
+            ("global_f32", F32, 666.6f32.to_bits() as u64),
+            ("global_f64", F64, 666.6f64.to_bits()),
+        ] {
+            l.defs.insert(
+                ("spectest".into(), name.into()),
+                Extern::Global {
+                    cell: Arc::new(Shared(Mutex::new(Box::new([bits, 0])))),
+                    ty,
+                    mutable: false,
+                },
+            );
+        }
+        let table = new_table(ValType::FuncRef, 10, Some(20));
+        l.defs.insert(("spectest".into(), "table".into()), Extern::Table(table));
+        if let Ok(m) = Memory::new(1, Some(2), pcc::HeapStrategy::DEFAULT_STATIC.sandbox_bytes()) {
+            l.defs
+                .insert(("spectest".into(), "memory".into()), Extern::Memory(Arc::new(m)));
+        }
+        l
+    }
+
+    pub fn func(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: WasmFuncType,
+        f: impl Fn(&[Val]) -> Result<Vec<Val>, TrapCode> + Send + Sync + 'static,
+    ) {
+        self.defs.insert(
+            (module.into(), name.into()),
+            Extern::Func(FuncRef::Host { ty, f: Arc::new(f) }),
+        );
+    }
+
+    /// Make every export of `inst` importable as `name::<export>`.
+    pub fn instance(&mut self, name: &str, inst: &Instance) {
+        for e in &inst.0.module.0.meta.exports {
+            if let Some(x) = inst.export_extern(e.kind, e.index) {
+                self.defs.insert((name.into(), e.name.clone()), x);
+            }
+        }
+    }
+}
+
+fn new_table(elem_ty: ValType, min: u64, max: Option<u64>) -> Arc<Shared<Table>> {
+    let mut elems = vec![Elem { code: 0, sig: 0, vmctx: 0 }; min as usize];
+    let desc = Box::new(TableDesc {
+        elems: elems.as_mut_ptr(),
+        len: min,
+    });
+    Arc::new(Shared(Mutex::new(Table { desc, elems, max, elem_ty })))
+}
+
+/// Process-wide signature ids: equal function types get equal ids.
+static SIGS: Mutex<Vec<WasmFuncType>> = Mutex::new(Vec::new());
+
+fn sig_id(ty: &WasmFuncType) -> u64 {
+    let mut s = SIGS.lock().expect("signature registry");
+    if let Some(i) = s.iter().position(|t| t == ty) {
+        return i as u64 + 1;
+    }
+    s.push(ty.clone());
+    s.len() as u64
+}
+
+struct InstanceInner {
+    module: Module,
+    vmctx: Box<[u64]>,
+    memory: Option<Arc<Memory>>,
+    tables: Vec<Arc<Shared<Table>>>,
+    globals: Vec<(Arc<Shared<Box<[u64; 2]>>>, ValType, bool)>,
+    funcs: Vec<FuncRef>,
+}
+
+impl Drop for InstanceInner {
+    fn drop(&mut self) {
+        if let Some(m) = &self.memory {
+            m.remove_user(&mut self.vmctx[1] as *mut u64);
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Instance(Arc<InstanceInner>);
+
+/// The wasm stack for this thread, with its guard registered.
+struct WasmStack {
+    base: usize,
+    top: usize,
+}
+
+const WASM_STACK: usize = 8 << 20;
+const STACK_GUARD: usize = 64 << 10;
+
+thread_local! {
+    static STACK: std::cell::OnceCell<Option<WasmStack>> = const { std::cell::OnceCell::new() };
+    /// The trap code behind a HostTrap: compiled code only learns "the host trapped".
+    static HOST_TRAP: std::cell::Cell<Option<TrapCode>> = const { std::cell::Cell::new(None) };
+}
+
+fn wasm_stack() -> Option<(usize, usize)> {
+    STACK.with(|s| {
+        s.get_or_init(|| unsafe {
+            let m = libc::mmap(
+                std::ptr::null_mut(),
+                WASM_STACK + STACK_GUARD,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            );
+            if m == libc::MAP_FAILED {
+                return None;
+            }
+            libc::mprotect(m, STACK_GUARD, libc::PROT_NONE);
+            let base = m as usize;
+            signals::STACK_GUARDS
+                .write()
+                .expect("stack registry")
+                .push((base, base + STACK_GUARD));
+            Some(WasmStack {
+                base,
+                top: base + STACK_GUARD + WASM_STACK,
+            })
+        })
+        .as_ref()
+        .map(|s| (s.base, s.top))
+    })
+}
+
+fn eval_const(e: &ConstExpr, globals: &[(Arc<Shared<Box<[u64; 2]>>>, ValType, bool)]) -> u64 {
+    match *e {
+        ConstExpr::I32(v) => v as u32 as u64,
+        ConstExpr::I64(v) => v as u64,
+        ConstExpr::F32(b) => b as u64,
+        ConstExpr::F64(b) => b,
+        ConstExpr::GlobalGet(i) => globals.get(i as usize).map_or(0, |g| g.0 .0.lock().expect("global")[0]),
+        ConstExpr::RefNull => u64::MAX,
+        ConstExpr::RefFunc(f) => f as u64,
+    }
+}
+
+impl Instance {
+    pub fn new(module: &Module, linker: &Linker) -> Result<Instance, InstantiateError> {
+        let meta = &module.0.meta;
+        let layout = meta.vmctx_layout();
+        let mut funcs = vec![];
+        let mut memory = None;
+        let mut tables = vec![];
+        let mut globals = vec![];
+        for imp in &meta.imports {
+            let found = linker
+                .defs
+                .get(&(imp.module.clone(), imp.name.clone()))
+                .ok_or_else(|| InstantiateError::UnknownImport {
+                    module: imp.module.clone(),
+                    name: imp.name.clone(),
+                })?;
+            let bad = |why: String| InstantiateError::IncompatibleImport {
+                module: imp.module.clone(),
+                name: imp.name.clone(),
+                why,
+            };
+            match (&imp.kind, found) {
+                (ImportKind::Func { type_index }, Extern::Func(f)) => {
+                    let want = &meta.types[*type_index as usize];
+                    if f.ty() != *want {
+                        return Err(bad(format!("expected {want:?}, found {:?}", f.ty())));
+                    }
+                    funcs.push(f.clone());
+                }
+                (ImportKind::Global { ty, mutable }, Extern::Global { cell, ty: t, mutable: m }) => {
+                    if ty != t || mutable != m {
+                        return Err(bad("global type mismatch".into()));
+                    }
+                    globals.push((cell.clone(), *t, *m));
+                }
+                (ImportKind::Memory { min_pages, max_pages }, Extern::Memory(m)) => {
+                    if m.pages() < *min_pages {
+                        return Err(bad("memory too small".into()));
+                    }
+                    if let Some(max) = max_pages {
+                        if m.max_pages > *max {
+                            return Err(bad("memory maximum too large".into()));
+                        }
+                    }
+                    memory = Some(m.clone());
+                }
+                (ImportKind::Table { elem, min, max }, Extern::Table(t)) => {
+                    let tb = t.0.lock().expect("table");
+                    if tb.elem_ty != *elem || (tb.desc.len) < *min {
+                        return Err(bad("table type mismatch".into()));
+                    }
+                    if let Some(max) = max {
+                        if tb.max.is_none_or(|m| m > *max) {
+                            return Err(bad("table maximum too large".into()));
+                        }
+                    }
+                    drop(tb);
+                    tables.push(t.clone());
+                }
+                _ => return Err(bad("kind mismatch".into())),
+            }
+        }
+        if let Some(m) = &meta.memory {
+            if !m.imported {
+                memory = Some(Arc::new(Memory::new(
+                    m.min_pages,
+                    m.max_pages,
+                    meta.sandbox.heap.sandbox_bytes(),
+                )?));
+            }
+        }
+        for t in &meta.tables {
+            tables.push(new_table(t.elem, t.min, t.max));
+        }
+        for g in &meta.globals {
+            let v = eval_const(&g.init, &globals);
+            globals.push((Arc::new(Shared(Mutex::new(Box::new([v, 0])))), g.ty, g.mutable));
+        }
+        let mut vmctx = vec![0u64; layout.size() as usize / 8].into_boxed_slice();
+        let heap_base = memory.as_ref().map_or(0, |m| m.base as u64);
+        vmctx[VmCtxLayout::HEAP_BASE as usize / 8] = heap_base;
+        vmctx[VmCtxLayout::HOST_CALL as usize / 8] = host_call as *const () as u64;
+        vmctx[VmCtxLayout::MEMORY_GROW as usize / 8] = memory_grow as *const () as u64;
+        for (i, t) in meta.types.iter().enumerate() {
+            vmctx[layout.sig_id(i as u32) as usize / 8] = sig_id(t);
+        }
+        for (i, t) in tables.iter().enumerate() {
+            let desc = &*t.0.lock().expect("table").desc as *const TableDesc;
+            vmctx[layout.table(i as u32) as usize / 8] = desc as u64;
+        }
+        for (i, g) in globals.iter().enumerate() {
+            let cell = g.0 .0.lock().expect("global").as_ptr();
+            vmctx[layout.global(i as u32) as usize / 8] = cell as u64;
+        }
+        let inst = Instance(Arc::new(InstanceInner {
+            module: module.clone(),
+            vmctx,
+            memory,
+            tables,
+            globals,
+            funcs,
+        }));
+        {
+            let inner = Arc::as_ptr(&inst.0) as *mut InstanceInner;
+            // The vmctx is written only here, before the instance is shared.
+            unsafe {
+                (*inner).vmctx[VMCTX_INSTANCE] = inner as u64;
+                if let Some(m) = &(*inner).memory {
+                    m.add_user(&mut (*inner).vmctx[1] as *mut u64);
+                }
+            }
+        }
+        inst.init_segments()?;
+        if let Some(start) = meta.start {
+            inst.call_index(start, &[]).map_err(|e| match e {
+                RunError::Trap(c) => InstantiateError::Trap(c),
+                other => InstantiateError::Unsupported(other.to_string()),
+            })?;
+        }
+        Ok(inst)
+    }
+
+    fn init_segments(&self) -> Result<(), InstantiateError> {
+        let meta = &self.0.module.0.meta;
+        for seg in &meta.elems {
+            let SegmentMode::Active { index, offset } = &seg.mode else { continue };
+            let off = eval_const(offset, &self.0.globals) as u32 as u64;
+            let table = self.0.tables.get(*index as usize).ok_or_else(|| {
+                InstantiateError::Runtime(RuntimeError::Inconsistent(format!("element segment for missing table {index}")))
+            })?;
+            let mut t = table.0.lock().expect("table");
+            if off + seg.items.len() as u64 > t.desc.len {
+                return Err(InstantiateError::Trap(TrapCode::TableOutOfBounds));
+            }
+            for (k, item) in seg.items.iter().enumerate() {
+                let e = match item {
+                    None => Elem { code: 0, sig: 0, vmctx: 0 },
+                    Some(f) => self.elem_for(*f)?,
+                };
+                t.elems[off as usize + k] = e;
+            }
+        }
+        for seg in &meta.data {
+            let SegmentMode::Active { offset, .. } = &seg.mode else { continue };
+            let off = eval_const(offset, &self.0.globals) as u32 as u64;
+            let ok = self.0.memory.as_ref().is_some_and(|m| m.write(off, &seg.bytes));
+            if !ok {
+                return Err(InstantiateError::Trap(TrapCode::HeapOutOfBounds));
+            }
+        }
+        Ok(())
+    }
+
+    fn elem_for(&self, func: u32) -> Result<Elem, InstantiateError> {
+        let meta = &self.0.module.0.meta;
+        let nimp = meta.num_imported_funcs();
+        if func < nimp {
+            return match &self.0.funcs[func as usize] {
+                FuncRef::Wasm { instance, index } if Arc::ptr_eq(&instance.0, &self.0) => self.elem_for(*index),
+                _ => Err(InstantiateError::Unsupported(
+                    "an imported function in a table (cross-instance indirect calls come with full linking)".into(),
+                )),
+            };
+        }
+        let f = &meta.funcs[(func - nimp) as usize];
+        Ok(Elem {
+            code: self.0.module.0.code.base as u64 + f.offset as u64,
+            sig: self.0.vmctx[meta.vmctx_layout().sig_id(f.type_index) as usize / 8],
+            vmctx: self.0.vmctx.as_ptr() as u64,
+        })
+    }
+
+    fn func_type(&self, index: u32) -> WasmFuncType {
+        let meta = &self.0.module.0.meta;
+        let nimp = meta.num_imported_funcs();
+        if index < nimp {
+            self.0.funcs[index as usize].ty()
+        } else {
+            meta.types[meta.funcs[(index - nimp) as usize].type_index as usize].clone()
+        }
+    }
+
+    fn export_extern(&self, kind: ExportKind, index: u32) -> Option<Extern> {
+        let meta = &self.0.module.0.meta;
+        Some(match kind {
+            ExportKind::Func => {
+                if index < meta.num_imported_funcs() {
+                    Extern::Func(self.0.funcs.get(index as usize)?.clone())
+                } else {
+                    Extern::Func(FuncRef::Wasm {
+                        instance: self.clone(),
+                        index,
+                    })
+                }
+            }
+            ExportKind::Global => {
+                let (cell, ty, mutable) = self.0.globals.get(index as usize)?.clone();
+                Extern::Global { cell, ty, mutable }
+            }
+            ExportKind::Memory => Extern::Memory(self.0.memory.clone()?),
+            ExportKind::Table => Extern::Table(self.0.tables.get(index as usize)?.clone()),
+        })
+    }
+
+    pub fn invoke(&self, name: &str, args: &[Val]) -> Result<Vec<Val>, RunError> {
+        let meta = &self.0.module.0.meta;
+        let e = meta
+            .exports
+            .iter()
+            .find(|e| e.name == name && e.kind == ExportKind::Func)
+            .ok_or_else(|| RunError::UnknownExport(name.into()))?;
+        self.call_index(e.index, args)
+    }
+
+    pub fn global(&self, name: &str) -> Option<Val> {
+        let meta = &self.0.module.0.meta;
+        let e = meta.exports.iter().find(|e| e.name == name && e.kind == ExportKind::Global)?;
+        let (cell, ty, _) = self.0.globals.get(e.index as usize)?;
+        let v = cell.0.lock().ok()?[0];
+        Some(Val::from_slot(*ty, v))
+    }
+
+    /// Call function `index` (function index space) with `args`.
+    fn call_index(&self, index: u32, args: &[Val]) -> Result<Vec<Val>, RunError> {
+        let ty = self.func_type(index);
+        let got: Vec<ValType> = args.iter().map(|a| a.ty()).collect();
+        if got != ty.params {
+            return Err(RunError::ArgumentMismatch {
+                expected: ty.params.clone(),
+                got,
+            });
+        }
+        let meta = &self.0.module.0.meta;
+        let nimp = meta.num_imported_funcs();
+        if index < nimp {
+            return call_func_ref(&self.0.funcs[index as usize], args);
+        }
+        if ty.params.iter().chain(&ty.results).any(|t| !matches!(t, ValType::I32 | ValType::I64)) {
+            return Err(RunError::Unsupported("non-integer parameters or results".into()));
+        }
+        if ty.results.len() > 1 {
+            return Err(RunError::Unsupported("multiple results".into()));
+        }
+        let f = &meta.funcs[(index - nimp) as usize];
+        let slots: Vec<u64> = args.iter().map(|a| a.to_slot()).collect();
+        let (reg_args, stack_args) = slots.split_at(slots.len().min(INT_ARG_REGS.len()));
+        let mut int_args = [0u64; 6];
+        int_args[..reg_args.len()].copy_from_slice(reg_args);
+        let nested = !entry::INNERMOST.with(|c| c.get()).is_null();
+        let (stack_base, stack_top) = wasm_stack().ok_or_else(|| RunError::Unsupported("cannot map a wasm stack".into()))?;
+        let limit = (stack_base + STACK_GUARD) as u64 + HOST_STACK_RESERVE;
+        let vmctx = self.0.vmctx.as_ptr() as *mut u64;
+        unsafe { *vmctx.add(VmCtxLayout::STACK_LIMIT as usize / 8) = limit };
+        let mut frame = entry::EntryFrame {
+            func: self.0.module.0.code.base as u64 + f.offset as u64,
+            vmctx: vmctx as u64,
+            heap_base: self.0.vmctx[0],
+            stack_top: if nested { 0 } else { stack_top as u64 },
+            int_args,
+            nstack: stack_args.len() as u64,
+            stack_args: stack_args.as_ptr() as u64,
+            ret: 0,
+            saved_rsp: 0,
+            prev: std::ptr::null_mut(),
+        };
+        HOST_TRAP.with(|t| t.set(None));
+        match unsafe { entry::enter(&mut frame) } {
+            Ok(ret) => Ok(ty.results.first().map(|&t| Val::from_slot(t, ret)).into_iter().collect()),
+            Err(code) => {
+                let code = TrapCode::from_u32(code).unwrap_or(TrapCode::HostTrap);
+                let code = match code {
+                    TrapCode::HostTrap => HOST_TRAP.with(|t| t.take()).unwrap_or(code),
+                    c => c,
+                };
+                Err(RunError::Trap(code))
+            }
+        }
+    }
+}
+
+fn call_func_ref(f: &FuncRef, args: &[Val]) -> Result<Vec<Val>, RunError> {
+    match f {
+        FuncRef::Host { f, .. } => f(args).map_err(RunError::Trap),
+        FuncRef::Wasm { instance, index } => instance.call_index(*index, args),
+    }
+}
+
+/// Compiled code's path to imported functions (vmctx `HOST_CALL`).
+extern "sysv64" fn host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u32 {
+    let result = std::panic::catch_unwind(|| unsafe {
+        let inst = &*(*vmctx.add(VMCTX_INSTANCE) as *const InstanceInner);
+        let f = &inst.funcs[import as usize];
+        let ty = f.ty();
+        let args: Vec<Val> = ty
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Val::from_slot(t, *slots.add(i)))
+            .collect();
+        let results = call_func_ref(f, &args)?;
+        for (i, r) in results.iter().enumerate() {
+            *slots.add(i) = r.to_slot();
+        }
+        Ok::<(), RunError>(())
+    });
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(RunError::Trap(code))) => {
+            HOST_TRAP.with(|t| t.set(Some(code)));
+            TrapCode::HostTrap as u32
+        }
+        _ => TrapCode::HostTrap as u32,
+    }
+}
+
+/// Compiled code's `memory.grow` (vmctx `MEMORY_GROW`).
+extern "sysv64" fn memory_grow(vmctx: *mut u64, delta: u64) -> u64 {
+    unsafe {
+        let inst = &*(*vmctx.add(VMCTX_INSTANCE) as *const InstanceInner);
+        match &inst.memory {
+            Some(m) => m.grow(delta).unwrap_or(u64::MAX),
+            None => u64::MAX,
+        }
+    }
+}

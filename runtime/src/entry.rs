@@ -1,0 +1,122 @@
+//! Entering compiled code, and leaving it on a trap.
+//!
+//! `pccc_enter` is the one trampoline for every signature: it saves the
+//! System V callee-saved registers, records where they are (so a trap can
+//! unwind straight back here), switches to the wasm stack on the outermost
+//! entry, sets the pinned registers (r14 = vmctx, r15 = heap base), loads the
+//! integer argument registers, copies stack arguments and calls. A trap is
+//! delivered by the signal handler rewriting the faulting context to
+//! `pccc_trap_landing` with the saved-register area as rsp and the trap code
+//! in rax.
+
+use std::cell::Cell;
+
+/// Shared with the assembly below: field offsets are fixed.
+#[repr(C)]
+pub struct EntryFrame {
+    pub func: u64,           // 0
+    pub vmctx: u64,          // 8
+    pub heap_base: u64,      // 16
+    pub stack_top: u64,      // 24: 0 = stay on the current stack
+    pub int_args: [u64; 6],  // 32..80
+    pub nstack: u64,         // 80
+    pub stack_args: u64,     // 88: *const u64
+    pub ret: u64,            // 96
+    pub saved_rsp: u64,      // 104: written by pccc_enter
+    pub prev: *mut EntryFrame, // 112: the enclosing entry, for nesting
+}
+
+std::arch::global_asm!(
+    ".globl pccc_enter",
+    "pccc_enter:",
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "mov [rdi + 104], rsp",
+    "mov rax, [rdi + 24]",
+    "test rax, rax",
+    "cmovz rax, rsp",
+    "mov rsp, rax",
+    "and rsp, -16",
+    "push qword ptr [rdi + 104]",
+    "push rdi",
+    "mov rbp, rsp",
+    "mov rcx, [rdi + 80]",
+    "lea rax, [rcx * 8 + 15]",
+    "and rax, -16",
+    "sub rsp, rax",
+    "mov rsi, [rdi + 88]",
+    "xor edx, edx",
+    "2:",
+    "cmp rdx, rcx",
+    "jae 3f",
+    "mov rax, [rsi + rdx * 8]",
+    "mov [rsp + rdx * 8], rax",
+    "inc rdx",
+    "jmp 2b",
+    "3:",
+    "mov r14, [rdi + 8]",
+    "mov r15, [rdi + 16]",
+    "mov rax, [rdi]",
+    "mov rsi, [rdi + 40]",
+    "mov rdx, [rdi + 48]",
+    "mov rcx, [rdi + 56]",
+    "mov r8, [rdi + 64]",
+    "mov r9, [rdi + 72]",
+    "mov rdi, [rdi + 32]",
+    "call rax",
+    // Compiled code preserves rbp (its prologue/epilogue), so the frame
+    // pointer and the caller's rsp are where we left them.
+    "mov rsp, rbp",
+    "pop rdi",
+    "mov [rdi + 96], rax",
+    "pop rsp",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "xor eax, eax",
+    "ret",
+    ".globl pccc_trap_landing",
+    "pccc_trap_landing:",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+);
+
+extern "sysv64" {
+    fn pccc_enter(frame: *mut EntryFrame) -> u32;
+    pub fn pccc_trap_landing();
+}
+
+thread_local! {
+    /// The innermost active entry on this thread (a linked list via `prev`).
+    pub static INNERMOST: Cell<*mut EntryFrame> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Call compiled code. Returns `Err(trap code)` if it trapped.
+///
+/// # Safety
+/// `frame.func` must be compiled code following pcc's calling convention,
+/// `vmctx`/`heap_base` a live instance's, and any stack switch target valid.
+pub unsafe fn enter(frame: &mut EntryFrame) -> Result<u64, u32> {
+    crate::signals::ensure_installed();
+    frame.prev = INNERMOST.with(|c| c.get());
+    INNERMOST.with(|c| c.set(frame as *mut _));
+    let code = pccc_enter(frame as *mut _);
+    INNERMOST.with(|c| c.set(frame.prev));
+    if code == 0 {
+        Ok(frame.ret)
+    } else {
+        Err(code)
+    }
+}

@@ -1,0 +1,139 @@
+//! Linear memory: one reservation of `reservation + guard` bytes, mapped
+//! inaccessible, of which only the pages the memory has are opened. Every
+//! out-of-bounds access a compiled function can make lands in the rest of
+//! the reservation and faults.
+
+use std::sync::Mutex;
+
+use pcc::sandbox::WASM_PAGE;
+
+use crate::RuntimeError;
+
+pub struct Memory {
+    pub base: *mut u8,
+    reserved: usize,
+    pub max_pages: u64,
+    state: Mutex<MemState>,
+}
+
+struct MemState {
+    pages: u64,
+    /// vmctx `heap_bytes` fields of every instance using this memory.
+    users: Vec<usize>,
+}
+
+unsafe impl Send for Memory {}
+unsafe impl Sync for Memory {}
+
+/// Wasm32 memories never exceed 4 GiB.
+const MAX_PAGES: u64 = 65536;
+
+impl Memory {
+    pub fn new(min: u64, max: Option<u64>, reserve: u64) -> Result<Memory, RuntimeError> {
+        let max_pages = max.unwrap_or(MAX_PAGES).min(MAX_PAGES).min(reserve / WASM_PAGE);
+        if min > max_pages {
+            return Err(RuntimeError::Resource(format!(
+                "memory of {min} pages does not fit the {reserve:#x}-byte reservation"
+            )));
+        }
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                reserve as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(RuntimeError::Resource(format!(
+                "cannot reserve {reserve:#x} bytes for linear memory"
+            )));
+        }
+        let m = Memory {
+            base: base as *mut u8,
+            reserved: reserve as usize,
+            max_pages,
+            state: Mutex::new(MemState { pages: 0, users: vec![] }),
+        };
+        crate::signals::HEAPS
+            .write()
+            .expect("heap registry")
+            .push((m.base as usize, m.base as usize + m.reserved));
+        if m.grow(min).is_none() {
+            return Err(RuntimeError::Resource("cannot commit the initial memory".into()));
+        }
+        Ok(m)
+    }
+
+    pub fn pages(&self) -> u64 {
+        self.state.lock().expect("memory lock").pages
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.pages() * WASM_PAGE
+    }
+
+    /// Track an instance's `heap_bytes` field so growth updates it.
+    pub fn add_user(&self, heap_bytes_field: *mut u64) {
+        let mut s = self.state.lock().expect("memory lock");
+        unsafe { *heap_bytes_field = s.pages * WASM_PAGE };
+        s.users.push(heap_bytes_field as usize);
+    }
+
+    pub fn remove_user(&self, heap_bytes_field: *mut u64) {
+        self.state
+            .lock()
+            .expect("memory lock")
+            .users
+            .retain(|&u| u != heap_bytes_field as usize);
+    }
+
+    /// Grow by `delta` pages; the old size in pages, or None.
+    pub fn grow(&self, delta: u64) -> Option<u64> {
+        let mut s = self.state.lock().expect("memory lock");
+        let old = s.pages;
+        let new = old.checked_add(delta)?;
+        if new > self.max_pages {
+            return None;
+        }
+        if delta > 0 {
+            let r = unsafe {
+                libc::mprotect(
+                    self.base.add((old * WASM_PAGE) as usize) as *mut libc::c_void,
+                    (delta * WASM_PAGE) as usize,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if r != 0 {
+                return None;
+            }
+        }
+        s.pages = new;
+        for &u in &s.users {
+            unsafe { *(u as *mut u64) = new * WASM_PAGE };
+        }
+        Some(old)
+    }
+
+    /// Bounds-checked copy into memory (data segments).
+    pub fn write(&self, offset: u64, bytes: &[u8]) -> bool {
+        let end = offset.checked_add(bytes.len() as u64);
+        if end.is_none_or(|e| e > self.bytes()) {
+            return false;
+        }
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(offset as usize), bytes.len()) };
+        true
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        let (s, e) = (self.base as usize, self.base as usize + self.reserved);
+        if let Ok(mut h) = crate::signals::HEAPS.write() {
+            h.retain(|&r| r != (s, e));
+        }
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.reserved) };
+    }
+}
