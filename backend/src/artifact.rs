@@ -16,7 +16,7 @@ impl Artifact {
         obj.append_section_data(text, &self.text, 16);
         for f in &self.meta.funcs {
             obj.add_symbol(Symbol {
-                name: f.name.as_bytes().to_vec(),
+                name: symbol_name(&f.name),
                 value: f.offset as u64,
                 size: f.size as u64,
                 kind: SymbolKind::Text,
@@ -33,8 +33,14 @@ impl Artifact {
             let id = obj.add_section(vec![], name.as_bytes().to_vec(), SectionKind::Metadata);
             obj.append_section_data(id, &data, 8);
         }
-        // Writing an in-memory object with well-formed parts cannot fail.
+        // Section names are constants and symbol names NUL-free, which are
+        // the only ways writing an in-memory ELF object can fail.
         obj.write()
             .expect("ELF serialisation of an in-memory object")
     }
+}
+
+/// Wasm names may contain any character; ELF string tables cannot hold NUL.
+fn symbol_name(name: &str) -> Vec<u8> {
+    name.replace('\0', "\\0").into_bytes()
 }

@@ -50,6 +50,7 @@ pub struct FuncEmitter<'a> {
     /// Which vreg each location holds right now (for move facts).
     holds: HashMap<Loc, VReg>,
     spill_base: u32,
+    vmctx_slot: u32,
     frame: u32,
     seed_bug: bool,
 }
@@ -77,7 +78,9 @@ impl<'a> FuncEmitter<'a> {
         out: &'a Output,
         seed_bug: bool,
     ) -> Self {
-        let spill_base = vcode.call_area.next_multiple_of(8);
+        // Frame, from rsp up: outgoing call area, the vmctx save slot, spills.
+        let vmctx_slot = vcode.call_area.next_multiple_of(8);
+        let spill_base = vmctx_slot + if vcode.vmctx_slot { 8 } else { 0 };
         let frame = (spill_base + 8 * out.num_spillslots as u32).next_multiple_of(16);
         FuncEmitter {
             asm,
@@ -89,6 +92,7 @@ impl<'a> FuncEmitter<'a> {
             out,
             holds: HashMap::new(),
             spill_base,
+            vmctx_slot,
             frame,
             seed_bug,
         }
@@ -613,32 +617,43 @@ impl<'a> FuncEmitter<'a> {
                 asm.test(eax, eax)?;
                 asm.jne(trap)?;
             }
-            MInst::CallIndirect {
+            MInst::IndirectTarget {
                 table_off,
                 sig_off,
-                uses,
-                defs: d,
+                dst,
                 ..
             } => {
-                let n = uses.len();
-                let (i, t1, t2) = (r(n), r(n + 1), r(n + 2));
+                let (i, t, d) = (r(0), r(1), r(2));
                 let oob = self.trap_label(TrapCode::TableOutOfBounds);
                 let null = self.trap_label(TrapCode::IndirectCallToNull);
                 let bad = self.trap_label(TrapCode::BadSignature);
                 let asm = &mut *self.asm;
-                let (i, t1, t2) = (R64[i], R64[t1], R64[t2]);
-                asm.mov(t1, qword_ptr(r14 + *table_off as i32))?;
-                asm.cmp(i, qword_ptr(t1 + VmCtxLayout::TABLE_LEN as i32))?;
+                let (i, t, d) = (R64[i], R64[t], R64[d]);
+                // d = &tables[table]; bound check; d = &elems[i] (24-byte elements).
+                asm.mov(d, qword_ptr(r14 + *table_off as i32))?;
+                asm.cmp(i, qword_ptr(d + VmCtxLayout::TABLE_LEN as i32))?;
                 asm.jae(oob)?;
-                asm.mov(t1, qword_ptr(t1 + VmCtxLayout::TABLE_ELEMS as i32))?;
-                asm.lea(t2, qword_ptr(i + i * 2))?;
-                asm.lea(t1, qword_ptr(t1 + t2 * 8))?;
-                asm.cmp(qword_ptr(t1 + VmCtxLayout::ELEM_CODE as i32), 0)?;
+                asm.mov(d, qword_ptr(d + VmCtxLayout::TABLE_ELEMS as i32))?;
+                asm.lea(t, qword_ptr(i + i * 2))?;
+                asm.lea(d, qword_ptr(d + t * 8))?;
+                asm.cmp(qword_ptr(d + VmCtxLayout::ELEM_CODE as i32), 0)?;
                 asm.je(null)?;
-                asm.mov(t2, qword_ptr(r14 + *sig_off as i32))?;
-                asm.cmp(qword_ptr(t1 + VmCtxLayout::ELEM_SIG as i32), t2)?;
+                asm.mov(t, qword_ptr(r14 + *sig_off as i32))?;
+                asm.cmp(qword_ptr(d + VmCtxLayout::ELEM_SIG as i32), t)?;
                 asm.jne(bad)?;
-                asm.call(qword_ptr(t1 + VmCtxLayout::ELEM_CODE as i32))?;
+                defs.push((r(2), *dst));
+            }
+            MInst::CallIndirect {
+                uses, defs: d, ..
+            } => {
+                let e = R64[r(uses.len())];
+                let save = qword_ptr(rsp + self.vmctx_slot as i32);
+                asm.mov(save, r14)?;
+                asm.mov(r14, qword_ptr(e + VmCtxLayout::ELEM_VMCTX as i32))?;
+                asm.mov(r15, qword_ptr(r14 + VmCtxLayout::HEAP_BASE as i32))?;
+                asm.call(qword_ptr(e + VmCtxLayout::ELEM_CODE as i32))?;
+                asm.mov(r14, save)?;
+                asm.mov(r15, qword_ptr(r14 + VmCtxLayout::HEAP_BASE as i32))?;
                 for (v, p) in d {
                     defs.push((p.hw_enc(), *v));
                 }

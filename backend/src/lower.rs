@@ -30,6 +30,7 @@ struct Lowerer<'a> {
     /// IR block → VCode block (None: unreachable, not lowered).
     block_map: Vec<Option<usize>>,
     call_area: u32,
+    vmctx_slot: bool,
 }
 
 fn size_of(ty: Type) -> Size {
@@ -406,16 +407,16 @@ impl<'a> Lowerer<'a> {
                 }
                 let uses = self.call_args(out, args);
                 let defs = r.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect();
-                let (t1, t2) = (self.temp(), self.temp());
-                out.push(MInst::CallIndirect {
+                let (tmp, callee) = (self.temp(), self.temp());
+                out.push(MInst::IndirectTarget {
                     table_off: self.ctx.layout.table(*table),
                     sig_off: self.ctx.layout.sig_id(*type_index),
                     index: *index,
-                    t1,
-                    t2,
-                    uses,
-                    defs,
+                    tmp,
+                    dst: callee,
                 });
+                out.push(MInst::CallIndirect { callee, uses, defs });
+                self.vmctx_slot = true;
             }
             Op::Jump(call) => {
                 let target = self.block_map[call.block.0 as usize].expect("reachable");
@@ -526,6 +527,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         is_i32: f.values.iter().map(|v| v.ty == Type::I32).collect(),
         block_map,
         call_area: 0,
+        vmctx_slot: false,
     };
     for (i, &l) in live.iter().enumerate() {
         if l {
@@ -552,6 +554,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         is_i32: lw.is_i32,
         debug_labels: vec![],
         call_area: lw.call_area,
+        vmctx_slot: lw.vmctx_slot,
     };
     v.finish();
     Ok(v)

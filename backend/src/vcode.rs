@@ -222,13 +222,21 @@ pub enum MInst {
         import: u32,
         area: u32,
     },
-    /// The table/null/signature-checked indirect call sequence.
-    CallIndirect {
+    /// The table-bound, null and signature checks of `call_indirect`;
+    /// defines the address of the callee's table element. Separate from the call so its
+    /// temporaries need not survive the call's clobbers.
+    IndirectTarget {
         table_off: u32,
         sig_off: u32,
         index: VReg,
-        t1: VReg,
-        t2: VReg,
+        tmp: VReg,
+        dst: VReg,
+    },
+    /// Call through a table element: switch r14/r15 to the element's
+    /// instance (it may come from another module), call, and restore them
+    /// from the frame's vmctx slot. Args and results in fixed registers.
+    CallIndirect {
+        callee: VReg,
         uses: Vec<(VReg, PReg)>,
         defs: Vec<(VReg, PReg)>,
     },
@@ -310,6 +318,8 @@ pub struct VCode {
     pub debug_labels: Vec<(VReg, Inst, Inst, u32)>,
     /// Bytes of outgoing stack-argument and host-call slots below the spills.
     pub call_area: u32,
+    /// Whether the frame needs a slot to save r14 across indirect calls.
+    pub vmctx_slot: bool,
 }
 
 impl VCode {
@@ -446,18 +456,14 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v
         }
         MInst::HostCall { .. } => vec![],
+        MInst::IndirectTarget {
+            index, tmp, dst, ..
+        } => vec![O::reg_use(*index), O::reg_temp(*tmp), O::reg_def(*dst)],
         MInst::CallIndirect {
-            index,
-            t1,
-            t2,
-            uses,
-            defs,
-            ..
+            callee, uses, defs, ..
         } => {
             let mut v = fixed_uses(uses);
-            v.push(O::reg_use(*index));
-            v.push(O::reg_temp(*t1));
-            v.push(O::reg_temp(*t2));
+            v.push(O::reg_use(*callee));
             v.extend(fixed_defs(defs));
             v
         }

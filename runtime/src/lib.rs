@@ -239,6 +239,11 @@ struct Table {
     elems: Vec<Elem>,
     max: Option<u64>,
     elem_ty: ValType,
+    /// Instances whose code this table's elements point to, when they are
+    /// not the table's owner: an element outlives the instance that wrote it
+    /// (even one whose start function trapped). Held only across instances,
+    /// so an instance and its own table form no reference cycle.
+    keep_alive: Vec<Instance>,
 }
 
 /// Shared cells: compiled code holds raw pointers to them via the vmctx.
@@ -334,7 +339,7 @@ fn new_table(elem_ty: ValType, min: u64, max: Option<u64>) -> Arc<Shared<Table>>
         elems: elems.as_mut_ptr(),
         len: min,
     });
-    Arc::new(Shared(Mutex::new(Table { desc, elems, max, elem_ty })))
+    Arc::new(Shared(Mutex::new(Table { desc, elems, max, elem_ty, keep_alive: vec![] })))
 }
 
 /// Process-wide signature ids: equal function types get equal ids.
@@ -560,10 +565,18 @@ impl Instance {
             if off + seg.items.len() as u64 > t.desc.len {
                 return Err(InstantiateError::Trap(TrapCode::TableOutOfBounds));
             }
+            let imported = (*index as usize) < meta.imports.iter().filter(|i| matches!(i.kind, ImportKind::Table { .. })).count();
             for (k, item) in seg.items.iter().enumerate() {
                 let e = match item {
                     None => Elem { code: 0, sig: 0, vmctx: 0 },
-                    Some(f) => self.elem_for(*f)?,
+                    Some(f) => {
+                        let (e, owner) = self.elem_for(*f)?;
+                        let foreign = imported || !Arc::ptr_eq(&owner.0, &self.0);
+                        if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
+                            t.keep_alive.push(owner);
+                        }
+                        e
+                    }
                 };
                 t.elems[off as usize + k] = e;
             }
@@ -579,23 +592,27 @@ impl Instance {
         Ok(())
     }
 
-    fn elem_for(&self, func: u32) -> Result<Elem, InstantiateError> {
+    /// The table element for function `func` and the instance owning its code.
+    fn elem_for(&self, func: u32) -> Result<(Elem, Instance), InstantiateError> {
         let meta = &self.0.module.0.meta;
         let nimp = meta.num_imported_funcs();
         if func < nimp {
             return match &self.0.funcs[func as usize] {
-                FuncRef::Wasm { instance, index } if Arc::ptr_eq(&instance.0, &self.0) => self.elem_for(*index),
-                _ => Err(InstantiateError::Unsupported(
-                    "an imported function in a table (cross-instance indirect calls come with full linking)".into(),
+                FuncRef::Wasm { instance, index } => instance.elem_for(*index),
+                FuncRef::Host { .. } => Err(InstantiateError::Unsupported(
+                    "a host function in a table (needs a host-call trampoline, not built yet)".into(),
                 )),
             };
         }
         let f = &meta.funcs[(func - nimp) as usize];
-        Ok(Elem {
-            code: self.0.module.0.code.base as u64 + f.offset as u64,
-            sig: self.0.vmctx[meta.vmctx_layout().sig_id(f.type_index) as usize / 8],
-            vmctx: self.0.vmctx.as_ptr() as u64,
-        })
+        Ok((
+            Elem {
+                code: self.0.module.0.code.base as u64 + f.offset as u64,
+                sig: self.0.vmctx[meta.vmctx_layout().sig_id(f.type_index) as usize / 8],
+                vmctx: self.0.vmctx.as_ptr() as u64,
+            },
+            self.clone(),
+        ))
     }
 
     fn func_type(&self, index: u32) -> WasmFuncType {
