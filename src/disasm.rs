@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use iced_x86::{
-    Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, SymbolResolver, SymbolResult,
+    Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind, SymbolResolver,
+    SymbolResult,
 };
 use pcc::{ArtifactFile, FactEntry, Point, TrapCode};
 
@@ -20,12 +21,19 @@ struct Symbols {
 impl SymbolResolver for Symbols {
     fn symbol(
         &mut self,
-        _instruction: &Instruction,
-        _operand: u32,
+        instruction: &Instruction,
+        operand: u32,
         _instruction_operand: Option<u32>,
         address: u64,
         _address_size: u32,
     ) -> Option<SymbolResult<'_>> {
+        // Only code addresses are symbols; displacements and immediates are numbers.
+        if !matches!(
+            instruction.op_kind(operand),
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+        ) {
+            return None;
+        }
         let (&start, name) = self.starts.range(..=address).next_back()?;
         let text = if address == start {
             name.clone()

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use iced_x86::code_asm::*;
 use iced_x86::IcedError;
 use pcc::vmctx::VmCtxLayout;
-use pcc::{Fact, Gpr, Loc, Point, TrapCode};
+use pcc::{Fact, Gpr, Loc, Point, TrapCode, Xmm};
 use regalloc2::{
-    Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, ProgPoint, VReg,
+    Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, ProgPoint, RegClass, VReg,
 };
 
 use crate::vcode::*;
@@ -27,6 +27,66 @@ const R16: [AsmRegister16; 16] = [
 const R8: [AsmRegister8; 16] = [
     al, cl, dl, bl, spl, bpl, sil, dil, r8b, r9b, r10b, r11b, r12b, r13b, r14b, r15b,
 ];
+
+const X: [AsmRegisterXmm; 16] = [
+    xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13,
+    xmm14, xmm15,
+];
+
+/// `ss` or `sd` form of an SSE instruction by operand size.
+macro_rules! sse {
+    ($asm:expr, $size:expr, $ss:ident, $sd:ident, $($arg:expr),*) => {
+        match $size {
+            Size::S32 => $asm.$ss($($arg),*)?,
+            Size::S64 => $asm.$sd($($arg),*)?,
+        }
+    };
+}
+
+fn ucomis(asm: &mut CodeAssembler, size: Size, a: AsmRegisterXmm, b: AsmRegisterXmm) -> Result<(), IcedError> {
+    sse!(asm, size, ucomiss, ucomisd, a, b);
+    Ok(())
+}
+
+/// General register → SSE register, same width (`movd`/`movq`).
+fn gpr_to_xmm(asm: &mut CodeAssembler, size: Size, x: AsmRegisterXmm, g: usize) -> Result<(), IcedError> {
+    match size {
+        Size::S32 => asm.movd(x, R32[g]),
+        Size::S64 => asm.movq(x, R64[g]),
+    }
+}
+
+fn xmm_to_gpr(asm: &mut CodeAssembler, size: Size, g: usize, x: AsmRegisterXmm) -> Result<(), IcedError> {
+    match size {
+        Size::S32 => asm.movd(R32[g], x),
+        Size::S64 => asm.movq(R64[g], x),
+    }
+}
+
+/// `x = value` (as an f32 or f64 by `size`), through general register `g`.
+fn float_const(asm: &mut CodeAssembler, size: Size, x: AsmRegisterXmm, g: usize, value: f64) -> Result<(), IcedError> {
+    match size {
+        Size::S32 => asm.mov(R32[g], (value as f32).to_bits())?,
+        Size::S64 => asm.mov(R64[g], value.to_bits())?,
+    }
+    gpr_to_xmm(asm, size, x, g)
+}
+
+/// Truncating conversion of `x` (an f32/f64 by `from`) into a 32/64-bit `d`.
+fn cvtt(asm: &mut CodeAssembler, from: Size, to: Size, d: usize, x: AsmRegisterXmm) -> Result<(), IcedError> {
+    match (from, to) {
+        (Size::S32, Size::S32) => asm.cvttss2si(R32[d], x),
+        (Size::S32, Size::S64) => asm.cvttss2si(R64[d], x),
+        (Size::S64, Size::S32) => asm.cvttsd2si(R32[d], x),
+        (Size::S64, Size::S64) => asm.cvttsd2si(R64[d], x),
+    }
+}
+
+/// Signed conversion of the 64-bit `g` into `x` (an f32/f64 by `to`).
+fn cvtsi(asm: &mut CodeAssembler, to: Size, x: AsmRegisterXmm, g: AsmRegister64) -> Result<(), IcedError> {
+    sse!(asm, to, cvtsi2ss, cvtsi2sd, x, g);
+    Ok(())
+}
 
 /// A fact recorded against an instruction index, resolved to an offset
 /// once the assembler has laid the code out.
@@ -104,7 +164,10 @@ impl<'a> FuncEmitter<'a> {
 
     fn loc(&self, a: Allocation) -> Loc {
         if let Some(r) = a.as_reg() {
-            Loc::Gpr(Gpr(r.hw_enc() as u8))
+            match r.class() {
+                RegClass::Float => Loc::Xmm(Xmm(r.hw_enc() as u8)),
+                _ => Loc::Gpr(Gpr(r.hw_enc() as u8)),
+            }
         } else {
             let slot = a.as_stack().expect("allocation is a register or a slot");
             Loc::Stack(self.spill_base + 8 * slot.index() as u32)
@@ -235,7 +298,7 @@ impl<'a> FuncEmitter<'a> {
                 if from <= p && p < to {
                     res[b].push((
                         self.loc(alloc),
-                        VReg::new(label as usize, regalloc2::RegClass::Int),
+                        VReg::new(label as usize, f.classes[label as usize]),
                     ));
                 }
             }
@@ -272,7 +335,10 @@ impl<'a> FuncEmitter<'a> {
                     self.asm.mov(R64[d.0 as usize], self.slot_mem(src))?;
                 }
             }
-            _ => unreachable!("regalloc2 never moves stack to stack"),
+            (Loc::Xmm(s), Loc::Xmm(d)) => self.asm.movaps(X[d.0 as usize], X[s.0 as usize])?,
+            (Loc::Xmm(s), Loc::Stack(_)) => self.asm.movsd_2(self.slot_mem(dst), X[s.0 as usize])?,
+            (Loc::Stack(_), Loc::Xmm(d)) => self.asm.movsd_2(X[d.0 as usize], self.slot_mem(src))?,
+            _ => unreachable!("regalloc2 moves within one register class, never stack to stack"),
         }
         match self.holds.get(&src).copied() {
             Some(v) => self.defined(dst, v),
@@ -300,7 +366,12 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
             MInst::LoadStackArg { dst, slot } => {
-                asm.mov(R64[r(0)], qword_ptr(rbp + (16 + 8 * *slot) as i32))?;
+                let m = qword_ptr(rbp + (16 + 8 * *slot) as i32);
+                if dst.class() == RegClass::Float {
+                    asm.movsd_2(X[r(0)], m)?;
+                } else {
+                    asm.mov(R64[r(0)], m)?;
+                }
                 defs.push((r(0), *dst));
             }
             MInst::MovImm { dst, imm, size } => {
@@ -506,6 +577,336 @@ impl<'a> FuncEmitter<'a> {
                 }
                 defs.push((r(2), *dst));
             }
+            MInst::FMovImm {
+                dst, bits, size, ..
+            } => {
+                let (t, d) = (r(0), r(1));
+                if *bits == 0 {
+                    asm.xorps(X[d], X[d])?;
+                } else {
+                    if *bits <= u32::MAX as u64 {
+                        asm.mov(R32[t], *bits as u32)?;
+                    } else {
+                        asm.mov(R64[t], *bits)?;
+                    }
+                    gpr_to_xmm(asm, *size, X[d], t)?;
+                }
+                defs.push((d, *dst));
+            }
+            MInst::FAlu { op, size, dst, .. } => {
+                let (d, s) = (X[r(0)], X[r(1)]);
+                match op {
+                    FAluOp::Add => sse!(asm, size, addss, addsd, d, s),
+                    FAluOp::Sub => sse!(asm, size, subss, subsd, d, s),
+                    FAluOp::Mul => sse!(asm, size, mulss, mulsd, d, s),
+                    FAluOp::Div => sse!(asm, size, divss, divsd, d, s),
+                }
+                defs.push((r(0), *dst));
+            }
+            MInst::FMinMax { max, size, dst, .. } => {
+                let (d, s) = (X[r(0)], X[r(1)]);
+                let mut nan = asm.create_label();
+                let mut normal = asm.create_label();
+                let mut done = asm.create_label();
+                ucomis(asm, *size, d, s)?;
+                asm.jp(nan)?;
+                asm.jne(normal)?;
+                // Equal: only ±0 differ, and their sign bits decide.
+                if *max {
+                    asm.andps(d, s)?;
+                } else {
+                    asm.orps(d, s)?;
+                }
+                asm.jmp(done)?;
+                asm.set_label(&mut nan)?;
+                sse!(asm, size, addss, addsd, d, s);
+                asm.jmp(done)?;
+                asm.set_label(&mut normal)?;
+                if *max {
+                    sse!(asm, size, maxss, maxsd, d, s);
+                } else {
+                    sse!(asm, size, minss, minsd, d, s);
+                }
+                asm.set_label(&mut done)?;
+                // `done` binds to an instruction of its own.
+                asm.nop()?;
+                defs.push((r(0), *dst));
+            }
+            MInst::FUnary { op, size, dst, .. } => {
+                let (s, d) = (X[r(0)], X[r(1)]);
+                match op {
+                    FUnaryOp::Sqrt => sse!(asm, size, sqrtss, sqrtsd, d, s),
+                    FUnaryOp::Round(mode) => sse!(asm, size, roundss, roundsd, d, s, *mode as i32),
+                }
+                defs.push((r(1), *dst));
+            }
+            MInst::FSign {
+                op, size, dst, sign, ..
+            } => {
+                let n = 1 + sign.is_some() as usize;
+                let (s, t1, t2, d) = (r(0), r(n), r(n + 1), r(n + 2));
+                let bit = if *size == Size::S32 { 31 } else { 63 };
+                xmm_to_gpr(asm, *size, t1, X[s])?;
+                match (op, size) {
+                    (SignOp::Abs, Size::S32) => asm.btr(R32[t1], bit)?,
+                    (SignOp::Abs, Size::S64) => asm.btr(R64[t1], bit)?,
+                    (SignOp::Neg, Size::S32) => asm.btc(R32[t1], bit)?,
+                    (SignOp::Neg, Size::S64) => asm.btc(R64[t1], bit)?,
+                    (SignOp::Copysign, _) => {
+                        xmm_to_gpr(asm, *size, t2, X[r(1)])?;
+                        if *size == Size::S32 {
+                            asm.btr(R32[t1], bit)?;
+                            asm.shr(R32[t2], bit)?;
+                            asm.shl(R32[t2], bit)?;
+                            asm.or(R32[t1], R32[t2])?;
+                        } else {
+                            asm.btr(R64[t1], bit)?;
+                            asm.shr(R64[t2], bit)?;
+                            asm.shl(R64[t2], bit)?;
+                            asm.or(R64[t1], R64[t2])?;
+                        }
+                    }
+                }
+                gpr_to_xmm(asm, *size, X[d], t1)?;
+                defs.push((d, *dst));
+            }
+            MInst::FCmp {
+                cond, size, dst, ..
+            } => {
+                let (a, b, t, d) = (X[r(0)], X[r(1)], r(2), r(3));
+                ucomis(asm, *size, a, b)?;
+                match cond {
+                    FCond::Eq => {
+                        asm.setnp(R8[d])?;
+                        asm.sete(R8[t])?;
+                        asm.and(R8[d], R8[t])?;
+                    }
+                    FCond::Ne => {
+                        asm.setp(R8[d])?;
+                        asm.setne(R8[t])?;
+                        asm.or(R8[d], R8[t])?;
+                    }
+                    FCond::A => asm.seta(R8[d])?,
+                    FCond::Ae => asm.setae(R8[d])?,
+                }
+                asm.movzx(R32[d], R8[d])?;
+                defs.push((d, *dst));
+            }
+            MInst::FSelect { dst, .. } => {
+                let (d, c, a) = (r(0), r(1), r(2));
+                let mut skip = asm.create_label();
+                asm.test(R32[c], R32[c])?;
+                asm.je(skip)?;
+                asm.movaps(X[d], X[a])?;
+                asm.set_label(&mut skip)?;
+                asm.nop()?;
+                defs.push((d, *dst));
+            }
+            MInst::FCvt { to_f64, dst, .. } => {
+                let (s, d) = (X[r(0)], X[r(1)]);
+                if *to_f64 {
+                    asm.cvtss2sd(d, s)?;
+                } else {
+                    asm.cvtsd2ss(d, s)?;
+                }
+                defs.push((r(1), *dst));
+            }
+            MInst::Bitcast { size, dst, .. } => {
+                let (s, d) = (r(0), r(1));
+                if dst.class() == RegClass::Float {
+                    gpr_to_xmm(asm, *size, X[d], s)?;
+                } else {
+                    xmm_to_gpr(asm, *size, d, X[s])?;
+                }
+                defs.push((d, *dst));
+            }
+            MInst::IntToFloat {
+                signed,
+                from,
+                to,
+                dst,
+                ..
+            } => {
+                let (s, t1, t2, d) = (r(0), r(1), r(2), X[r(3)]);
+                // cvtsi2s* writes only the low lane: clear it first, no false dependency.
+                asm.xorps(d, d)?;
+                match (signed, from) {
+                    (true, Size::S32) => sse!(asm, to, cvtsi2ss, cvtsi2sd, d, R32[s]),
+                    (false, Size::S32) => {
+                        asm.mov(R32[t1], R32[s])?;
+                        cvtsi(asm, *to, d, R64[t1])?;
+                    }
+                    (true, Size::S64) => cvtsi(asm, *to, d, R64[s])?,
+                    (false, Size::S64) => {
+                        // Above i64::MAX: halve (keeping the low bit for rounding), convert, double.
+                        let mut big = asm.create_label();
+                        let mut done = asm.create_label();
+                        asm.test(R64[s], R64[s])?;
+                        asm.js(big)?;
+                        cvtsi(asm, *to, d, R64[s])?;
+                        asm.jmp(done)?;
+                        asm.set_label(&mut big)?;
+                        asm.mov(R64[t1], R64[s])?;
+                        asm.shr(R64[t1], 1)?;
+                        asm.mov(R32[t2], R32[s])?;
+                        asm.and(R32[t2], 1)?;
+                        asm.or(R64[t1], R64[t2])?;
+                        cvtsi(asm, *to, d, R64[t1])?;
+                        sse!(asm, to, addss, addsd, d, d);
+                        asm.set_label(&mut done)?;
+                        asm.nop()?;
+                    }
+                }
+                defs.push((r(3), *dst));
+            }
+            MInst::FloatToInt {
+                signed,
+                saturating,
+                from,
+                to,
+                dst,
+                ..
+            } => {
+                let (s, g, x1, x2, d) = (X[r(0)], r(1), X[r(2)], X[r(3)], r(4));
+                let nan_trap = self.trap_label(TrapCode::BadConversionToInteger);
+                let ovf = self.trap_label(TrapCode::IntegerOverflow);
+                let asm = &mut *self.asm;
+                let (from, to) = (*from, *to);
+                let mut done = asm.create_label();
+                let mut zero = asm.create_label();
+                match (signed, to) {
+                    (true, _) => {
+                        // cvtt gives MIN for NaN and out-of-range; only then look closer.
+                        cvtt(asm, from, to, d, s)?;
+                        match to {
+                            Size::S32 => asm.cmp(R32[d], 1)?,
+                            Size::S64 => asm.cmp(R64[d], 1)?,
+                        }
+                        asm.jno(done)?;
+                        ucomis(asm, from, s, s)?;
+                        asm.jp(if *saturating { zero } else { nan_trap })?;
+                        if *saturating {
+                            // Negative: MIN is the answer; positive: MAX.
+                            asm.xorps(x1, x1)?;
+                            ucomis(asm, from, s, x1)?;
+                            asm.jb(done)?;
+                            match to {
+                                Size::S32 => asm.mov(R32[d], i32::MAX as u32)?,
+                                Size::S64 => asm.mov(R64[d], i64::MAX as u64)?,
+                            }
+                            asm.jmp(done)?;
+                        } else {
+                            // MIN is right only if s truncates into range from below.
+                            let (bound, strict) = match (from, to) {
+                                (Size::S64, Size::S32) => (-2147483649.0, true),
+                                (_, Size::S32) => (-2147483648.0, false),
+                                (_, Size::S64) => (-9223372036854775808.0, false),
+                            };
+                            float_const(asm, from, x1, g, bound)?;
+                            ucomis(asm, from, s, x1)?;
+                            if strict {
+                                asm.jbe(ovf)?;
+                            } else {
+                                asm.jb(ovf)?;
+                            }
+                            asm.xorps(x1, x1)?;
+                            ucomis(asm, from, s, x1)?;
+                            asm.jae(ovf)?;
+                            asm.jmp(done)?;
+                        }
+                    }
+                    (false, Size::S32) => {
+                        // In 64 bits every u32 is exact; anything else is out of range.
+                        cvtt(asm, from, Size::S64, d, s)?;
+                        ucomis(asm, from, s, s)?;
+                        asm.jp(if *saturating { zero } else { nan_trap })?;
+                        if *saturating {
+                            asm.xorps(x1, x1)?;
+                            ucomis(asm, from, s, x1)?;
+                            asm.jb(zero)?;
+                            asm.mov(R32[g], u32::MAX)?;
+                            asm.cmp(R64[d], R64[g])?;
+                            asm.cmova(R64[d], R64[g])?;
+                        } else {
+                            asm.mov(R64[g], R64[d])?;
+                            asm.shr(R64[g], 32)?;
+                            asm.jne(ovf)?;
+                        }
+                        asm.jmp(done)?;
+                    }
+                    (false, Size::S64) => {
+                        ucomis(asm, from, s, s)?;
+                        asm.jp(if *saturating { zero } else { nan_trap })?;
+                        let neg = if *saturating { zero } else { ovf };
+                        let mut big = asm.create_label();
+                        float_const(asm, from, x1, g, 9223372036854775808.0)?;
+                        ucomis(asm, from, s, x1)?;
+                        asm.jae(big)?;
+                        cvtt(asm, from, Size::S64, d, s)?;
+                        asm.test(R64[d], R64[d])?;
+                        asm.js(neg)?;
+                        asm.jmp(done)?;
+                        // At or above 2^63: convert s - 2^63 and set the top bit.
+                        asm.set_label(&mut big)?;
+                        asm.movaps(x2, s)?;
+                        sse!(asm, from, subss, subsd, x2, x1);
+                        cvtt(asm, from, Size::S64, d, x2)?;
+                        asm.test(R64[d], R64[d])?;
+                        if *saturating {
+                            let mut max = asm.create_label();
+                            asm.js(max)?;
+                            asm.bts(R64[d], 63)?;
+                            asm.jmp(done)?;
+                            asm.set_label(&mut max)?;
+                            asm.mov(R64[d], u64::MAX)?;
+                        } else {
+                            asm.js(ovf)?;
+                            asm.bts(R64[d], 63)?;
+                        }
+                        asm.jmp(done)?;
+                    }
+                }
+                asm.set_label(&mut zero)?;
+                asm.xor(R32[d], R32[d])?;
+                asm.set_label(&mut done)?;
+                // The join: a 32-bit result's upper half is zero from here on.
+                match to {
+                    Size::S32 => asm.mov(R32[d], R32[d])?,
+                    Size::S64 => asm.nop()?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::FLoad { dst, addr, size } => {
+                let (i, d) = (r(0), r(1));
+                let m = r15 + R64[i] + addr.disp;
+                match size {
+                    Size::S32 => asm.movss(X[d], dword_ptr(m))?,
+                    Size::S64 => asm.movsd_2(X[d], qword_ptr(m))?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::FStore { addr, size, .. } => {
+                let (i, s) = (r(0), r(1));
+                let m = r15 + R64[i] + addr.disp;
+                match size {
+                    Size::S32 => asm.movss(dword_ptr(m), X[s])?,
+                    Size::S64 => asm.movsd_2(qword_ptr(m), X[s])?,
+                }
+            }
+            MInst::FGlobalGet {
+                dst,
+                vmctx_off,
+                size,
+                ..
+            } => {
+                let (t, d) = (r(0), r(1));
+                asm.mov(R64[t], qword_ptr(r14 + *vmctx_off as i32))?;
+                match size {
+                    Size::S32 => asm.movss(X[d], dword_ptr(R64[t]))?,
+                    Size::S64 => asm.movsd_2(X[d], qword_ptr(R64[t]))?,
+                }
+                defs.push((d, *dst));
+            }
             MInst::Load {
                 dst,
                 addr,
@@ -557,9 +958,21 @@ impl<'a> FuncEmitter<'a> {
                 asm.ja(oob)?;
                 defs.push((d, *dst));
             }
-            MInst::StoreFrame { off, .. } => asm.mov(qword_ptr(rsp + *off as i32), R64[r(0)])?,
+            MInst::StoreFrame { src, off } => {
+                let m = qword_ptr(rsp + *off as i32);
+                if src.class() == RegClass::Float {
+                    asm.movsd_2(m, X[r(0)])?;
+                } else {
+                    asm.mov(m, R64[r(0)])?;
+                }
+            }
             MInst::LoadFrame { dst, off } => {
-                asm.mov(R64[r(0)], qword_ptr(rsp + *off as i32))?;
+                let m = qword_ptr(rsp + *off as i32);
+                if dst.class() == RegClass::Float {
+                    asm.movsd_2(X[r(0)], m)?;
+                } else {
+                    asm.mov(R64[r(0)], m)?;
+                }
                 defs.push((r(0), *dst));
             }
             MInst::GlobalGet {
@@ -576,13 +989,23 @@ impl<'a> FuncEmitter<'a> {
                 defs.push((d, *dst));
             }
             MInst::GlobalSet {
-                vmctx_off, size, ..
+                src,
+                vmctx_off,
+                size,
+                ..
             } => {
                 let (s, t) = (r(0), r(1));
                 asm.mov(R64[t], qword_ptr(r14 + *vmctx_off as i32))?;
-                match size {
-                    Size::S32 => asm.mov(dword_ptr(R64[t]), R32[s])?,
-                    Size::S64 => asm.mov(qword_ptr(R64[t]), R64[s])?,
+                if src.class() == RegClass::Float {
+                    match size {
+                        Size::S32 => asm.movss(dword_ptr(R64[t]), X[s])?,
+                        Size::S64 => asm.movsd_2(qword_ptr(R64[t]), X[s])?,
+                    }
+                } else {
+                    match size {
+                        Size::S32 => asm.mov(dword_ptr(R64[t]), R32[s])?,
+                        Size::S64 => asm.mov(qword_ptr(R64[t]), R64[s])?,
+                    }
                 }
             }
             MInst::MemorySize { dst } => {
@@ -697,7 +1120,11 @@ impl<'a> FuncEmitter<'a> {
             self.holds.retain(|l, _| matches!(l, Loc::Stack(_)));
         }
         for (reg, v) in defs {
-            self.defined(Loc::Gpr(Gpr(reg as u8)), v);
+            let loc = match v.class() {
+                RegClass::Float => Loc::Xmm(Xmm(reg as u8)),
+                _ => Loc::Gpr(Gpr(reg as u8)),
+            };
+            self.defined(loc, v);
         }
         Ok(())
     }

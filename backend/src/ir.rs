@@ -82,6 +82,44 @@ pub enum UnOp {
     Extend32S,
 }
 
+/// Two-operand float operators (Wasm semantics: `Min`/`Max` propagate NaN
+/// and order -0 below +0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FBinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Copysign,
+}
+
+/// One-operand float operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FUnOp {
+    Abs,
+    Neg,
+    Sqrt,
+    Ceil,
+    Floor,
+    Trunc,
+    /// Round to nearest, ties to even.
+    Nearest,
+}
+
+/// Float comparisons (false when either operand is NaN, except `Ne`); the
+/// result is an `I32` 0 or 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FloatCC {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
 /// Integer comparisons; the result is an `I32` 0 or 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IntCC {
@@ -157,7 +195,7 @@ pub enum Op {
         ty: Type,
         imm: u64,
     },
-    /// Float constant given as its bit pattern (a later issue lowers these).
+    /// Float constant given as its bit pattern.
     Fconst {
         ty: Type,
         bits: u64,
@@ -183,6 +221,40 @@ pub enum Op {
     /// i32 -> i64.
     ExtendS,
     ExtendU,
+    FBinary {
+        op: FBinOp,
+        ty: Type,
+    },
+    FUnary {
+        op: FUnOp,
+        ty: Type,
+    },
+    Fcmp {
+        cc: FloatCC,
+        ty: Type,
+    },
+    /// Float → integer, truncating. Traps on NaN (invalid conversion) and
+    /// out-of-range values (integer overflow) unless `saturating`.
+    FloatToInt {
+        from: Type,
+        to: Type,
+        signed: bool,
+        saturating: bool,
+    },
+    /// Integer → float, rounding to nearest.
+    IntToFloat {
+        from: Type,
+        to: Type,
+        signed: bool,
+    },
+    /// f32 → f64.
+    Promote,
+    /// f64 → f32.
+    Demote,
+    /// Reinterpret the bits as type `to` (same width, other class).
+    Bitcast {
+        to: Type,
+    },
     /// args: [cond (I32), if_nonzero, if_zero].
     Select {
         ty: Type,
@@ -264,8 +336,16 @@ impl Op {
             Op::Binary { op, .. } => {
                 !matches!(op, BinOp::DivS | BinOp::DivU | BinOp::RemS | BinOp::RemU)
             }
+            Op::FloatToInt { saturating, .. } => *saturating,
             Op::Iconst { .. }
             | Op::Fconst { .. }
+            | Op::FBinary { .. }
+            | Op::FUnary { .. }
+            | Op::Fcmp { .. }
+            | Op::IntToFloat { .. }
+            | Op::Promote
+            | Op::Demote
+            | Op::Bitcast { .. }
             | Op::Unary { .. }
             | Op::Eqz { .. }
             | Op::Icmp { .. }

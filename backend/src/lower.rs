@@ -2,11 +2,11 @@
 //! gets the fact its instruction establishes (32-bit writes zero the upper
 //! half, so every i32 value is `ZEXT32`).
 
-use pcc::vmctx::{INT_ARG_REGS, INT_RET_REG};
+use pcc::vmctx::{arg_locations, ArgLoc, FLOAT_RET_REG, INT_RET_REG};
 use pcc::{Fact, HeapStrategy, VmCtxLayout, WasmFuncType};
 use regalloc2::{Block as RBlock, RegClass, VReg};
 
-use crate::ir::{self, BinOp, Function, IntCC, Op, Type, UnOp};
+use crate::ir::{self, BinOp, FBinOp, FUnOp, FloatCC, Function, IntCC, Op, Type, UnOp};
 use crate::vcode::*;
 use crate::CompileError;
 
@@ -27,6 +27,7 @@ struct Lowerer<'a> {
     params: Vec<Vec<VReg>>,
     facts: Vec<Option<Fact>>,
     is_i32: Vec<bool>,
+    classes: Vec<RegClass>,
     /// IR block → VCode block (None: unreachable, not lowered).
     block_map: Vec<Option<usize>>,
     call_area: u32,
@@ -77,13 +78,37 @@ impl<'a> Lowerer<'a> {
     }
 
     fn vreg(&self, v: ir::Value) -> VReg {
-        VReg::new(v.0 as usize, RegClass::Int)
+        VReg::new(v.0 as usize, self.classes[v.0 as usize])
     }
 
-    fn temp(&mut self) -> VReg {
+    fn new_vreg(&mut self, class: RegClass) -> VReg {
         self.facts.push(None);
         self.is_i32.push(false);
-        VReg::new(self.facts.len() - 1, RegClass::Int)
+        self.classes.push(class);
+        VReg::new(self.facts.len() - 1, class)
+    }
+
+    /// A general-register temporary.
+    fn temp(&mut self) -> VReg {
+        self.new_vreg(RegClass::Int)
+    }
+
+    /// An SSE-register temporary.
+    fn ftemp(&mut self) -> VReg {
+        self.new_vreg(RegClass::Float)
+    }
+
+    /// The fixed register (or stack slot) of each call argument.
+    fn arg_locs(&self, args: &[VReg]) -> Vec<ArgLoc> {
+        arg_locations(args.iter().map(|v| v.class() == RegClass::Float))
+    }
+
+    /// The fixed register of a single result.
+    fn ret_reg(v: VReg) -> regalloc2::PReg {
+        match v.class() {
+            RegClass::Float => xreg(FLOAT_RET_REG.0),
+            _ => preg(INT_RET_REG.0),
+        }
     }
 
     fn set_fact(&mut self, v: VReg, fact: Fact) {
@@ -131,15 +156,12 @@ impl<'a> Lowerer<'a> {
         let mut out = vec![];
         if b == Function::ENTRY {
             let mut defs = vec![];
-            for (i, &p) in self.f.block(b).params.iter().enumerate() {
-                let v = self.vreg(p);
-                if i < INT_ARG_REGS.len() {
-                    defs.push((v, preg(INT_ARG_REGS[i].0)));
-                } else {
-                    out.push(MInst::LoadStackArg {
-                        dst: v,
-                        slot: (i - INT_ARG_REGS.len()) as u32,
-                    });
+            let params: Vec<VReg> = self.f.block(b).params.iter().map(|&p| self.vreg(p)).collect();
+            for (&v, loc) in params.iter().zip(self.arg_locs(&params)) {
+                match loc {
+                    ArgLoc::Gpr(r) => defs.push((v, preg(r.0))),
+                    ArgLoc::Xmm(x) => defs.push((v, xreg(x.0))),
+                    ArgLoc::Stack(slot) => out.push(MInst::LoadStackArg { dst: v, slot }),
                 }
             }
             out.insert(0, MInst::Args { defs });
@@ -196,7 +218,135 @@ impl<'a> Lowerer<'a> {
                 });
                 self.set_fact(r[0], Fact::constant(64, imm));
             }
-            Op::Fconst { .. } => return Err(self.err("float constants are not supported yet")),
+            Op::Fconst { ty, bits } => {
+                let tmp = self.temp();
+                out.push(MInst::FMovImm {
+                    dst: r[0],
+                    tmp,
+                    bits: *bits,
+                    size: size_of(*ty),
+                });
+            }
+            Op::FBinary { op, ty } => {
+                let (size, dst, src1, src2) = (size_of(*ty), r[0], a[0], a[1]);
+                let alu = |op| MInst::FAlu {
+                    op,
+                    size,
+                    dst,
+                    src1,
+                    src2,
+                };
+                let minmax = |max| MInst::FMinMax {
+                    max,
+                    size,
+                    dst,
+                    src1,
+                    src2,
+                };
+                out.push(match op {
+                    FBinOp::Add => alu(FAluOp::Add),
+                    FBinOp::Sub => alu(FAluOp::Sub),
+                    FBinOp::Mul => alu(FAluOp::Mul),
+                    FBinOp::Div => alu(FAluOp::Div),
+                    FBinOp::Min => minmax(false),
+                    FBinOp::Max => minmax(true),
+                    FBinOp::Copysign => MInst::FSign {
+                        op: SignOp::Copysign,
+                        size,
+                        dst,
+                        src: src1,
+                        sign: Some(src2),
+                        t1: self.temp(),
+                        t2: self.temp(),
+                    },
+                });
+            }
+            Op::FUnary { op, ty } => {
+                let (size, dst, src) = (size_of(*ty), r[0], a[0]);
+                let unary = |op| MInst::FUnary { op, size, dst, src };
+                out.push(match op {
+                    FUnOp::Sqrt => unary(FUnaryOp::Sqrt),
+                    FUnOp::Nearest => unary(FUnaryOp::Round(0)),
+                    FUnOp::Floor => unary(FUnaryOp::Round(1)),
+                    FUnOp::Ceil => unary(FUnaryOp::Round(2)),
+                    FUnOp::Trunc => unary(FUnaryOp::Round(3)),
+                    FUnOp::Abs | FUnOp::Neg => MInst::FSign {
+                        op: if *op == FUnOp::Abs {
+                            SignOp::Abs
+                        } else {
+                            SignOp::Neg
+                        },
+                        size,
+                        dst,
+                        src,
+                        sign: None,
+                        t1: self.temp(),
+                        t2: self.temp(),
+                    },
+                });
+            }
+            Op::Fcmp { cc, ty } => {
+                // a < b is b > a: only "above" conditions are NaN-safe.
+                let (cond, x, y) = match cc {
+                    FloatCC::Eq => (FCond::Eq, a[0], a[1]),
+                    FloatCC::Ne => (FCond::Ne, a[0], a[1]),
+                    FloatCC::Gt => (FCond::A, a[0], a[1]),
+                    FloatCC::Ge => (FCond::Ae, a[0], a[1]),
+                    FloatCC::Lt => (FCond::A, a[1], a[0]),
+                    FloatCC::Le => (FCond::Ae, a[1], a[0]),
+                };
+                let tmp = self.temp();
+                out.push(MInst::FCmp {
+                    cond,
+                    size: size_of(*ty),
+                    dst: r[0],
+                    a: x,
+                    b: y,
+                    tmp,
+                });
+                self.set_fact(r[0], below_bits(1));
+            }
+            Op::FloatToInt {
+                from,
+                to,
+                signed,
+                saturating,
+            } => {
+                let (g, x1, x2) = (self.temp(), self.ftemp(), self.ftemp());
+                out.push(MInst::FloatToInt {
+                    signed: *signed,
+                    saturating: *saturating,
+                    from: size_of(*from),
+                    to: size_of(*to),
+                    dst: r[0],
+                    src: a[0],
+                    g,
+                    x1,
+                    x2,
+                });
+            }
+            Op::IntToFloat { from, to, signed } => {
+                let (t1, t2) = (self.temp(), self.temp());
+                out.push(MInst::IntToFloat {
+                    signed: *signed,
+                    from: size_of(*from),
+                    to: size_of(*to),
+                    dst: r[0],
+                    src: a[0],
+                    t1,
+                    t2,
+                });
+            }
+            Op::Promote | Op::Demote => out.push(MInst::FCvt {
+                to_f64: matches!(d.op, Op::Promote),
+                dst: r[0],
+                src: a[0],
+            }),
+            Op::Bitcast { to } => out.push(MInst::Bitcast {
+                size: size_of(*to),
+                dst: r[0],
+                src: a[0],
+            }),
             Op::Binary { op, ty } => {
                 let size = size_of(*ty);
                 let alu = |op| MInst::Alu {
@@ -299,6 +449,12 @@ impl<'a> Lowerer<'a> {
                 from: 32,
                 size: Size::S64,
             }),
+            Op::Select { ty } if !ty.is_int() => out.push(MInst::FSelect {
+                dst: r[0],
+                cond: a[0],
+                a: a[1],
+                b: a[2],
+            }),
             Op::Select { ty } => out.push(MInst::Select {
                 size: size_of(*ty),
                 dst: r[0],
@@ -307,10 +463,15 @@ impl<'a> Lowerer<'a> {
                 b: a[2],
             }),
             Op::Load { ty, mem, signed } => {
-                if !ty.is_int() {
-                    return Err(self.err("float loads are not supported yet"));
-                }
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
+                if !ty.is_int() {
+                    out.push(MInst::FLoad {
+                        dst: r[0],
+                        addr,
+                        size: size_of(*ty),
+                    });
+                    return Ok(());
+                }
                 out.push(MInst::Load {
                     dst: r[0],
                     addr,
@@ -323,14 +484,19 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Op::Store { ty, mem } => {
-                if !ty.is_int() {
-                    return Err(self.err("float stores are not supported yet"));
-                }
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
-                out.push(MInst::Store {
-                    src: a[1],
-                    addr,
-                    width: mem.width,
+                out.push(if ty.is_int() {
+                    MInst::Store {
+                        src: a[1],
+                        addr,
+                        width: mem.width,
+                    }
+                } else {
+                    MInst::FStore {
+                        src: a[1],
+                        addr,
+                        size: size_of(*ty),
+                    }
                 });
             }
             Op::MemorySize => {
@@ -343,7 +509,14 @@ impl<'a> Lowerer<'a> {
             }),
             Op::GlobalGet { index, ty } => {
                 if !ty.is_int() {
-                    return Err(self.err("float globals are not supported yet"));
+                    let tmp = self.temp();
+                    out.push(MInst::FGlobalGet {
+                        dst: r[0],
+                        tmp,
+                        vmctx_off: self.ctx.layout.global(*index),
+                        size: size_of(*ty),
+                    });
+                    return Ok(());
                 }
                 out.push(MInst::GlobalGet {
                     dst: r[0],
@@ -352,9 +525,6 @@ impl<'a> Lowerer<'a> {
                 })
             }
             Op::GlobalSet { index, ty } => {
-                if !ty.is_int() {
-                    return Err(self.err("float globals are not supported yet"));
-                }
                 let tmp = self.temp();
                 out.push(MInst::GlobalSet {
                     src: a[0],
@@ -392,7 +562,7 @@ impl<'a> Lowerer<'a> {
                     self.call_area = self.call_area.max(slots);
                 } else {
                     let uses = self.call_args(out, &a);
-                    let defs = r.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect();
+                    let defs = r.iter().map(|&v| (v, Self::ret_reg(v))).collect();
                     out.push(MInst::Call {
                         target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
                         uses,
@@ -406,7 +576,7 @@ impl<'a> Lowerer<'a> {
                     return Err(self.err("multi-value results are not supported yet"));
                 }
                 let uses = self.call_args(out, args);
-                let defs = r.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect();
+                let defs = r.iter().map(|&v| (v, Self::ret_reg(v))).collect();
                 let (tmp, callee) = (self.temp(), self.temp());
                 out.push(MInst::IndirectTarget {
                     table_off: self.ctx.layout.table(*table),
@@ -452,7 +622,7 @@ impl<'a> Lowerer<'a> {
                     return Err(self.err("multi-value results are not supported yet"));
                 }
                 out.push(MInst::Ret {
-                    uses: a.iter().map(|&v| (v, preg(INT_RET_REG.0))).collect(),
+                    uses: a.iter().map(|&v| (v, Self::ret_reg(v))).collect(),
                 });
             }
             Op::Trap(code) => out.push(MInst::Trap { code: *code }),
@@ -468,13 +638,15 @@ impl<'a> Lowerer<'a> {
     /// Register arguments as fixed uses; the rest stored to the outgoing area.
     fn call_args(&mut self, out: &mut Vec<MInst>, args: &[VReg]) -> Vec<(VReg, regalloc2::PReg)> {
         let mut uses = vec![];
-        for (i, &v) in args.iter().enumerate() {
-            if i < INT_ARG_REGS.len() {
-                uses.push((v, preg(INT_ARG_REGS[i].0)));
-            } else {
-                let off = 8 * (i - INT_ARG_REGS.len()) as u32;
-                out.push(MInst::StoreFrame { src: v, off });
-                self.call_area = self.call_area.max(off + 8);
+        for (&v, loc) in args.iter().zip(self.arg_locs(args)) {
+            match loc {
+                ArgLoc::Gpr(r) => uses.push((v, preg(r.0))),
+                ArgLoc::Xmm(x) => uses.push((v, xreg(x.0))),
+                ArgLoc::Stack(slot) => {
+                    let off = 8 * slot;
+                    out.push(MInst::StoreFrame { src: v, off });
+                    self.call_area = self.call_area.max(off + 8);
+                }
             }
         }
         uses
@@ -502,12 +674,6 @@ fn reachable(f: &Function) -> Vec<bool> {
 pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
     f.check()
         .map_err(|msg| CompileError::Function { func: f.index, msg })?;
-    if let Some(v) = f.values.iter().find(|v| !v.ty.is_int()) {
-        return Err(CompileError::Function {
-            func: f.index,
-            msg: format!("float values ({:?}) are not supported yet", v.ty),
-        });
-    }
     let live = reachable(f);
     let mut block_map = vec![None; f.blocks.len()];
     let mut n = 0;
@@ -525,6 +691,17 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         params: vec![vec![]; n],
         facts: vec![None; f.values.len()],
         is_i32: f.values.iter().map(|v| v.ty == Type::I32).collect(),
+        classes: f
+            .values
+            .iter()
+            .map(|v| {
+                if v.ty.is_int() {
+                    RegClass::Int
+                } else {
+                    RegClass::Float
+                }
+            })
+            .collect(),
         block_map,
         call_area: 0,
         vmctx_slot: false,
@@ -552,6 +729,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         num_vregs: lw.facts.len(),
         facts: lw.facts,
         is_i32: lw.is_i32,
+        classes: lw.classes,
         debug_labels: vec![],
         call_area: lw.call_area,
         vmctx_slot: lw.vmctx_slot,

@@ -2,10 +2,10 @@
 
 use regalloc2::{MachineEnv, Output, PRegSet, RegallocOptions};
 
-use crate::vcode::{preg, VCode};
+use crate::vcode::{preg, xreg, VCode};
 
 /// Allocatable integer registers: everything but rsp, rbp and the pinned
-/// r14 (vmctx) and r15 (heap base).
+/// r14 (vmctx) and r15 (heap base). Every SSE register is allocatable.
 const ALLOCATABLE: [u8; 12] = [0, 1, 2, 6, 7, 8, 9, 10, 11, 3, 12, 13];
 
 pub fn machine_env() -> MachineEnv {
@@ -13,8 +13,12 @@ pub fn machine_env() -> MachineEnv {
     for hw in ALLOCATABLE {
         int.add(preg(hw));
     }
+    let mut float = PRegSet::empty();
+    for hw in 0..16 {
+        float.add(xreg(hw));
+    }
     MachineEnv {
-        preferred_regs_by_class: [int, PRegSet::empty(), PRegSet::empty()],
+        preferred_regs_by_class: [int, float, PRegSet::empty()],
         non_preferred_regs_by_class: [PRegSet::empty(); 3],
         scratch_by_class: [None; 3],
         fixed_stack_slots: vec![],

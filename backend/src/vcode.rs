@@ -61,6 +61,41 @@ pub enum DivKind {
     RemU,
 }
 
+/// SSE arithmetic (`addss`/`addsd`...): `dst = src1 op src2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FAluOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// One-operand SSE operators: `sqrt`, or `round` with its immediate
+/// (0 nearest-even, 1 floor, 2 ceil, 3 truncate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FUnaryOp {
+    Sqrt,
+    Round(u8),
+}
+
+/// Sign-bit operators, done on the bits in a general register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignOp {
+    Abs,
+    Neg,
+    Copysign,
+}
+
+/// Conditions after `ucomis a, b`: `A` is a > b, `Ae` a >= b (both false
+/// when unordered); `Eq`/`Ne` fold in the parity flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FCond {
+    Eq,
+    Ne,
+    A,
+    Ae,
+}
+
 /// A heap address: `r15 + index + disp`, `index` an i32 value (upper half zero).
 #[derive(Clone, Copy, Debug)]
 pub struct HeapAddr {
@@ -81,7 +116,8 @@ pub enum MInst {
     Args {
         defs: Vec<(VReg, PReg)>,
     },
-    /// `mov dst, [rbp + 16 + 8*slot]`: a parameter passed on the stack.
+    /// `mov dst, [rbp + 16 + 8*slot]`: a parameter passed on the stack
+    /// (`movsd` for a float).
     LoadStackArg {
         dst: VReg,
         slot: u32,
@@ -157,6 +193,111 @@ pub enum MInst {
         dividend: VReg,
         divisor: VReg,
     },
+    /// `dst = bits` (float), through the general register `tmp`.
+    FMovImm {
+        dst: VReg,
+        tmp: VReg,
+        bits: u64,
+        size: Size,
+    },
+    /// Two-address SSE op, dst allocated to src1's register.
+    FAlu {
+        op: FAluOp,
+        size: Size,
+        dst: VReg,
+        src1: VReg,
+        src2: VReg,
+    },
+    /// Wasm `min`/`max`: NaN if either is NaN, -0 below +0. Two-address.
+    FMinMax {
+        max: bool,
+        size: Size,
+        dst: VReg,
+        src1: VReg,
+        src2: VReg,
+    },
+    FUnary {
+        op: FUnaryOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
+    /// abs/neg/copysign on the sign bit (`sign` is copysign's second operand).
+    FSign {
+        op: SignOp,
+        size: Size,
+        dst: VReg,
+        src: VReg,
+        sign: Option<VReg>,
+        t1: VReg,
+        t2: VReg,
+    },
+    /// `ucomis a, b; set<cond>`; an I32 0/1.
+    FCmp {
+        cond: FCond,
+        size: Size,
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        tmp: VReg,
+    },
+    /// `test c, c; je skip; movaps dst, a; skip:`, dst allocated to `b`'s register.
+    FSelect {
+        dst: VReg,
+        cond: VReg,
+        a: VReg,
+        b: VReg,
+    },
+    /// f32 ↔ f64.
+    FCvt {
+        to_f64: bool,
+        dst: VReg,
+        src: VReg,
+    },
+    /// Same-width move between a general and an SSE register (reinterpret).
+    Bitcast {
+        size: Size,
+        dst: VReg,
+        src: VReg,
+    },
+    IntToFloat {
+        signed: bool,
+        from: Size,
+        to: Size,
+        dst: VReg,
+        src: VReg,
+        t1: VReg,
+        t2: VReg,
+    },
+    /// Truncation with Wasm's traps (NaN, out of range) or saturation.
+    FloatToInt {
+        signed: bool,
+        saturating: bool,
+        from: Size,
+        to: Size,
+        dst: VReg,
+        src: VReg,
+        g: VReg,
+        x1: VReg,
+        x2: VReg,
+    },
+    FLoad {
+        dst: VReg,
+        addr: HeapAddr,
+        size: Size,
+    },
+    FStore {
+        src: VReg,
+        addr: HeapAddr,
+        size: Size,
+    },
+    /// A float global: the cell address through `tmp`, then `movss/movsd`.
+    FGlobalGet {
+        dst: VReg,
+        tmp: VReg,
+        vmctx_off: u32,
+        size: Size,
+    },
     /// Load `width` bytes from the heap, sign- or zero-extended to `size`.
     Load {
         dst: VReg,
@@ -180,7 +321,8 @@ pub enum MInst {
         width: u8,
         limit: u64,
     },
-    /// 64-bit store/load of an 8-byte slot at `[rsp + off]` (call areas).
+    /// 64-bit store/load of an 8-byte slot at `[rsp + off]` (call areas);
+    /// general or SSE register by the operand's class.
     StoreFrame {
         src: VReg,
         off: u32,
@@ -283,12 +425,23 @@ pub fn preg(hw: u8) -> PReg {
     PReg::new(hw as usize, RegClass::Int)
 }
 
+pub fn xreg(hw: u8) -> PReg {
+    PReg::new(hw as usize, RegClass::Float)
+}
+
+fn add_all_xmm(s: &mut PRegSet) {
+    for hw in 0..16 {
+        s.add(xreg(hw));
+    }
+}
+
 /// Registers the System V ABI lets a host function change.
 pub fn sysv_clobbers() -> PRegSet {
     let mut s = PRegSet::empty();
     for hw in [0u8, 1, 2, 6, 7, 8, 9, 10, 11] {
         s.add(preg(hw));
     }
+    add_all_xmm(&mut s);
     s
 }
 
@@ -298,6 +451,7 @@ pub fn all_clobbers() -> PRegSet {
     for r in pcc::vmctx::CALLER_SAVED_GPRS {
         s.add(preg(r.0));
     }
+    add_all_xmm(&mut s);
     s
 }
 
@@ -315,6 +469,8 @@ pub struct VCode {
     pub facts: Vec<Option<Fact>>,
     /// Whether each vreg holds an i32 (for the seed-bug switch and facts).
     pub is_i32: Vec<bool>,
+    /// Each vreg's register class (general or SSE).
+    pub classes: Vec<RegClass>,
     pub debug_labels: Vec<(VReg, Inst, Inst, u32)>,
     /// Bytes of outgoing stack-argument and host-call slots below the spills.
     pub call_area: u32,
@@ -365,9 +521,18 @@ impl VCode {
         }
         let end = Inst::new(self.insts.len());
         self.debug_labels = (0..self.num_vregs)
-            .map(|v| (VReg::new(v, RegClass::Int), Inst::new(0), end, v as u32))
+            .map(|v| (VReg::new(v, self.classes[v]), Inst::new(0), end, v as u32))
             .collect();
     }
+}
+
+fn early_def(v: VReg) -> Operand {
+    Operand::new(
+        v,
+        regalloc2::OperandConstraint::Reg,
+        regalloc2::OperandKind::Def,
+        regalloc2::OperandPos::Early,
+    )
 }
 
 fn operands_of(i: &MInst) -> Vec<Operand> {
@@ -437,13 +602,71 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
                 O::reg_fixed_def(*dst, preg(out)),
             ]
         }
-        MInst::Load { dst, addr, .. } => vec![O::reg_use(addr.index), O::reg_def(*dst)],
-        MInst::Store { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
-        MInst::FarHeapAddr {
-            dst, tmp, index, ..
-        } => {
-            vec![O::reg_use(*index), O::reg_temp(*tmp), O::reg_def(*dst)]
+        MInst::Load { dst, addr, .. } | MInst::FLoad { dst, addr, .. } => {
+            vec![O::reg_use(addr.index), O::reg_def(*dst)]
         }
+        MInst::FStore { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
+        MInst::FMovImm { dst, tmp, .. } | MInst::FGlobalGet { dst, tmp, .. } => {
+            vec![O::reg_temp(*tmp), O::reg_def(*dst)]
+        }
+        MInst::FAlu {
+            dst, src1, src2, ..
+        }
+        | MInst::FMinMax {
+            dst, src1, src2, ..
+        } => vec![
+            O::reg_use(*src1),
+            O::reg_use(*src2),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::FUnary { dst, src, .. }
+        | MInst::FCvt { dst, src, .. }
+        | MInst::Bitcast { dst, src, .. } => vec![O::reg_use(*src), O::reg_def(*dst)],
+        MInst::FSign {
+            dst,
+            src,
+            sign,
+            t1,
+            t2,
+            ..
+        } => {
+            let mut v = vec![O::reg_use(*src)];
+            v.extend(sign.map(O::reg_use));
+            v.extend([O::reg_temp(*t1), O::reg_temp(*t2), O::reg_def(*dst)]);
+            v
+        }
+        MInst::FCmp {
+            dst, a, b, tmp, ..
+        } => vec![
+            O::reg_use(*a),
+            O::reg_use(*b),
+            O::reg_temp(*tmp),
+            O::reg_def(*dst),
+        ],
+        MInst::FSelect { dst, cond, a, b } => vec![
+            O::reg_use(*b),
+            O::reg_use(*cond),
+            O::reg_use(*a),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::IntToFloat {
+            dst, src, t1, t2, ..
+        } => vec![
+            O::reg_use(*src),
+            O::reg_temp(*t1),
+            O::reg_temp(*t2),
+            O::reg_def(*dst),
+        ],
+        MInst::FloatToInt {
+            dst, src, g, x1, x2, ..
+        } => vec![
+            O::reg_use(*src),
+            O::reg_temp(*g),
+            O::reg_temp(*x1),
+            O::reg_temp(*x2),
+            O::reg_def(*dst),
+        ],
+        MInst::Store { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
         MInst::StoreFrame { src, .. } => vec![O::reg_use(*src)],
         MInst::GlobalSet { src, tmp, .. } => vec![O::reg_use(*src), O::reg_temp(*tmp)],
         MInst::MemoryGrow { dst, delta } => vec![
@@ -456,9 +679,14 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v
         }
         MInst::HostCall { .. } => vec![],
+        // Both write their result before the last read of `index`: the
+        // result is an early def so it never shares the index's register.
         MInst::IndirectTarget {
             index, tmp, dst, ..
-        } => vec![O::reg_use(*index), O::reg_temp(*tmp), O::reg_def(*dst)],
+        }
+        | MInst::FarHeapAddr {
+            index, tmp, dst, ..
+        } => vec![O::reg_use(*index), O::reg_temp(*tmp), early_def(*dst)],
         MInst::CallIndirect {
             callee, uses, defs, ..
         } => {

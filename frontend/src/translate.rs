@@ -4,7 +4,9 @@
 //! current values. Blocks entered only from one place (then/else arms,
 //! br_if fall-throughs) need no parameters: the values dominate them.
 
-use backend::ir::{BinOp, Block, BlockCall, Function, IntCC, MemArg, Op, Signature, Type, UnOp, Value};
+use backend::ir::{
+    BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, MemArg, Op, Signature, Type, UnOp, Value,
+};
 use pcc::{TrapCode, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -74,7 +76,7 @@ struct Translator<'p, 'a> {
     dead_depth: u32,
 }
 
-/// Integer load rows: (result type, width, signed).
+/// Load rows: (result type, width, signed).
 fn load_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, bool, &'o wasmparser::MemArg)> {
     use Operator as O;
     Some(match op {
@@ -90,11 +92,13 @@ fn load_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, bool, &'o wasmparser:
         O::I64Load16U { memarg } => (Type::I64, 2, false, memarg),
         O::I64Load32S { memarg } => (Type::I64, 4, true, memarg),
         O::I64Load32U { memarg } => (Type::I64, 4, false, memarg),
+        O::F32Load { memarg } => (Type::F32, 4, false, memarg),
+        O::F64Load { memarg } => (Type::F64, 8, false, memarg),
         _ => return None,
     })
 }
 
-/// Integer store rows: (value type, width).
+/// Store rows: (value type, width).
 fn store_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, &'o wasmparser::MemArg)> {
     use Operator as O;
     Some(match op {
@@ -105,14 +109,25 @@ fn store_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, &'o wasmparser::MemA
         O::I64Store8 { memarg } => (Type::I64, 1, memarg),
         O::I64Store16 { memarg } => (Type::I64, 2, memarg),
         O::I64Store32 { memarg } => (Type::I64, 4, memarg),
+        O::F32Store { memarg } => (Type::F32, 4, memarg),
+        O::F64Store { memarg } => (Type::F64, 8, memarg),
         _ => return None,
     })
 }
 
-/// Pure integer operator rows: (IR op, operand count, result type).
+/// Pure operator rows: (IR op, operand count, result type). The float→int
+/// truncations are here too: they may trap, but like division they are
+/// plain operators of the IR.
 fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
     use Operator as O;
-    use Type::{I32, I64};
+    use Type::{F32, F64, I32, I64};
+    let fbin = |op, ty| Some((Op::FBinary { op, ty }, 2, ty));
+    let fun = |op, ty| Some((Op::FUnary { op, ty }, 1, ty));
+    let fcmp = |cc, ty| Some((Op::Fcmp { cc, ty }, 2, I32));
+    let trunc = |from, to, signed, saturating| {
+        Some((Op::FloatToInt { from, to, signed, saturating }, 1, to))
+    };
+    let convert = |from, to, signed| Some((Op::IntToFloat { from, to, signed }, 1, to));
     let bin = |op, ty| Some((Op::Binary { op, ty }, 2, ty));
     let un = |op, ty| Some((Op::Unary { op, ty }, 1, ty));
     let cmp = |cc, ty| Some((Op::Icmp { cc, ty }, 2, I32));
@@ -183,6 +198,76 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
         O::I32WrapI64 => Some((Op::Wrap, 1, I32)),
         O::I64ExtendI32S => Some((Op::ExtendS, 1, I64)),
         O::I64ExtendI32U => Some((Op::ExtendU, 1, I64)),
+        O::F32Add => fbin(FBinOp::Add, F32),
+        O::F32Sub => fbin(FBinOp::Sub, F32),
+        O::F32Mul => fbin(FBinOp::Mul, F32),
+        O::F32Div => fbin(FBinOp::Div, F32),
+        O::F32Min => fbin(FBinOp::Min, F32),
+        O::F32Max => fbin(FBinOp::Max, F32),
+        O::F32Copysign => fbin(FBinOp::Copysign, F32),
+        O::F64Add => fbin(FBinOp::Add, F64),
+        O::F64Sub => fbin(FBinOp::Sub, F64),
+        O::F64Mul => fbin(FBinOp::Mul, F64),
+        O::F64Div => fbin(FBinOp::Div, F64),
+        O::F64Min => fbin(FBinOp::Min, F64),
+        O::F64Max => fbin(FBinOp::Max, F64),
+        O::F64Copysign => fbin(FBinOp::Copysign, F64),
+        O::F32Abs => fun(FUnOp::Abs, F32),
+        O::F32Neg => fun(FUnOp::Neg, F32),
+        O::F32Sqrt => fun(FUnOp::Sqrt, F32),
+        O::F32Ceil => fun(FUnOp::Ceil, F32),
+        O::F32Floor => fun(FUnOp::Floor, F32),
+        O::F32Trunc => fun(FUnOp::Trunc, F32),
+        O::F32Nearest => fun(FUnOp::Nearest, F32),
+        O::F64Abs => fun(FUnOp::Abs, F64),
+        O::F64Neg => fun(FUnOp::Neg, F64),
+        O::F64Sqrt => fun(FUnOp::Sqrt, F64),
+        O::F64Ceil => fun(FUnOp::Ceil, F64),
+        O::F64Floor => fun(FUnOp::Floor, F64),
+        O::F64Trunc => fun(FUnOp::Trunc, F64),
+        O::F64Nearest => fun(FUnOp::Nearest, F64),
+        O::F32Eq => fcmp(FloatCC::Eq, F32),
+        O::F32Ne => fcmp(FloatCC::Ne, F32),
+        O::F32Lt => fcmp(FloatCC::Lt, F32),
+        O::F32Gt => fcmp(FloatCC::Gt, F32),
+        O::F32Le => fcmp(FloatCC::Le, F32),
+        O::F32Ge => fcmp(FloatCC::Ge, F32),
+        O::F64Eq => fcmp(FloatCC::Eq, F64),
+        O::F64Ne => fcmp(FloatCC::Ne, F64),
+        O::F64Lt => fcmp(FloatCC::Lt, F64),
+        O::F64Gt => fcmp(FloatCC::Gt, F64),
+        O::F64Le => fcmp(FloatCC::Le, F64),
+        O::F64Ge => fcmp(FloatCC::Ge, F64),
+        O::I32TruncF32S => trunc(F32, I32, true, false),
+        O::I32TruncF32U => trunc(F32, I32, false, false),
+        O::I32TruncF64S => trunc(F64, I32, true, false),
+        O::I32TruncF64U => trunc(F64, I32, false, false),
+        O::I64TruncF32S => trunc(F32, I64, true, false),
+        O::I64TruncF32U => trunc(F32, I64, false, false),
+        O::I64TruncF64S => trunc(F64, I64, true, false),
+        O::I64TruncF64U => trunc(F64, I64, false, false),
+        O::I32TruncSatF32S => trunc(F32, I32, true, true),
+        O::I32TruncSatF32U => trunc(F32, I32, false, true),
+        O::I32TruncSatF64S => trunc(F64, I32, true, true),
+        O::I32TruncSatF64U => trunc(F64, I32, false, true),
+        O::I64TruncSatF32S => trunc(F32, I64, true, true),
+        O::I64TruncSatF32U => trunc(F32, I64, false, true),
+        O::I64TruncSatF64S => trunc(F64, I64, true, true),
+        O::I64TruncSatF64U => trunc(F64, I64, false, true),
+        O::F32ConvertI32S => convert(I32, F32, true),
+        O::F32ConvertI32U => convert(I32, F32, false),
+        O::F32ConvertI64S => convert(I64, F32, true),
+        O::F32ConvertI64U => convert(I64, F32, false),
+        O::F64ConvertI32S => convert(I32, F64, true),
+        O::F64ConvertI32U => convert(I32, F64, false),
+        O::F64ConvertI64S => convert(I64, F64, true),
+        O::F64ConvertI64U => convert(I64, F64, false),
+        O::F32DemoteF64 => Some((Op::Demote, 1, F32)),
+        O::F64PromoteF32 => Some((Op::Promote, 1, F64)),
+        O::I32ReinterpretF32 => Some((Op::Bitcast { to: I32 }, 1, I32)),
+        O::I64ReinterpretF64 => Some((Op::Bitcast { to: I64 }, 1, I64)),
+        O::F32ReinterpretI32 => Some((Op::Bitcast { to: F32 }, 1, F32)),
+        O::F64ReinterpretI64 => Some((Op::Bitcast { to: F64 }, 1, F64)),
         _ => None,
     }
 }
@@ -328,6 +413,14 @@ impl<'p, 'a> Translator<'p, 'a> {
                 let v = self.push1(Op::Iconst { ty: Type::I64, imm: value as u64 }, vec![], Type::I64);
                 self.stack.push(v);
             }
+            O::F32Const { value } => {
+                let v = self.push1(Op::Fconst { ty: Type::F32, bits: value.bits() as u64 }, vec![], Type::F32);
+                self.stack.push(v);
+            }
+            O::F64Const { value } => {
+                let v = self.push1(Op::Fconst { ty: Type::F64, bits: value.bits() }, vec![], Type::F64);
+                self.stack.push(v);
+            }
             O::Nop => {}
             O::Drop => {
                 self.pop();
@@ -339,17 +432,11 @@ impl<'p, 'a> Translator<'p, 'a> {
             }
             O::GlobalGet { global_index } => {
                 let ty = ir_type(self.parsed.global_types[global_index as usize])?;
-                if !ty.is_int() {
-                    return Err(self.unsupported(&op));
-                }
                 let v = self.push1(Op::GlobalGet { index: global_index, ty }, vec![], ty);
                 self.stack.push(v);
             }
             O::GlobalSet { global_index } => {
                 let ty = ir_type(self.parsed.global_types[global_index as usize])?;
-                if !ty.is_int() {
-                    return Err(self.unsupported(&op));
-                }
                 let v = self.pop();
                 let b = self.cur();
                 self.f.push(b, Op::GlobalSet { index: global_index, ty }, vec![v], &[]);

@@ -28,6 +28,38 @@ pub const FLOAT_ARG_REGS: [Xmm; 8] = [Xmm(0), Xmm(1), Xmm(2), Xmm(3), Xmm(4), Xm
 pub const INT_RET_REG: Gpr = Gpr::RAX;
 pub const FLOAT_RET_REG: Xmm = Xmm(0);
 
+/// Where one argument of a wasm-to-wasm call travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgLoc {
+    Gpr(Gpr),
+    Xmm(Xmm),
+    /// The k-th 8-byte slot of the outgoing area, `[rsp + 8*k]` at the call.
+    Stack(u32),
+}
+
+/// The calling convention's assignment of arguments, given which of them
+/// are floats: integers take [`INT_ARG_REGS`] in order, floats
+/// [`FLOAT_ARG_REGS`], and the rest go to stack slots in argument order.
+/// The backend and the runtime's entry both use this one function.
+pub fn arg_locations(is_float: impl IntoIterator<Item = bool>) -> Vec<ArgLoc> {
+    let (mut ints, mut floats, mut slots) = (0, 0, 0);
+    is_float
+        .into_iter()
+        .map(|f| {
+            if !f && ints < INT_ARG_REGS.len() {
+                ints += 1;
+                ArgLoc::Gpr(INT_ARG_REGS[ints - 1])
+            } else if f && floats < FLOAT_ARG_REGS.len() {
+                floats += 1;
+                ArgLoc::Xmm(FLOAT_ARG_REGS[floats - 1])
+            } else {
+                slots += 1;
+                ArgLoc::Stack(slots - 1)
+            }
+        })
+        .collect()
+}
+
 /// Registers a call to compiled code or to the host may change.
 pub const CALLER_SAVED_GPRS: [Gpr; 12] = [
     Gpr::RAX,

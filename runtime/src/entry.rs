@@ -24,6 +24,8 @@ pub struct EntryFrame {
     pub ret: u64,            // 96
     pub saved_rsp: u64,      // 104: written by pccc_enter
     pub prev: *mut EntryFrame, // 112: the enclosing entry, for nesting
+    pub float_args: [u64; 8], // 120..184: xmm0..xmm7
+    pub float_ret: u64,       // 184: xmm0 on return
 }
 
 std::arch::global_asm!(
@@ -66,6 +68,14 @@ std::arch::global_asm!(
     "mov rcx, [rdi + 56]",
     "mov r8, [rdi + 64]",
     "mov r9, [rdi + 72]",
+    "movq xmm0, [rdi + 120]",
+    "movq xmm1, [rdi + 128]",
+    "movq xmm2, [rdi + 136]",
+    "movq xmm3, [rdi + 144]",
+    "movq xmm4, [rdi + 152]",
+    "movq xmm5, [rdi + 160]",
+    "movq xmm6, [rdi + 168]",
+    "movq xmm7, [rdi + 176]",
     "mov rdi, [rdi + 32]",
     "call rax",
     // Compiled code preserves rbp (its prologue/epilogue), so the frame
@@ -73,6 +83,7 @@ std::arch::global_asm!(
     "mov rsp, rbp",
     "pop rdi",
     "mov [rdi + 96], rax",
+    "movq [rdi + 184], xmm0",
     "pop rsp",
     "pop r15",
     "pop r14",
@@ -108,14 +119,15 @@ thread_local! {
 /// # Safety
 /// `frame.func` must be compiled code following pcc's calling convention,
 /// `vmctx`/`heap_base` a live instance's, and any stack switch target valid.
-pub unsafe fn enter(frame: &mut EntryFrame) -> Result<u64, u32> {
+/// On return, the integer and the float result registers.
+pub unsafe fn enter(frame: &mut EntryFrame) -> Result<(u64, u64), u32> {
     crate::signals::ensure_installed();
     frame.prev = INNERMOST.with(|c| c.get());
     INNERMOST.with(|c| c.set(frame as *mut _));
     let code = pccc_enter(frame as *mut _);
     INNERMOST.with(|c| c.set(frame.prev));
     if code == 0 {
-        Ok(frame.ret)
+        Ok((frame.ret, frame.float_ret))
     } else {
         Err(code)
     }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
-use pcc::vmctx::{HOST_STACK_RESERVE, INT_ARG_REGS};
+use pcc::vmctx::{arg_locations, ArgLoc, HOST_STACK_RESERVE, INT_ARG_REGS};
 use pcc::{ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType};
 use thiserror::Error;
 
@@ -680,17 +680,27 @@ impl Instance {
         if index < nimp {
             return call_func_ref(&self.0.funcs[index as usize], args);
         }
-        if ty.params.iter().chain(&ty.results).any(|t| !matches!(t, ValType::I32 | ValType::I64)) {
-            return Err(RunError::Unsupported("non-integer parameters or results".into()));
+        if ty.params.iter().chain(&ty.results).any(|t| !matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)) {
+            return Err(RunError::Unsupported("reference-typed parameters or results".into()));
         }
         if ty.results.len() > 1 {
             return Err(RunError::Unsupported("multiple results".into()));
         }
         let f = &meta.funcs[(index - nimp) as usize];
-        let slots: Vec<u64> = args.iter().map(|a| a.to_slot()).collect();
-        let (reg_args, stack_args) = slots.split_at(slots.len().min(INT_ARG_REGS.len()));
+        let is_float = |t: &ValType| matches!(t, ValType::F32 | ValType::F64);
         let mut int_args = [0u64; 6];
-        int_args[..reg_args.len()].copy_from_slice(reg_args);
+        let mut float_args = [0u64; 8];
+        let mut stack_args = vec![];
+        for (a, loc) in args.iter().zip(arg_locations(ty.params.iter().map(is_float))) {
+            match loc {
+                ArgLoc::Gpr(r) => {
+                    let i = INT_ARG_REGS.iter().position(|&g| g == r).expect("an argument register");
+                    int_args[i] = a.to_slot();
+                }
+                ArgLoc::Xmm(x) => float_args[x.0 as usize] = a.to_slot(),
+                ArgLoc::Stack(_) => stack_args.push(a.to_slot()),
+            }
+        }
         let nested = !entry::INNERMOST.with(|c| c.get()).is_null();
         let (stack_base, stack_top) = wasm_stack().ok_or_else(|| RunError::Unsupported("cannot map a wasm stack".into()))?;
         let limit = (stack_base + STACK_GUARD) as u64 + HOST_STACK_RESERVE;
@@ -707,10 +717,17 @@ impl Instance {
             ret: 0,
             saved_rsp: 0,
             prev: std::ptr::null_mut(),
+            float_args,
+            float_ret: 0,
         };
         HOST_TRAP.with(|t| t.set(None));
         match unsafe { entry::enter(&mut frame) } {
-            Ok(ret) => Ok(ty.results.first().map(|&t| Val::from_slot(t, ret)).into_iter().collect()),
+            Ok((ret, float_ret)) => Ok(ty
+                .results
+                .first()
+                .map(|t| Val::from_slot(*t, if is_float(t) { float_ret } else { ret }))
+                .into_iter()
+                .collect()),
             Err(code) => {
                 let code = TrapCode::from_u32(code).unwrap_or(TrapCode::HostTrap);
                 let code = match code {
