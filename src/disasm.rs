@@ -63,7 +63,9 @@ pub fn render(art: &ArtifactFile) -> String {
         .collect();
     let mut formatter = IntelFormatter::with_options(Some(Box::new(Symbols { starts })), None);
     formatter.options_mut().set_first_operand_char_index(8);
-    formatter.options_mut().set_space_after_operand_separator(true);
+    formatter
+        .options_mut()
+        .set_space_after_operand_separator(true);
     let imported = meta.num_imported_funcs();
 
     for (i, func) in meta.funcs.iter().enumerate() {

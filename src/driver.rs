@@ -34,9 +34,13 @@ pub fn classify(bytes: Vec<u8>, is_wasm_name: bool) -> Result<Input> {
     if bytes.starts_with(WASM_MAGIC) || is_wasm_name || bytes.contains(&0) {
         return Ok(Input::Wasm(bytes));
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| anyhow::anyhow!("neither a WebAssembly binary (no \\0asm magic), an ELF artifact, nor UTF-8 text"))?;
-    let wasm = wat::parse_str(text).map_err(|e| anyhow::anyhow!("invalid WebAssembly text: {e}"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "neither a WebAssembly binary (no \\0asm magic), an ELF artifact, nor UTF-8 text"
+        )
+    })?;
+    let wasm =
+        wat::parse_str(text).map_err(|e| anyhow::anyhow!("invalid WebAssembly text: {e}"))?;
     Ok(Input::Wasm(wasm))
 }
 

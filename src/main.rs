@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use backend::CompileOptions;
 use clap::{Parser, Subcommand, ValueEnum};
-use pccc::driver::{self, Input};
 use pcc::{ExportKind, HeapStrategy, SandboxConfig, ValType};
+use pccc::driver::{self, Input};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -161,7 +161,10 @@ fn run_export(bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
                 .filter(|e| e.kind == ExportKind::Func)
                 .map(|e| e.name.as_str())
                 .collect();
-            anyhow!("no exported function `{name}`; exported functions: {}", funcs.join(", "))
+            anyhow!(
+                "no exported function `{name}`; exported functions: {}",
+                funcs.join(", ")
+            )
         })?;
     let ty = func_type(&art.meta, export.index)?;
     if args.len() != ty.params.len() {
@@ -183,7 +186,9 @@ fn run_export(bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
     let module = runtime::Module::from_artifact(bytes)?;
     let linker = runtime::Linker::new();
     let instance = runtime::Instance::new(&module, &linker).map_err(|e| match e {
-        runtime::InstantiateError::Trap(code) => anyhow::Error::new(Outcome::Trap(code.to_string())),
+        runtime::InstantiateError::Trap(code) => {
+            anyhow::Error::new(Outcome::Trap(code.to_string()))
+        }
         other => anyhow::Error::new(other),
     })?;
     let results = instance.invoke(name, &vals).map_err(|e| match e {
@@ -207,11 +212,12 @@ fn func_type(meta: &pcc::Metadata, index: u32) -> Result<&pcc::WasmFuncType> {
         .collect();
     let type_index = match imported.get(index as usize) {
         Some(&t) => t,
-        None => meta
-            .funcs
-            .get(index as usize - imported.len())
-            .ok_or_else(|| anyhow!("export refers to missing function {index}"))?
-            .type_index,
+        None => {
+            meta.funcs
+                .get(index as usize - imported.len())
+                .ok_or_else(|| anyhow!("export refers to missing function {index}"))?
+                .type_index
+        }
     };
     meta.types
         .get(type_index as usize)
@@ -224,7 +230,10 @@ fn parse_int(s: &str) -> Result<i128> {
         None => (false, s),
     };
     let digits = digits.replace('_', "");
-    let v = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         i128::from_str_radix(h, 16)
     } else {
         digits.parse::<i128>()
@@ -272,10 +281,15 @@ fn format_val(v: &runtime::Val) -> String {
 /// Write via a temporary file and rename, so a failed run never leaves a
 /// partial artifact behind.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("artifact"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("artifact"),
         std::process::id()
     ));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;

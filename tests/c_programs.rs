@@ -21,7 +21,10 @@ struct Call {
 fn calls() -> BTreeMap<String, Vec<Call>> {
     let text = std::fs::read_to_string(dir().join("calls.txt")).unwrap();
     let mut out: BTreeMap<String, Vec<Call>> = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut w = line.split_whitespace();
         let prog = w.next().unwrap().to_string();
         let export = w.next().unwrap().to_string();
@@ -64,7 +67,11 @@ fn signatures(meta: &pcc::Metadata) -> BTreeMap<String, (Vec<ValType>, ValType)>
 }
 
 /// Build and run the native program; one result line per call.
-fn native(prog: &str, calls: &[Call], sigs: &BTreeMap<String, (Vec<ValType>, ValType)>) -> Vec<String> {
+fn native(
+    prog: &str,
+    calls: &[Call],
+    sigs: &BTreeMap<String, (Vec<ValType>, ValType)>,
+) -> Vec<String> {
     let work = std::env::temp_dir().join(format!("pccc-c-{}-{prog}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let mut main = String::from("#include <stdint.h>\n#include <stdio.h>\n");
@@ -81,7 +88,11 @@ fn native(prog: &str, calls: &[Call], sigs: &BTreeMap<String, (Vec<ValType>, Val
             .zip(params)
             .map(|(a, t)| format!("({}){a}LL", c_type(*t)))
             .collect();
-        main += &format!("  printf(\"%lld\\n\", (long long){}({}));\n", c.export, args.join(", "));
+        main += &format!(
+            "  printf(\"%lld\\n\", (long long){}({}));\n",
+            c.export,
+            args.join(", ")
+        );
     }
     main += "  return 0;\n}\n";
     std::fs::write(work.join("main.c"), main).unwrap();
@@ -93,13 +104,25 @@ fn native(prog: &str, calls: &[Call], sigs: &BTreeMap<String, (Vec<ValType>, Val
         .arg(dir().join(format!("{prog}.c")))
         .output()
         .expect("run cc (the native reference build)");
-    assert!(cc.status.success(), "cc failed: {}", String::from_utf8_lossy(&cc.stderr));
+    assert!(
+        cc.status.success(),
+        "cc failed: {}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
     let out = Command::new(&exe).output().unwrap();
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
-fn through_pccc(wasm: &[u8], calls: &[Call], sigs: &BTreeMap<String, (Vec<ValType>, ValType)>) -> Vec<String> {
+fn through_pccc(
+    wasm: &[u8],
+    calls: &[Call],
+    sigs: &BTreeMap<String, (Vec<ValType>, ValType)>,
+) -> Vec<String> {
     let art = pccc::compile_bytes(wasm, &CompileOptions::default()).expect("compiles");
     let module = Module::from_artifact(&art.to_elf()).expect("loads");
     let inst = Instance::new(&module, &Linker::new()).expect("instantiates");

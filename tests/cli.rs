@@ -32,7 +32,12 @@ fn scratch(name: &str) -> PathBuf {
 
 fn compile_example(dir: &Path) -> PathBuf {
     let out = dir.join("fib.o");
-    let o = pccc(&["compile", example().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = pccc(&[
+        "compile",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "compile failed: {}", stderr(&o));
     out
 }
@@ -55,31 +60,71 @@ fn compile_then_run_the_example() {
     let o = pccc(&["run", art.to_str().unwrap(), "--invoke", "fib", "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "6765\n");
-    let o = pccc(&["run", example().to_str().unwrap(), "--invoke", "sum_squares", "100"]);
+    let o = pccc(&[
+        "run",
+        example().to_str().unwrap(),
+        "--invoke",
+        "sum_squares",
+        "100",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // sum of i^2 for i < 100
     assert_eq!(stdout(&o), "328350\n");
-    assert!(stderr(&o).contains("unverified"), "running unverified code must warn");
+    assert!(
+        stderr(&o).contains("unverified"),
+        "running unverified code must warn"
+    );
 }
 
 #[test]
 fn a_trap_exits_3_and_names_its_kind() {
-    let o = pccc(&["run", example().to_str().unwrap(), "--invoke", "div", "7", "0"]);
+    let o = pccc(&[
+        "run",
+        example().to_str().unwrap(),
+        "--invoke",
+        "div",
+        "7",
+        "0",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("trap: integer divide by zero"), "{}", stderr(&o));
-    let o = pccc(&["run", example().to_str().unwrap(), "--invoke", "div", "-2147483648", "-1"]);
+    assert!(
+        stderr(&o).contains("trap: integer divide by zero"),
+        "{}",
+        stderr(&o)
+    );
+    let o = pccc(&[
+        "run",
+        example().to_str().unwrap(),
+        "--invoke",
+        "div",
+        "-2147483648",
+        "-1",
+    ]);
     assert_eq!(o.status.code(), Some(3));
-    assert!(stderr(&o).contains("trap: integer overflow"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("trap: integer overflow"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn unknown_export_and_bad_arguments_are_usage_errors() {
     let ex = example();
     let ex = ex.to_str().unwrap();
-    assert_bad_input(&pccc(&["run", ex, "--invoke", "nope"]), "no exported function `nope`");
+    assert_bad_input(
+        &pccc(&["run", ex, "--invoke", "nope"]),
+        "no exported function `nope`",
+    );
     assert_bad_input(&pccc(&["run", ex, "--invoke", "fib"]), "takes 1 argument");
-    assert_bad_input(&pccc(&["run", ex, "--invoke", "fib", "ten"]), "not an integer");
-    assert_bad_input(&pccc(&["run", ex, "--invoke", "fib", "0x1_0000_0000"]), "does not fit in 32 bits");
+    assert_bad_input(
+        &pccc(&["run", ex, "--invoke", "fib", "ten"]),
+        "not an integer",
+    );
+    assert_bad_input(
+        &pccc(&["run", ex, "--invoke", "fib", "0x1_0000_0000"]),
+        "does not fit in 32 bits",
+    );
 }
 
 #[test]
@@ -87,7 +132,11 @@ fn malformed_modules_are_rejected_with_exit_2() {
     let dir = scratch("malformed");
     let valid = wat::parse_str("(module (func (export \"f\") (result i32) i32.const 1))").unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated.wasm", valid[..valid.len() - 3].to_vec(), "invalid module"),
+        (
+            "truncated.wasm",
+            valid[..valid.len() - 3].to_vec(),
+            "invalid module",
+        ),
         ("badmagic.wasm", b"\0asX\x01\0\0\0".to_vec(), "magic"),
         ("empty.wasm", vec![], "invalid module"),
         (
@@ -95,15 +144,27 @@ fn malformed_modules_are_rejected_with_exit_2() {
             b"(module (func (result i32) i64.const 1))".to_vec(),
             "invalid module",
         ),
-        ("notwat.wat", b"(module (func (bogus)))".to_vec(), "invalid WebAssembly text"),
+        (
+            "notwat.wat",
+            b"(module (func (bogus)))".to_vec(),
+            "invalid WebAssembly text",
+        ),
     ];
     for (name, bytes, needle) in cases {
         let path = dir.join(name);
         std::fs::write(&path, &bytes).unwrap();
         let out = dir.join(format!("{name}.o"));
-        let o = pccc(&["compile", path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        let o = pccc(&[
+            "compile",
+            path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
         assert_bad_input(&o, needle);
-        assert!(!out.exists(), "{name}: no artifact may be written on failure");
+        assert!(
+            !out.exists(),
+            "{name}: no artifact may be written on failure"
+        );
     }
 }
 
@@ -116,7 +177,7 @@ fn corrupted_artifacts_are_rejected_with_exit_2() {
     // The ELF header itself.
     let mut header = good.clone();
     header[4] = 9; // EI_CLASS: neither 32- nor 64-bit
-    // The metadata section's magic and payload, found by content.
+                   // The metadata section's magic and payload, found by content.
     let meta_at = good
         .windows(8)
         .position(|w| w == b"PCCCMETA")
@@ -130,6 +191,22 @@ fn corrupted_artifacts_are_rejected_with_exit_2() {
         *b = 0xff;
     }
     let truncated = good[..good.len() / 2].to_vec();
+    // The fact table is read by `disasm` (and by the validator, later).
+    let facts_at = good
+        .windows(8)
+        .position(|w| w == b"PCCCFACT")
+        .expect("fact-table magic in artifact");
+    let mut facts = good.clone();
+    for b in &mut facts[facts_at + 12..facts_at + 24] {
+        *b = 0xff;
+    }
+    let o = {
+        let path = dir.join("facts.o");
+        std::fs::write(&path, &facts).unwrap();
+        pccc(&["disasm", path.to_str().unwrap()])
+    };
+    assert_eq!(o.status.code(), Some(2), "facts: {}", stderr(&o));
+    assert!(stderr(&o).contains("fact"), "facts: {}", stderr(&o));
 
     for (name, bytes) in [
         ("header", header),
@@ -172,7 +249,13 @@ fn help_documents_exit_codes() {
     let o = pccc(&["--help"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    for needle in ["compile", "run", "disasm", "Exit codes", "3  the invoked function trapped"] {
+    for needle in [
+        "compile",
+        "run",
+        "disasm",
+        "Exit codes",
+        "3  the invoked function trapped",
+    ] {
         assert!(out.contains(needle), "--help lacks `{needle}`:\n{out}");
     }
     let o = pccc(&["frobnicate"]);
@@ -186,7 +269,16 @@ fn disasm_shows_code_and_facts() {
     let out = stdout(&o);
     assert!(out.contains("fib (func 0"), "{out}");
     assert!(out.contains("push"), "{out}");
-    assert!(out.contains("heap_base") && out.contains("vmctx"), "facts missing:\n{out}");
-    assert!(out.contains("range64[0x0, 0xffffffff]"), "no zero-extension facts:\n{out}");
-    assert!(out.contains("trap: integer divide by zero"), "no trap sites:\n{out}");
+    assert!(
+        out.contains("heap_base") && out.contains("vmctx"),
+        "facts missing:\n{out}"
+    );
+    assert!(
+        out.contains("range64[0x0, 0xffffffff]"),
+        "no zero-extension facts:\n{out}"
+    );
+    assert!(
+        out.contains("trap: integer divide by zero"),
+        "no trap sites:\n{out}"
+    );
 }

@@ -28,11 +28,21 @@ fn closure(packages: &HashMap<String, Vec<String>>, root: &str) -> BTreeSet<Stri
 /// compiler in either.
 fn workspace_graph() -> HashMap<String, Vec<String>> {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let mut graph = HashMap::new();
     for package in meta["packages"].as_array().expect("packages") {
@@ -53,11 +63,20 @@ fn workspace_graph() -> HashMap<String, Vec<String>> {
 fn validator_and_runtime_do_not_depend_on_the_compiler() {
     let graph = workspace_graph();
     for checker in ["validator", "runtime"] {
-        assert!(graph.contains_key(checker), "{checker} missing from cargo metadata");
+        assert!(
+            graph.contains_key(checker),
+            "{checker} missing from cargo metadata"
+        );
         let deps = closure(&graph, checker);
-        assert!(deps.contains("pcc"), "{checker} should depend on pcc: {deps:?}");
+        assert!(
+            deps.contains("pcc"),
+            "{checker} should depend on pcc: {deps:?}"
+        );
         for producer in PRODUCERS {
-            assert!(!deps.contains(*producer), "{checker} depends on {producer} (closure: {deps:?})");
+            assert!(
+                !deps.contains(*producer),
+                "{checker} depends on {producer} (closure: {deps:?})"
+            );
         }
     }
 }

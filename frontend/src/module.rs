@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
 use pcc::{
-    DataSegment, ElemSegment, Export, ExportKind, FuncMeta, GlobalMeta, Import, ImportKind, MemoryMeta,
-    Metadata, SandboxConfig, TableMeta, ValType, WasmFuncType,
+    DataSegment, ElemSegment, Export, ExportKind, FuncMeta, GlobalMeta, Import, ImportKind,
+    MemoryMeta, Metadata, SandboxConfig, TableMeta, ValType, WasmFuncType,
 };
 use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef};
 
@@ -32,7 +32,11 @@ pub fn val_type(t: wasmparser::ValType) -> Result<ValType, FrontendError> {
         W::V128 => ValType::V128,
         W::Ref(r) if r.is_func_ref() => ValType::FuncRef,
         W::Ref(r) if r.is_extern_ref() => ValType::ExternRef,
-        W::Ref(r) => return Err(FrontendError::UnsupportedFeature(format!("reference type {r:?}"))),
+        W::Ref(r) => {
+            return Err(FrontendError::UnsupportedFeature(format!(
+                "reference type {r:?}"
+            )))
+        }
     })
 }
 
@@ -90,12 +94,23 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
             Payload::TypeSection(r) => {
                 for group in r {
                     for sub in group?.into_types() {
-                        let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner else {
-                            return Err(FrontendError::UnsupportedFeature("non-function types".into()));
+                        let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner
+                        else {
+                            return Err(FrontendError::UnsupportedFeature(
+                                "non-function types".into(),
+                            ));
                         };
                         meta.types.push(WasmFuncType {
-                            params: f.params().iter().map(|t| val_type(*t)).collect::<Result<_, _>>()?,
-                            results: f.results().iter().map(|t| val_type(*t)).collect::<Result<_, _>>()?,
+                            params: f
+                                .params()
+                                .iter()
+                                .map(|t| val_type(*t))
+                                .collect::<Result<_, _>>()?,
+                            results: f
+                                .results()
+                                .iter()
+                                .map(|t| val_type(*t))
+                                .collect::<Result<_, _>>()?,
                         });
                     }
                 }
@@ -113,7 +128,10 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                             TypeRef::Global(g) => {
                                 let ty = val_type(g.content_type)?;
                                 global_types.push(ty);
-                                ImportKind::Global { ty, mutable: g.mutable }
+                                ImportKind::Global {
+                                    ty,
+                                    mutable: g.mutable,
+                                }
                             }
                             TypeRef::Memory(m) => {
                                 meta.memory = Some(MemoryMeta {
@@ -131,7 +149,9 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                                 min: t.initial,
                                 max: t.maximum,
                             },
-                            TypeRef::Tag(_) => return Err(FrontendError::UnsupportedFeature("tags".into())),
+                            TypeRef::Tag(_) => {
+                                return Err(FrontendError::UnsupportedFeature("tags".into()))
+                            }
                         };
                         meta.imports.push(Import {
                             module: imp.module.to_string(),
@@ -157,7 +177,9 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                 for t in r {
                     let t = t?;
                     if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(FrontendError::UnsupportedFeature("table initialiser expressions".into()));
+                        return Err(FrontendError::UnsupportedFeature(
+                            "table initialiser expressions".into(),
+                        ));
                     }
                     meta.tables.push(TableMeta {
                         elem: ref_type(t.ty.element_type)?,
@@ -192,7 +214,9 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                 for e in r {
                     let e = e?;
                     let kind = match e.kind {
-                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => ExportKind::Func,
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            ExportKind::Func
+                        }
                         wasmparser::ExternalKind::Global => ExportKind::Global,
                         wasmparser::ExternalKind::Memory => ExportKind::Memory,
                         wasmparser::ExternalKind::Table => ExportKind::Table,
@@ -225,7 +249,9 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                     let (elem, items) = match e.items {
                         wasmparser::ElementItems::Functions(fs) => (
                             ValType::FuncRef,
-                            fs.into_iter().map(|f| f.map(Some)).collect::<Result<Vec<_>, _>>()?,
+                            fs.into_iter()
+                                .map(|f| f.map(Some))
+                                .collect::<Result<Vec<_>, _>>()?,
                         ),
                         wasmparser::ElementItems::Expressions(ty, es) => {
                             let mut items = vec![];
@@ -273,7 +299,9 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                     for n in r.into_iter().flatten() {
                         if let wasmparser::Name::Function(map) = n {
                             for naming in map.into_iter().flatten() {
-                                names.entry(naming.index).or_insert_with(|| naming.name.to_string());
+                                names
+                                    .entry(naming.index)
+                                    .or_insert_with(|| naming.name.to_string());
                             }
                         }
                     }

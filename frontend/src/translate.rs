@@ -5,7 +5,8 @@
 //! br_if fall-throughs) need no parameters: the values dominate them.
 
 use backend::ir::{
-    BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, MemArg, Op, Signature, Type, UnOp, Value,
+    BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, MemArg, Op, Signature, Type,
+    UnOp, Value,
 };
 use pcc::{TrapCode, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
@@ -19,7 +20,11 @@ fn ir_type(t: ValType) -> Result<Type, FrontendError> {
         ValType::I64 => Type::I64,
         ValType::F32 => Type::F32,
         ValType::F64 => Type::F64,
-        other => return Err(FrontendError::UnsupportedFeature(format!("values of type {other:?}"))),
+        other => {
+            return Err(FrontendError::UnsupportedFeature(format!(
+                "values of type {other:?}"
+            )))
+        }
     })
 }
 
@@ -125,7 +130,16 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
     let fun = |op, ty| Some((Op::FUnary { op, ty }, 1, ty));
     let fcmp = |cc, ty| Some((Op::Fcmp { cc, ty }, 2, I32));
     let trunc = |from, to, signed, saturating| {
-        Some((Op::FloatToInt { from, to, signed, saturating }, 1, to))
+        Some((
+            Op::FloatToInt {
+                from,
+                to,
+                signed,
+                saturating,
+            },
+            1,
+            to,
+        ))
     };
     let convert = |from, to, signed| Some((Op::IntToFloat { from, to, signed }, 1, to));
     let bin = |op, ty| Some((Op::Binary { op, ty }, 2, ty));
@@ -276,8 +290,14 @@ impl<'p, 'a> Translator<'p, 'a> {
     fn func_sig(&self, type_index: u32) -> Result<(Vec<Type>, Vec<Type>), FrontendError> {
         let t = &self.parsed.meta.types[type_index as usize];
         Ok((
-            t.params.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
-            t.results.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
+            t.params
+                .iter()
+                .map(|&p| ir_type(p))
+                .collect::<Result<_, _>>()?,
+            t.results
+                .iter()
+                .map(|&p| ir_type(p))
+                .collect::<Result<_, _>>()?,
         ))
     }
 
@@ -343,7 +363,11 @@ impl<'p, 'a> Translator<'p, 'a> {
     fn branch_call(&self, depth: u32) -> BlockCall {
         let frame = &self.frames[self.frames.len() - 1 - depth as usize];
         let n = frame.label_types().len();
-        let mut args = if frame.with_locals { self.locals.clone() } else { vec![] };
+        let mut args = if frame.with_locals {
+            self.locals.clone()
+        } else {
+            vec![]
+        };
         args.extend_from_slice(&self.stack[self.stack.len() - n..]);
         BlockCall {
             block: frame.target,
@@ -353,7 +377,11 @@ impl<'p, 'a> Translator<'p, 'a> {
 
     fn unsupported(&self, op: &Operator<'_>) -> FrontendError {
         let name = format!("{op:?}");
-        let name = name.split([' ', '{', '(']).next().unwrap_or("?").to_string();
+        let name = name
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or("?")
+            .to_string();
         FrontendError::Unsupported {
             op: name,
             func: self.index,
@@ -406,19 +434,47 @@ impl<'p, 'a> Translator<'p, 'a> {
         }
         match op {
             O::I32Const { value } => {
-                let v = self.push1(Op::Iconst { ty: Type::I32, imm: value as u32 as u64 }, vec![], Type::I32);
+                let v = self.push1(
+                    Op::Iconst {
+                        ty: Type::I32,
+                        imm: value as u32 as u64,
+                    },
+                    vec![],
+                    Type::I32,
+                );
                 self.stack.push(v);
             }
             O::I64Const { value } => {
-                let v = self.push1(Op::Iconst { ty: Type::I64, imm: value as u64 }, vec![], Type::I64);
+                let v = self.push1(
+                    Op::Iconst {
+                        ty: Type::I64,
+                        imm: value as u64,
+                    },
+                    vec![],
+                    Type::I64,
+                );
                 self.stack.push(v);
             }
             O::F32Const { value } => {
-                let v = self.push1(Op::Fconst { ty: Type::F32, bits: value.bits() as u64 }, vec![], Type::F32);
+                let v = self.push1(
+                    Op::Fconst {
+                        ty: Type::F32,
+                        bits: value.bits() as u64,
+                    },
+                    vec![],
+                    Type::F32,
+                );
                 self.stack.push(v);
             }
             O::F64Const { value } => {
-                let v = self.push1(Op::Fconst { ty: Type::F64, bits: value.bits() }, vec![], Type::F64);
+                let v = self.push1(
+                    Op::Fconst {
+                        ty: Type::F64,
+                        bits: value.bits(),
+                    },
+                    vec![],
+                    Type::F64,
+                );
                 self.stack.push(v);
             }
             O::Nop => {}
@@ -432,14 +488,29 @@ impl<'p, 'a> Translator<'p, 'a> {
             }
             O::GlobalGet { global_index } => {
                 let ty = ir_type(self.parsed.global_types[global_index as usize])?;
-                let v = self.push1(Op::GlobalGet { index: global_index, ty }, vec![], ty);
+                let v = self.push1(
+                    Op::GlobalGet {
+                        index: global_index,
+                        ty,
+                    },
+                    vec![],
+                    ty,
+                );
                 self.stack.push(v);
             }
             O::GlobalSet { global_index } => {
                 let ty = ir_type(self.parsed.global_types[global_index as usize])?;
                 let v = self.pop();
                 let b = self.cur();
-                self.f.push(b, Op::GlobalSet { index: global_index, ty }, vec![v], &[]);
+                self.f.push(
+                    b,
+                    Op::GlobalSet {
+                        index: global_index,
+                        ty,
+                    },
+                    vec![v],
+                    &[],
+                );
             }
             O::Select | O::TypedSelect { .. } => {
                 let c = self.pop();
@@ -459,10 +530,18 @@ impl<'p, 'a> Translator<'p, 'a> {
                 self.stack.push(v);
             }
             O::Call { function_index } => {
-                let (params, results) = self.func_sig(self.parsed.func_types[function_index as usize])?;
+                let (params, results) =
+                    self.func_sig(self.parsed.func_types[function_index as usize])?;
                 let args = self.popn(params.len());
                 let b = self.cur();
-                let inst = self.f.push(b, Op::Call { func: function_index }, args, &results);
+                let inst = self.f.push(
+                    b,
+                    Op::Call {
+                        func: function_index,
+                    },
+                    args,
+                    &results,
+                );
                 self.stack.extend(self.f.inst(inst).results.clone());
             }
             O::CallIndirect {
@@ -511,7 +590,13 @@ impl<'p, 'a> Translator<'p, 'a> {
                 let height = self.stack.len() - params.len();
                 let mut args = self.locals.clone();
                 args.extend(self.popn(params.len()));
-                self.terminate(Op::Jump(BlockCall { block: header, args }), vec![]);
+                self.terminate(
+                    Op::Jump(BlockCall {
+                        block: header,
+                        args,
+                    }),
+                    vec![],
+                );
                 self.enter_join(header, true, height);
                 let end = self.f.add_block();
                 self.frames.push(Frame {
@@ -537,8 +622,14 @@ impl<'p, 'a> Translator<'p, 'a> {
                 let entry_locals = self.locals.clone();
                 self.terminate(
                     Op::Brif {
-                        then: BlockCall { block: then_b, args: vec![] },
-                        else_: BlockCall { block: else_b, args: vec![] },
+                        then: BlockCall {
+                            block: then_b,
+                            args: vec![],
+                        },
+                        else_: BlockCall {
+                            block: else_b,
+                            args: vec![],
+                        },
                     },
                     vec![cond],
                 );
@@ -582,7 +673,10 @@ impl<'p, 'a> Translator<'p, 'a> {
                 self.terminate(
                     Op::Brif {
                         then: call,
-                        else_: BlockCall { block: next, args: vec![] },
+                        else_: BlockCall {
+                            block: next,
+                            args: vec![],
+                        },
                     },
                     vec![cond],
                 );
@@ -637,15 +731,33 @@ impl<'p, 'a> Translator<'p, 'a> {
             return Ok(());
         }
         if self.current.is_some() {
-            let mut args = if frame.with_locals { self.locals.clone() } else { vec![] };
+            let mut args = if frame.with_locals {
+                self.locals.clone()
+            } else {
+                vec![]
+            };
             args.extend(self.popn(frame.results.len()));
-            self.terminate(Op::Jump(BlockCall { block: frame.end, args }), vec![]);
+            self.terminate(
+                Op::Jump(BlockCall {
+                    block: frame.end,
+                    args,
+                }),
+                vec![],
+            );
         }
         if let Some(else_b) = frame.else_block {
             // An `if` without `else`: the else arm passes the parameters through.
             let mut args = frame.entry_locals.clone();
             args.extend(frame.entry_params.iter().copied());
-            self.f.push(else_b, Op::Jump(BlockCall { block: frame.end, args }), vec![], &[]);
+            self.f.push(
+                else_b,
+                Op::Jump(BlockCall {
+                    block: frame.end,
+                    args,
+                }),
+                vec![],
+                &[],
+            );
         }
         self.enter_join(frame.end, frame.with_locals, frame.height);
         if frame.kind == Kind::Function {
@@ -656,14 +768,26 @@ impl<'p, 'a> Translator<'p, 'a> {
     }
 }
 
-pub fn function(parsed: &Parsed<'_>, index: u32, body: &FunctionBody<'_>) -> Result<Function, FrontendError> {
+pub fn function(
+    parsed: &Parsed<'_>,
+    index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<Function, FrontendError> {
     let meta_index = (index - parsed.num_imported_funcs) as usize;
     let name = parsed.meta.funcs[meta_index].name.clone();
     let type_index = parsed.func_types[index as usize];
     let t = &parsed.meta.types[type_index as usize];
     let sig = Signature {
-        params: t.params.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
-        results: t.results.iter().map(|&p| ir_type(p)).collect::<Result<_, _>>()?,
+        params: t
+            .params
+            .iter()
+            .map(|&p| ir_type(p))
+            .collect::<Result<_, _>>()?,
+        results: t
+            .results
+            .iter()
+            .map(|&p| ir_type(p))
+            .collect::<Result<_, _>>()?,
     };
     let mut f = Function::new(index, name, sig.clone());
     let mut locals: Vec<Value> = f.block(Function::ENTRY).params.clone();

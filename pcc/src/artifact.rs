@@ -32,7 +32,7 @@ pub enum ArtifactError {
         found: u32,
         expected: u32,
     },
-    #[error("{section}: corrupted payload: {source}")]
+    #[error("{section}: corrupted payload")]
     Payload {
         section: &'static str,
         source: postcard::Error,
@@ -76,13 +76,24 @@ pub enum ConstExpr {
     RefFunc(u32),
 }
 
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportKind {
-    Func { type_index: u32 },
-    Global { ty: ValType, mutable: bool },
-    Memory { min_pages: u64, max_pages: Option<u64> },
-    Table { elem: ValType, min: u64, max: Option<u64> },
+    Func {
+        type_index: u32,
+    },
+    Global {
+        ty: ValType,
+        mutable: bool,
+    },
+    Memory {
+        min_pages: u64,
+        max_pages: Option<u64>,
+    },
+    Table {
+        elem: ValType,
+        min: u64,
+        max: Option<u64>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,10 +359,16 @@ mod tests {
         ));
         let mut bad = bytes.clone();
         bad[0] ^= 0xff;
-        assert!(matches!(Metadata::decode(&bad), Err(ArtifactError::BadMagic { .. })));
+        assert!(matches!(
+            Metadata::decode(&bad),
+            Err(ArtifactError::BadMagic { .. })
+        ));
         let mut old = bytes.clone();
         old[8] = 99;
-        assert!(matches!(Metadata::decode(&old), Err(ArtifactError::Version { .. })));
+        assert!(matches!(
+            Metadata::decode(&old),
+            Err(ArtifactError::Version { .. })
+        ));
         // Every truncation of the payload must be refused cleanly.
         for len in 12..bytes.len() {
             assert!(Metadata::decode(&bytes[..len]).is_err(), "length {len}");

@@ -38,12 +38,12 @@ impl ArtifactFile {
             )));
         }
         let section = |name: &'static str| -> Result<Vec<u8>, ArtifactError> {
-            let s = file
-                .section_by_name(name)
-                .ok_or_else(|| ArtifactError::Invalid(format!("no {name} section: not a pccc artifact")))?;
-            s.data()
-                .map(|d| d.to_vec())
-                .map_err(|e| ArtifactError::Invalid(format!("{name}: unreadable section data: {e}")))
+            let s = file.section_by_name(name).ok_or_else(|| {
+                ArtifactError::Invalid(format!("no {name} section: not a pccc artifact"))
+            })?;
+            s.data().map(|d| d.to_vec()).map_err(|e| {
+                ArtifactError::Invalid(format!("{name}: unreadable section data: {e}"))
+            })
         };
         let text = section(TEXT_SECTION)?;
         let meta = Metadata::decode(&section(META_SECTION)?)?;

@@ -13,9 +13,9 @@ pub mod trap;
 pub mod vmctx;
 
 pub use artifact::{
-    ArtifactError, ConstExpr, DataSegment, ElemSegment, Export, ExportKind, FuncMeta, FunctionFacts,
-    GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode, TableMeta, TrapSite,
-    ValType, WasmFuncType,
+    ArtifactError, ConstExpr, DataSegment, ElemSegment, Export, ExportKind, FuncMeta,
+    FunctionFacts, GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode, TableMeta,
+    TrapSite, ValType, WasmFuncType,
 };
 pub use elf::{ArtifactFile, FuncSymbol};
 pub use fact::{Fact, FactEntry, Loc, Point};

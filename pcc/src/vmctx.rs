@@ -24,7 +24,16 @@ pub const VMCTX_REG: Gpr = Gpr::R14;
 pub const HEAP_BASE_REG: Gpr = Gpr::R15;
 
 pub const INT_ARG_REGS: [Gpr; 6] = [Gpr::RDI, Gpr::RSI, Gpr::RDX, Gpr::RCX, Gpr::R8, Gpr::R9];
-pub const FLOAT_ARG_REGS: [Xmm; 8] = [Xmm(0), Xmm(1), Xmm(2), Xmm(3), Xmm(4), Xmm(5), Xmm(6), Xmm(7)];
+pub const FLOAT_ARG_REGS: [Xmm; 8] = [
+    Xmm(0),
+    Xmm(1),
+    Xmm(2),
+    Xmm(3),
+    Xmm(4),
+    Xmm(5),
+    Xmm(6),
+    Xmm(7),
+];
 pub const INT_RET_REG: Gpr = Gpr::RAX;
 pub const FLOAT_RET_REG: Xmm = Xmm(0);
 

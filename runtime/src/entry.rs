@@ -14,18 +14,18 @@ use std::cell::Cell;
 /// Shared with the assembly below: field offsets are fixed.
 #[repr(C)]
 pub struct EntryFrame {
-    pub func: u64,           // 0
-    pub vmctx: u64,          // 8
-    pub heap_base: u64,      // 16
-    pub stack_top: u64,      // 24: 0 = stay on the current stack
-    pub int_args: [u64; 6],  // 32..80
-    pub nstack: u64,         // 80
-    pub stack_args: u64,     // 88: *const u64
-    pub ret: u64,            // 96
-    pub saved_rsp: u64,      // 104: written by pccc_enter
+    pub func: u64,             // 0
+    pub vmctx: u64,            // 8
+    pub heap_base: u64,        // 16
+    pub stack_top: u64,        // 24: 0 = stay on the current stack
+    pub int_args: [u64; 6],    // 32..80
+    pub nstack: u64,           // 80
+    pub stack_args: u64,       // 88: *const u64
+    pub ret: u64,              // 96
+    pub saved_rsp: u64,        // 104: written by pccc_enter
     pub prev: *mut EntryFrame, // 112: the enclosing entry, for nesting
-    pub float_args: [u64; 8], // 120..184: xmm0..xmm7
-    pub float_ret: u64,       // 184: xmm0 on return
+    pub float_args: [u64; 8],  // 120..184: xmm0..xmm7
+    pub float_ret: u64,        // 184: xmm0 on return
 }
 
 std::arch::global_asm!(

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
 use pcc::vmctx::{arg_locations, ArgLoc, HOST_STACK_RESERVE, INT_ARG_REGS};
-use pcc::{ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType};
+use pcc::{
+    ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType,
+};
 use thiserror::Error;
 
 use memory::Memory;
@@ -85,7 +87,11 @@ pub enum InstantiateError {
     #[error("unknown import: {module}::{name}")]
     UnknownImport { module: String, name: String },
     #[error("incompatible import type for {module}::{name}: {why}")]
-    IncompatibleImport { module: String, name: String, why: String },
+    IncompatibleImport {
+        module: String,
+        name: String,
+        why: String,
+    },
     #[error("unsupported: {0}")]
     Unsupported(String),
     #[error(transparent)]
@@ -99,7 +105,10 @@ pub enum RunError {
     #[error("no exported function `{0}`")]
     UnknownExport(String),
     #[error("argument mismatch: expected {expected:?}, got {got:?}")]
-    ArgumentMismatch { expected: Vec<ValType>, got: Vec<ValType> },
+    ArgumentMismatch {
+        expected: Vec<ValType>,
+        got: Vec<ValType>,
+    },
     #[error("unsupported: {0}")]
     Unsupported(String),
 }
@@ -145,16 +154,27 @@ impl Module {
         let text_len = art.text.len();
         for f in &art.meta.funcs {
             if f.offset as usize + f.size as usize > text_len {
-                return Err(RuntimeError::Inconsistent(format!("function {} lies outside .text", f.name)));
+                return Err(RuntimeError::Inconsistent(format!(
+                    "function {} lies outside .text",
+                    f.name
+                )));
             }
         }
         let ntypes = art.meta.types.len() as u32;
-        for f in art.meta.funcs.iter().map(|f| f.type_index).chain(art.meta.imports.iter().filter_map(|i| match i.kind {
-            ImportKind::Func { type_index } => Some(type_index),
-            _ => None,
-        })) {
+        for f in
+            art.meta
+                .funcs
+                .iter()
+                .map(|f| f.type_index)
+                .chain(art.meta.imports.iter().filter_map(|i| match i.kind {
+                    ImportKind::Func { type_index } => Some(type_index),
+                    _ => None,
+                }))
+        {
             if f >= ntypes {
-                return Err(RuntimeError::Inconsistent(format!("type index {f} out of range")));
+                return Err(RuntimeError::Inconsistent(format!(
+                    "type index {f} out of range"
+                )));
             }
         }
         let len = text_len.max(1).next_multiple_of(4096);
@@ -181,20 +201,27 @@ impl Module {
         };
         let mut traps: Vec<(usize, TrapCode)> = vec![];
         for t in &art.meta.trap_sites {
-            let f = art
-                .meta
-                .funcs
-                .get(t.func as usize)
-                .ok_or_else(|| RuntimeError::Inconsistent(format!("trap site in missing function {}", t.func)))?;
-            traps.push((base as usize + f.offset as usize + t.offset as usize, t.code));
+            let f = art.meta.funcs.get(t.func as usize).ok_or_else(|| {
+                RuntimeError::Inconsistent(format!("trap site in missing function {}", t.func))
+            })?;
+            traps.push((
+                base as usize + f.offset as usize + t.offset as usize,
+                t.code,
+            ));
         }
         traps.sort_by_key(|t| t.0);
-        signals::CODE.write().expect("code registry").push(signals::CodeRange {
-            start: base as usize,
-            end: base as usize + text_len,
-            traps,
-        });
-        Ok(Module(Arc::new(ModuleInner { meta: art.meta, code })))
+        signals::CODE
+            .write()
+            .expect("code registry")
+            .push(signals::CodeRange {
+                start: base as usize,
+                end: base as usize + text_len,
+                traps,
+            });
+        Ok(Module(Arc::new(ModuleInner {
+            meta: art.meta,
+            code,
+        })))
     }
 
     pub fn meta(&self) -> &Metadata {
@@ -254,7 +281,11 @@ unsafe impl<T> Sync for Shared<T> {}
 #[derive(Clone)]
 enum Extern {
     Func(FuncRef),
-    Global { cell: Arc<Shared<Box<[u64; 2]>>>, ty: ValType, mutable: bool },
+    Global {
+        cell: Arc<Shared<Box<[u64; 2]>>>,
+        ty: ValType,
+        mutable: bool,
+    },
     Memory(Arc<Memory>),
     Table(Arc<Shared<Table>>),
 }
@@ -273,7 +304,10 @@ impl Linker {
     /// The host module the spec tests import as `spectest`.
     pub fn with_spectest() -> Linker {
         let mut l = Linker::new();
-        let sig = |params: Vec<ValType>| WasmFuncType { params, results: vec![] };
+        let sig = |params: Vec<ValType>| WasmFuncType {
+            params,
+            results: vec![],
+        };
         use ValType::*;
         for (name, params) in [
             ("print", vec![]),
@@ -302,10 +336,17 @@ impl Linker {
             );
         }
         let table = new_table(ValType::FuncRef, 10, Some(20));
-        l.defs.insert(("spectest".into(), "table".into()), Extern::Table(table));
-        if let Ok(m) = Memory::new(1, Some(2), pcc::HeapStrategy::DEFAULT_STATIC.sandbox_bytes()) {
-            l.defs
-                .insert(("spectest".into(), "memory".into()), Extern::Memory(Arc::new(m)));
+        l.defs
+            .insert(("spectest".into(), "table".into()), Extern::Table(table));
+        if let Ok(m) = Memory::new(
+            1,
+            Some(2),
+            pcc::HeapStrategy::DEFAULT_STATIC.sandbox_bytes(),
+        ) {
+            l.defs.insert(
+                ("spectest".into(), "memory".into()),
+                Extern::Memory(Arc::new(m)),
+            );
         }
         l
     }
@@ -334,12 +375,25 @@ impl Linker {
 }
 
 fn new_table(elem_ty: ValType, min: u64, max: Option<u64>) -> Arc<Shared<Table>> {
-    let mut elems = vec![Elem { code: 0, sig: 0, vmctx: 0 }; min as usize];
+    let mut elems = vec![
+        Elem {
+            code: 0,
+            sig: 0,
+            vmctx: 0
+        };
+        min as usize
+    ];
     let desc = Box::new(TableDesc {
         elems: elems.as_mut_ptr(),
         len: min,
     });
-    Arc::new(Shared(Mutex::new(Table { desc, elems, max, elem_ty, keep_alive: vec![] })))
+    Arc::new(Shared(Mutex::new(Table {
+        desc,
+        elems,
+        max,
+        elem_ty,
+        keep_alive: vec![],
+    })))
 }
 
 /// Process-wide signature ids: equal function types get equal ids.
@@ -354,12 +408,15 @@ fn sig_id(ty: &WasmFuncType) -> u64 {
     s.len() as u64
 }
 
+/// A global's cell (compiled code reads it through the vmctx), its type and mutability.
+type GlobalSlot = (Arc<Shared<Box<[u64; 2]>>>, ValType, bool);
+
 struct InstanceInner {
     module: Module,
     vmctx: Box<[u64]>,
     memory: Option<Arc<Memory>>,
     tables: Vec<Arc<Shared<Table>>>,
-    globals: Vec<(Arc<Shared<Box<[u64; 2]>>>, ValType, bool)>,
+    globals: Vec<GlobalSlot>,
     funcs: Vec<FuncRef>,
 }
 
@@ -419,13 +476,15 @@ fn wasm_stack() -> Option<(usize, usize)> {
     })
 }
 
-fn eval_const(e: &ConstExpr, globals: &[(Arc<Shared<Box<[u64; 2]>>>, ValType, bool)]) -> u64 {
+fn eval_const(e: &ConstExpr, globals: &[GlobalSlot]) -> u64 {
     match *e {
         ConstExpr::I32(v) => v as u32 as u64,
         ConstExpr::I64(v) => v as u64,
         ConstExpr::F32(b) => b as u64,
         ConstExpr::F64(b) => b,
-        ConstExpr::GlobalGet(i) => globals.get(i as usize).map_or(0, |g| g.0 .0.lock().expect("global")[0]),
+        ConstExpr::GlobalGet(i) => globals
+            .get(i as usize)
+            .map_or(0, |g| g.0 .0.lock().expect("global")[0]),
         ConstExpr::RefNull => u64::MAX,
         ConstExpr::RefFunc(f) => f as u64,
     }
@@ -460,13 +519,26 @@ impl Instance {
                     }
                     funcs.push(f.clone());
                 }
-                (ImportKind::Global { ty, mutable }, Extern::Global { cell, ty: t, mutable: m }) => {
+                (
+                    ImportKind::Global { ty, mutable },
+                    Extern::Global {
+                        cell,
+                        ty: t,
+                        mutable: m,
+                    },
+                ) => {
                     if ty != t || mutable != m {
                         return Err(bad("global type mismatch".into()));
                     }
                     globals.push((cell.clone(), *t, *m));
                 }
-                (ImportKind::Memory { min_pages, max_pages }, Extern::Memory(m)) => {
+                (
+                    ImportKind::Memory {
+                        min_pages,
+                        max_pages,
+                    },
+                    Extern::Memory(m),
+                ) => {
                     if m.pages() < *min_pages {
                         return Err(bad("memory too small".into()));
                     }
@@ -507,7 +579,11 @@ impl Instance {
         }
         for g in &meta.globals {
             let v = eval_const(&g.init, &globals);
-            globals.push((Arc::new(Shared(Mutex::new(Box::new([v, 0])))), g.ty, g.mutable));
+            globals.push((
+                Arc::new(Shared(Mutex::new(Box::new([v, 0])))),
+                g.ty,
+                g.mutable,
+            ));
         }
         let mut vmctx = vec![0u64; layout.size() as usize / 8].into_boxed_slice();
         let heap_base = memory.as_ref().map_or(0, |m| m.base as u64);
@@ -556,19 +632,32 @@ impl Instance {
     fn init_segments(&self) -> Result<(), InstantiateError> {
         let meta = &self.0.module.0.meta;
         for seg in &meta.elems {
-            let SegmentMode::Active { index, offset } = &seg.mode else { continue };
+            let SegmentMode::Active { index, offset } = &seg.mode else {
+                continue;
+            };
             let off = eval_const(offset, &self.0.globals) as u32 as u64;
             let table = self.0.tables.get(*index as usize).ok_or_else(|| {
-                InstantiateError::Runtime(RuntimeError::Inconsistent(format!("element segment for missing table {index}")))
+                InstantiateError::Runtime(RuntimeError::Inconsistent(format!(
+                    "element segment for missing table {index}"
+                )))
             })?;
             let mut t = table.0.lock().expect("table");
             if off + seg.items.len() as u64 > t.desc.len {
                 return Err(InstantiateError::Trap(TrapCode::TableOutOfBounds));
             }
-            let imported = (*index as usize) < meta.imports.iter().filter(|i| matches!(i.kind, ImportKind::Table { .. })).count();
+            let imported = (*index as usize)
+                < meta
+                    .imports
+                    .iter()
+                    .filter(|i| matches!(i.kind, ImportKind::Table { .. }))
+                    .count();
             for (k, item) in seg.items.iter().enumerate() {
                 let e = match item {
-                    None => Elem { code: 0, sig: 0, vmctx: 0 },
+                    None => Elem {
+                        code: 0,
+                        sig: 0,
+                        vmctx: 0,
+                    },
                     Some(f) => {
                         let (e, owner) = self.elem_for(*f)?;
                         let foreign = imported || !Arc::ptr_eq(&owner.0, &self.0);
@@ -582,9 +671,15 @@ impl Instance {
             }
         }
         for seg in &meta.data {
-            let SegmentMode::Active { offset, .. } = &seg.mode else { continue };
+            let SegmentMode::Active { offset, .. } = &seg.mode else {
+                continue;
+            };
             let off = eval_const(offset, &self.0.globals) as u32 as u64;
-            let ok = self.0.memory.as_ref().is_some_and(|m| m.write(off, &seg.bytes));
+            let ok = self
+                .0
+                .memory
+                .as_ref()
+                .is_some_and(|m| m.write(off, &seg.bytes));
             if !ok {
                 return Err(InstantiateError::Trap(TrapCode::HeapOutOfBounds));
             }
@@ -600,7 +695,8 @@ impl Instance {
             return match &self.0.funcs[func as usize] {
                 FuncRef::Wasm { instance, index } => instance.elem_for(*index),
                 FuncRef::Host { .. } => Err(InstantiateError::Unsupported(
-                    "a host function in a table (needs a host-call trampoline, not built yet)".into(),
+                    "a host function in a table (needs a host-call trampoline, not built yet)"
+                        .into(),
                 )),
             };
         }
@@ -659,7 +755,10 @@ impl Instance {
 
     pub fn global(&self, name: &str) -> Option<Val> {
         let meta = &self.0.module.0.meta;
-        let e = meta.exports.iter().find(|e| e.name == name && e.kind == ExportKind::Global)?;
+        let e = meta
+            .exports
+            .iter()
+            .find(|e| e.name == name && e.kind == ExportKind::Global)?;
         let (cell, ty, _) = self.0.globals.get(e.index as usize)?;
         let v = cell.0.lock().ok()?[0];
         Some(Val::from_slot(*ty, v))
@@ -680,8 +779,15 @@ impl Instance {
         if index < nimp {
             return call_func_ref(&self.0.funcs[index as usize], args);
         }
-        if ty.params.iter().chain(&ty.results).any(|t| !matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)) {
-            return Err(RunError::Unsupported("reference-typed parameters or results".into()));
+        if ty
+            .params
+            .iter()
+            .chain(&ty.results)
+            .any(|t| !matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64))
+        {
+            return Err(RunError::Unsupported(
+                "reference-typed parameters or results".into(),
+            ));
         }
         if ty.results.len() > 1 {
             return Err(RunError::Unsupported("multiple results".into()));
@@ -691,10 +797,16 @@ impl Instance {
         let mut int_args = [0u64; 6];
         let mut float_args = [0u64; 8];
         let mut stack_args = vec![];
-        for (a, loc) in args.iter().zip(arg_locations(ty.params.iter().map(is_float))) {
+        for (a, loc) in args
+            .iter()
+            .zip(arg_locations(ty.params.iter().map(is_float)))
+        {
             match loc {
                 ArgLoc::Gpr(r) => {
-                    let i = INT_ARG_REGS.iter().position(|&g| g == r).expect("an argument register");
+                    let i = INT_ARG_REGS
+                        .iter()
+                        .position(|&g| g == r)
+                        .expect("an argument register");
                     int_args[i] = a.to_slot();
                 }
                 ArgLoc::Xmm(x) => float_args[x.0 as usize] = a.to_slot(),
@@ -702,7 +814,8 @@ impl Instance {
             }
         }
         let nested = !entry::INNERMOST.with(|c| c.get()).is_null();
-        let (stack_base, stack_top) = wasm_stack().ok_or_else(|| RunError::Unsupported("cannot map a wasm stack".into()))?;
+        let (stack_base, stack_top) =
+            wasm_stack().ok_or_else(|| RunError::Unsupported("cannot map a wasm stack".into()))?;
         let limit = (stack_base + STACK_GUARD) as u64 + HOST_STACK_RESERVE;
         let vmctx = self.0.vmctx.as_ptr() as *mut u64;
         unsafe { *vmctx.add(VmCtxLayout::STACK_LIMIT as usize / 8) = limit };

@@ -30,7 +30,10 @@ const MAX_PAGES: u64 = 65536;
 
 impl Memory {
     pub fn new(min: u64, max: Option<u64>, reserve: u64) -> Result<Memory, RuntimeError> {
-        let max_pages = max.unwrap_or(MAX_PAGES).min(MAX_PAGES).min(reserve / WASM_PAGE);
+        let max_pages = max
+            .unwrap_or(MAX_PAGES)
+            .min(MAX_PAGES)
+            .min(reserve / WASM_PAGE);
         if min > max_pages {
             return Err(RuntimeError::Resource(format!(
                 "memory of {min} pages does not fit the {reserve:#x}-byte reservation"
@@ -55,14 +58,19 @@ impl Memory {
             base: base as *mut u8,
             reserved: reserve as usize,
             max_pages,
-            state: Mutex::new(MemState { pages: 0, users: vec![] }),
+            state: Mutex::new(MemState {
+                pages: 0,
+                users: vec![],
+            }),
         };
         crate::signals::HEAPS
             .write()
             .expect("heap registry")
             .push((m.base as usize, m.base as usize + m.reserved));
         if m.grow(min).is_none() {
-            return Err(RuntimeError::Resource("cannot commit the initial memory".into()));
+            return Err(RuntimeError::Resource(
+                "cannot commit the initial memory".into(),
+            ));
         }
         Ok(m)
     }
@@ -123,7 +131,13 @@ impl Memory {
         if end.is_none_or(|e| e > self.bytes()) {
             return false;
         }
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(offset as usize), bytes.len()) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.add(offset as usize),
+                bytes.len(),
+            )
+        };
         true
     }
 }

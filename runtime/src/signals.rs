@@ -84,7 +84,9 @@ fn classify(sig: i32, pc: usize, addr: usize) -> Option<TrapCode> {
         libc::SIGFPE => Some(TrapCode::IntegerDivisionByZero),
         _ => {
             let in_any = |v: &RwLock<Vec<(usize, usize)>>| {
-                v.read().map(|v| v.iter().any(|&(s, e)| s <= addr && addr < e)).unwrap_or(false)
+                v.read()
+                    .map(|v| v.iter().any(|&(s, e)| s <= addr && addr < e))
+                    .unwrap_or(false)
             };
             if in_any(&HEAPS) {
                 Some(TrapCode::HeapOutOfBounds)
