@@ -48,9 +48,6 @@ enum Command {
         /// Heap sandboxing strategy.
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
-        /// Skip the e-graph optimizer.
-        #[arg(long)]
-        no_opt: bool,
     },
     /// Run an exported function of a module (.wasm/.wat compiled in memory) or an artifact.
     #[command(after_help = EXIT_CODES)]
@@ -116,10 +113,8 @@ fn run(cli: Cli) -> Result<()> {
             input,
             output,
             heap,
-            no_opt,
         } => {
-            let mut opts = options(heap)?;
-            opts.optimize = !no_opt;
+            let opts = options(heap)?;
             let Input::Wasm(wasm) = driver::load_input(&input)? else {
                 bail!("{} is already a compiled artifact", input.display());
             };

@@ -1,9 +1,9 @@
-//! pccc's backend: IR → optimized IR → x86-64 on virtual registers with facts
-//! → regalloc2 → iced-x86 encoding → ELF artifact.
+//! pccc's backend: IR → x86-64 on virtual registers with facts → regalloc2
+//! → iced-x86 encoding → ELF artifact.
 //!
-//! Stage modules mirror Cranelift's machinst split: `opt` (egg rewrites on
-//! pure IR), `lower` (IR → VCode), `regalloc` (regalloc2 glue), `emit`
-//! (encoding + fact table), `artifact` (ELF writer).
+//! Stage modules mirror Cranelift's machinst split: `lower` (IR → VCode),
+//! `regalloc` (regalloc2 glue), `emit` (encoding + fact table), `artifact`
+//! (ELF writer). The egg mid-end (`opt`) of the design is not built yet.
 
 pub mod ir;
 
@@ -23,15 +23,12 @@ pub struct ModuleIr {
 #[derive(Clone, Debug)]
 pub struct CompileOptions {
     pub sandbox: SandboxConfig,
-    /// Run the e-graph optimizer on each function.
-    pub optimize: bool,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
         CompileOptions {
             sandbox: SandboxConfig::default(),
-            optimize: true,
         }
     }
 }
