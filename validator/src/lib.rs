@@ -2,6 +2,7 @@
 //! and proves every heap access sandboxed. It depends on `pcc` only — never
 //! on the frontend or backend — so a compiler bug cannot be shared with the
 //! checker; `tests/dependency_rule.rs` enforces that.
-//!
-//! The checking itself is the next issue's work; this crate currently holds
-//! only the dependency boundary.
+
+pub mod obligation;
+
+pub use obligation::{Counterexample, Obligation, Prover};

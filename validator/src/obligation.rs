@@ -1,0 +1,196 @@
+//! Proof obligations for heap accesses, discharged with z3 in 64-bit
+//! bit-vector arithmetic (wrap-around is the bug class, so no unbounded
+//! integers), memoized by canonical shape.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use z3::ast::BV;
+use z3::{SatResult, Solver};
+
+/// One heap access of `size` bytes at `heap_base + index + disp`, with
+/// `index` known (from checked facts) to lie in `[index_min, index_max]`.
+/// It must stay inside `heap_base + [0, limit)`, where `limit` is the
+/// reservation plus the guard the artifact declares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Obligation {
+    /// The index register's name, for messages (`None`: no index register).
+    pub index_reg: Option<String>,
+    pub index_min: u64,
+    pub index_max: u64,
+    pub disp: i64,
+    pub size: u32,
+    pub limit: u64,
+}
+
+/// The part of an obligation that decides it: what memoization keys on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub index_min: u64,
+    pub index_max: u64,
+    pub disp: i64,
+    pub size: u32,
+    pub limit: u64,
+}
+
+/// Concrete values that make an access escape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    pub index: u64,
+    /// `index + disp` as the CPU computes it (64-bit wrapping).
+    pub offset: u64,
+}
+
+impl std::fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "index = {:#x} gives heap offset {:#x} ({})",
+            self.index,
+            self.offset,
+            self.offset as i64
+        )
+    }
+}
+
+impl Obligation {
+    pub fn shape(&self) -> Shape {
+        Shape {
+            index_min: self.index_min,
+            index_max: self.index_max,
+            disp: self.disp,
+            size: self.size,
+            limit: self.limit,
+        }
+    }
+
+    /// The obligation as text: `heap_base + index + disp` within the sandbox.
+    pub fn describe(&self) -> String {
+        let idx = self.index_reg.as_deref().unwrap_or("0");
+        format!(
+            "0 <= {idx} + {:#x} and {idx} + {:#x} + {} <= {:#x}, given {idx} in [{:#x}, {:#x}]",
+            self.disp, self.disp, self.size, self.limit, self.index_min, self.index_max
+        )
+    }
+
+    /// SMT-LIB2 of the *negated* obligation (sat = an escaping access), with
+    /// stable names so snapshots diff cleanly between compiler versions.
+    pub fn to_smt2(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "(declare-const index (_ BitVec 64))");
+        let _ = writeln!(s, "(assert (bvule #x{:016x} index))", self.index_min);
+        let _ = writeln!(s, "(assert (bvule index #x{:016x}))", self.index_max);
+        let _ = writeln!(
+            s,
+            "(define-fun offset () (_ BitVec 64) (bvadd index #x{:016x}))",
+            self.disp as u64
+        );
+        let _ = writeln!(
+            s,
+            "(assert (not (bvule offset #x{:016x})))",
+            self.limit - self.size as u64
+        );
+        let _ = writeln!(s, "(check-sat)");
+        s
+    }
+
+    /// Ask z3: can `index + disp` (wrapping) exceed `limit - size` as an
+    /// unsigned offset? A negative offset wraps to a huge one, so this one
+    /// comparison covers both ends of the sandbox.
+    fn solve(&self) -> Result<(), Counterexample> {
+        if self.size as u64 > self.limit {
+            return Err(Counterexample {
+                index: self.index_min,
+                offset: self.index_min.wrapping_add(self.disp as u64),
+            });
+        }
+        let solver = Solver::new();
+        let index = BV::new_const("index", 64);
+        solver.assert(BV::from_u64(self.index_min, 64).bvule(&index));
+        solver.assert(index.bvule(BV::from_u64(self.index_max, 64)));
+        let offset = index.bvadd(BV::from_u64(self.disp as u64, 64));
+        let bound = BV::from_u64(self.limit - self.size as u64, 64);
+        solver.assert(offset.bvule(&bound).not());
+        match solver.check() {
+            SatResult::Unsat => Ok(()),
+            // Sat gives the escaping index; Unknown is not a proof.
+            _ => {
+                let idx = solver
+                    .get_model()
+                    .and_then(|m| m.eval(&index, true))
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(self.index_max);
+                Err(Counterexample {
+                    index: idx,
+                    offset: idx.wrapping_add(self.disp as u64),
+                })
+            }
+        }
+    }
+}
+
+/// Proves obligations, once per distinct shape.
+#[derive(Default)]
+pub struct Prover {
+    memo: HashMap<Shape, Result<(), Counterexample>>,
+    pub z3_calls: u32,
+}
+
+impl Prover {
+    pub fn prove(&mut self, ob: &Obligation) -> Result<(), Counterexample> {
+        let shape = ob.shape();
+        if let Some(r) = self.memo.get(&shape) {
+            return r.clone();
+        }
+        self.z3_calls += 1;
+        let r = ob.solve();
+        self.memo.insert(shape, r.clone());
+        r
+    }
+
+    pub fn distinct_shapes(&self) -> usize {
+        self.memo.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ob(min: u64, max: u64, disp: i64) -> Obligation {
+        Obligation {
+            index_reg: Some("rax".into()),
+            index_min: min,
+            index_max: max,
+            disp,
+            size: 4,
+            limit: 6 << 30,
+        }
+    }
+
+    #[test]
+    fn zero_extended_index_within_guard_is_proved() {
+        assert_eq!(Prover::default().prove(&ob(0, u32::MAX as u64, 0x7fff_0000)), Ok(()));
+    }
+
+    #[test]
+    fn sign_extended_index_escapes_below_the_heap() {
+        let cex = Prover::default().prove(&ob(0, u64::MAX, 0)).unwrap_err();
+        assert!(cex.offset > (6u64 << 30) - 4, "{cex}");
+    }
+
+    #[test]
+    fn negative_displacement_escapes() {
+        let cex = Prover::default().prove(&ob(0, 10, -16)).unwrap_err();
+        assert!((cex.offset as i64) < 0, "{cex}");
+    }
+
+    #[test]
+    fn memo_runs_z3_once_per_shape() {
+        let mut p = Prover::default();
+        for _ in 0..3 {
+            p.prove(&ob(0, 100, 8)).unwrap();
+        }
+        assert_eq!((p.z3_calls, p.distinct_shapes()), (1, 1));
+    }
+}
