@@ -138,7 +138,27 @@ fn prepare(wasm: &[u8]) -> Prepared {
         }
         Ok(Ok(a)) => a,
     };
-    match Module::from_artifact(&artifact.to_elf()) {
+    let elf = artifact.to_elf();
+    match validator::verify(&elf) {
+        Ok(report) if report.accepted() => {}
+        Ok(report) => {
+            let f = &report.failures[0];
+            return Prepared::Err(format!(
+                "validator rejected it ({} failures): {} +{:#x} `{}`: {}{}",
+                report.failures.len(),
+                f.function,
+                f.offset,
+                f.instruction,
+                f.reason,
+                f.counterexample
+                    .as_ref()
+                    .map(|c| format!("; {c}"))
+                    .unwrap_or_default()
+            ));
+        }
+        Err(e) => return Prepared::Err(format!("validator cannot read the artifact: {e}")),
+    }
+    match Module::from_artifact(&elf) {
         Ok(m) => Prepared::Ok(m),
         Err(e) => match skip_reason(&e.to_string()) {
             Some(r) => Prepared::Skip(r),

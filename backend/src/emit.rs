@@ -233,6 +233,7 @@ impl<'a> FuncEmitter<'a> {
         &mut self,
         label: &mut CodeLabel,
         params_i32: &[bool],
+        params_float: &[bool],
     ) -> Result<(), IcedError> {
         let f = self.vcode;
         self.asm.set_label(label)?;
@@ -251,16 +252,13 @@ impl<'a> FuncEmitter<'a> {
             loc: Loc::Gpr(Gpr::R15),
             fact: Fact::HeapBase,
         });
-        for (i, &is32) in params_i32
-            .iter()
-            .enumerate()
-            .take(pcc::vmctx::INT_ARG_REGS.len())
-        {
-            if is32 {
+        let locs = pcc::vmctx::arg_locations(params_float.iter().copied());
+        for (&is32, loc) in params_i32.iter().zip(locs) {
+            if let (true, pcc::vmctx::ArgLoc::Gpr(r)) = (is32, loc) {
                 self.facts.push(PendingFact {
                     inst_index: start,
                     point: Point::Before,
-                    loc: Loc::Gpr(pcc::vmctx::INT_ARG_REGS[i]),
+                    loc: Loc::Gpr(r),
                     fact: Fact::ZEXT32,
                 });
             }
@@ -335,7 +333,26 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
         }
-        for r in &mut res {
+        // regalloc2 reports where each value is once the block's leading
+        // moves are done; the claims describe the block's entry, before them.
+        for (b, r) in res.iter_mut().enumerate() {
+            let leading: Vec<(Loc, Loc)> = self
+                .out
+                .block_insts_and_edits(f, Block::new(b))
+                .map_while(|item| match item {
+                    InstOrEdit::Edit(Edit::Move { from, to }) => {
+                        Some((self.loc(*from), self.loc(*to)))
+                    }
+                    InstOrEdit::Inst(_) => None,
+                })
+                .collect();
+            for (loc, _) in r.iter_mut() {
+                for &(from, to) in leading.iter().rev() {
+                    if to == *loc {
+                        *loc = from;
+                    }
+                }
+            }
             r.sort_by_key(|(l, _)| *l);
             r.dedup_by_key(|(l, _)| *l);
         }
@@ -1010,6 +1027,10 @@ impl<'a> FuncEmitter<'a> {
                 let m = qword_ptr(rsp + *off as i32);
                 if dst.class() == RegClass::Float {
                     asm.movsd_2(X[r(0)], m)?;
+                } else if self.vcode.is_i32[dst.vreg()] {
+                    // An i32 result: the 32-bit load zero-extends, whatever
+                    // the host left in the slot's upper half.
+                    asm.mov(R32[r(0)], dword_ptr(rsp + *off as i32))?;
                 } else {
                     asm.mov(R64[r(0)], m)?;
                 }

@@ -109,6 +109,7 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
         })?;
         let start = asm.instructions().len();
         let params_i32: Vec<bool> = f.sig.params.iter().map(|t| *t == ir::Type::I32).collect();
+        let params_float: Vec<bool> = f.sig.params.iter().map(|t| !t.is_int()).collect();
         let mut em = emit::FuncEmitter::new(
             &mut asm,
             &label_copies,
@@ -116,7 +117,7 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
             &out,
             cfg!(feature = "seed-bug"),
         );
-        em.emit_function(&mut labels[i], &params_i32)
+        em.emit_function(&mut labels[i], &params_i32, &params_float)
             .map_err(asm_err)?;
         let (facts, traps) = (std::mem::take(&mut em.facts), std::mem::take(&mut em.traps));
         per_func.push((start, facts, traps));

@@ -2,7 +2,67 @@
 //! and proves every heap access sandboxed. It depends on `pcc` only — never
 //! on the frontend or backend — so a compiler bug cannot be shared with the
 //! checker; `tests/dependency_rule.rs` enforces that.
+//!
+//! Stages: `check` decodes each function (iced-x86), builds its blocks from
+//! the decoded branches, re-derives register and frame-slot facts with a
+//! transfer function per instruction, checks every claim of the artifact's
+//! fact table and classifies every memory operand; `obligation` turns heap
+//! accesses into 64-bit bit-vector obligations and proves them with z3.
 
+mod check;
 pub mod obligation;
+mod state;
 
+use std::time::{Duration, Instant};
+
+pub use check::{AccessCounts, Failure};
 pub use obligation::{Counterexample, Obligation, Prover};
+use pcc::{ArtifactError, ArtifactFile};
+
+/// The validator's verdict on one artifact.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub functions: usize,
+    pub accesses: AccessCounts,
+    pub obligations: u32,
+    pub distinct_shapes: usize,
+    pub z3_calls: u32,
+    pub elapsed: Duration,
+    /// Empty: accepted.
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    pub fn accepted(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Validate an artifact's bytes. `Err` is input that is not a readable
+/// artifact at all; a readable artifact that fails a check is a report with
+/// failures.
+pub fn verify(bytes: &[u8]) -> Result<Report, ArtifactError> {
+    let art = ArtifactFile::parse(bytes)?;
+    Ok(verify_parsed(&art))
+}
+
+pub fn verify_parsed(art: &ArtifactFile) -> Report {
+    let start = Instant::now();
+    let mut prover = Prover::default();
+    let mut checker = check::Checker {
+        prover: &mut prover,
+        counts: AccessCounts::default(),
+        obligations: 0,
+    };
+    let failures = checker.check(art);
+    let (accesses, obligations) = (checker.counts, checker.obligations);
+    Report {
+        functions: art.meta.funcs.len(),
+        accesses,
+        obligations,
+        distinct_shapes: prover.distinct_shapes(),
+        z3_calls: prover.z3_calls,
+        elapsed: start.elapsed(),
+        failures,
+    }
+}

@@ -46,9 +46,7 @@ impl std::fmt::Display for Counterexample {
         write!(
             f,
             "index = {:#x} gives heap offset {:#x} ({})",
-            self.index,
-            self.offset,
-            self.offset as i64
+            self.index, self.offset, self.offset as i64
         )
     }
 }
@@ -170,7 +168,10 @@ mod tests {
 
     #[test]
     fn zero_extended_index_within_guard_is_proved() {
-        assert_eq!(Prover::default().prove(&ob(0, u32::MAX as u64, 0x7fff_0000)), Ok(()));
+        assert_eq!(
+            Prover::default().prove(&ob(0, u32::MAX as u64, 0x7fff_0000)),
+            Ok(())
+        );
     }
 
     #[test]
