@@ -11,7 +11,9 @@ use pccc::driver::{self, Input};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
+  0  success (for verify: the artifact is accepted)
+  1  the validator rejected the artifact (each failure on stderr: function, offset,
+     instruction, reason, obligation and counterexample)
   2  bad input or usage (malformed module, corrupted artifact, unknown export, bad arguments)
   3  the invoked function trapped (`trap: <kind>` on stderr)";
 
@@ -48,6 +50,17 @@ enum Command {
         /// Heap sandboxing strategy.
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
+        /// Validate the machine code and write the artifact only if it is accepted.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Prove an artifact's heap accesses sandboxed: exit 0 accepted, 1 rejected, 2 bad input.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        artifact: PathBuf,
+        /// One JSON object on stdout instead of the human summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Run an exported function of a module (.wasm/.wat compiled in memory) or an artifact.
     #[command(after_help = EXIT_CODES)]
@@ -62,6 +75,9 @@ enum Command {
         /// Heap strategy when compiling a .wasm/.wat input.
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
+        /// Run without validating first (prints a warning).
+        #[arg(long)]
+        unverified: bool,
     },
     /// Disassemble an artifact (or a module compiled in memory) with its facts.
     #[command(after_help = EXIT_CODES)]
@@ -77,6 +93,8 @@ enum Command {
 enum Outcome {
     #[error("trap: {0}")]
     Trap(String),
+    #[error("{0}")]
+    Rejected(String),
 }
 
 fn main() -> ExitCode {
@@ -84,9 +102,16 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(Outcome::Trap(_)) = e.downcast_ref::<Outcome>() {
-                eprintln!("{e}");
-                return ExitCode::from(3);
+            match e.downcast_ref::<Outcome>() {
+                Some(Outcome::Trap(_)) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(3);
+                }
+                Some(Outcome::Rejected(_)) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(1);
+                }
+                None => {}
             }
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -113,6 +138,7 @@ fn run(cli: Cli) -> Result<()> {
             input,
             output,
             heap,
+            verify,
         } => {
             let opts = options(heap)?;
             let Input::Wasm(wasm) = driver::load_input(&input)? else {
@@ -120,7 +146,35 @@ fn run(cli: Cli) -> Result<()> {
             };
             let artifact = driver::compile_bytes(&wasm, &opts)
                 .with_context(|| format!("cannot compile {}", input.display()))?;
-            write_atomically(&output, &artifact.to_elf())?;
+            let elf = artifact.to_elf();
+            if verify {
+                let report = validator::verify(&elf).context("validating the new artifact")?;
+                if !report.accepted() {
+                    return Err(Outcome::Rejected(rejection(&report)).into());
+                }
+                eprintln!("{}", summary(&report));
+            }
+            write_atomically(&output, &elf)?;
+            Ok(())
+        }
+        Command::Verify { artifact, json } => {
+            let bytes = std::fs::read(&artifact)
+                .with_context(|| format!("cannot read {}", artifact.display()))?;
+            let report = validator::verify(&bytes)
+                .with_context(|| format!("{} is not a pccc artifact", artifact.display()))?;
+            if json {
+                println!("{}", report_json(&report));
+            } else if report.accepted() {
+                println!("{}", summary(&report));
+            }
+            if !report.accepted() {
+                let text = if json {
+                    String::new()
+                } else {
+                    rejection(&report)
+                };
+                return Err(Outcome::Rejected(text).into());
+            }
             Ok(())
         }
         Command::Disasm { input, heap } => {
@@ -134,8 +188,17 @@ fn run(cli: Cli) -> Result<()> {
             invoke,
             args,
             heap,
+            unverified,
         } => {
             let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
+            if unverified {
+                eprintln!("warning: running unverified code (--unverified)");
+            } else {
+                let report = validator::verify(&bytes).context("validating before running")?;
+                if !report.accepted() {
+                    return Err(Outcome::Rejected(rejection(&report)).into());
+                }
+            }
             run_export(&bytes, &invoke, &args)
         }
     }
@@ -177,7 +240,6 @@ fn run_export(bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
         .map(|(i, (a, t))| parse_arg(a, *t).with_context(|| format!("argument {}", i + 1)))
         .collect::<Result<Vec<_>>>()?;
 
-    eprintln!("warning: running unverified code (the validator is not implemented yet)");
     let module = runtime::Module::from_artifact(bytes)?;
     let linker = runtime::Linker::new();
     let instance = runtime::Instance::new(&module, &linker).map_err(|e| match e {
@@ -290,4 +352,68 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The one-line summary of an accepted artifact.
+fn summary(r: &validator::Report) -> String {
+    let a = &r.accesses;
+    format!(
+        "accepted: {} functions; memory accesses: {} heap, {} stack, {} vmctx, {} global, {} table; \
+         {} obligations, {} distinct shapes, {} z3 calls; {:.1} ms",
+        r.functions,
+        a.heap,
+        a.stack,
+        a.vmctx,
+        a.global,
+        a.table,
+        r.obligations,
+        r.distinct_shapes,
+        r.z3_calls,
+        r.elapsed.as_secs_f64() * 1e3
+    )
+}
+
+/// Every failure of a rejected artifact, for stderr.
+fn rejection(r: &validator::Report) -> String {
+    let mut s = format!("rejected: {} failure(s)", r.failures.len());
+    for f in &r.failures {
+        s.push_str(&format!(
+            "\n  {} +{:#x}: `{}`\n    {}",
+            f.function, f.offset, f.instruction, f.reason
+        ));
+        if let Some(o) = &f.obligation {
+            s.push_str(&format!("\n    obligation: {o}"));
+        }
+        if let Some(c) = &f.counterexample {
+            s.push_str(&format!("\n    counterexample: {c}"));
+        }
+    }
+    s
+}
+
+fn report_json(r: &validator::Report) -> String {
+    let failures: Vec<serde_json::Value> = r
+        .failures
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "function": f.function, "offset": f.offset, "instruction": f.instruction,
+                "reason": f.reason, "obligation": f.obligation, "counterexample": f.counterexample,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "accepted": r.accepted(),
+        "functions": r.functions,
+        "accesses": {
+            "heap": r.accesses.heap, "stack": r.accesses.stack, "vmctx": r.accesses.vmctx,
+            "global": r.accesses.global, "table": r.accesses.table,
+        },
+        "obligations": r.obligations,
+        "distinct_shapes": r.distinct_shapes,
+        "z3_calls": r.z3_calls,
+        "elapsed_ms": r.elapsed.as_secs_f64() * 1e3,
+        "failures": failures,
+    })
+    .to_string()
 }

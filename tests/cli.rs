@@ -71,6 +71,19 @@ fn compile_then_run_the_example() {
     // sum of i^2 for i < 100
     assert_eq!(stdout(&o), "328350\n");
     assert!(
+        !stderr(&o).contains("unverified"),
+        "verified code runs without the warning"
+    );
+    let o = pccc(&[
+        "run",
+        art.to_str().unwrap(),
+        "--unverified",
+        "--invoke",
+        "fib",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
         stderr(&o).contains("unverified"),
         "running unverified code must warn"
     );

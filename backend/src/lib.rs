@@ -23,12 +23,17 @@ pub struct ModuleIr {
 #[derive(Clone, Debug)]
 pub struct CompileOptions {
     pub sandbox: SandboxConfig,
+    /// Test-only: reload spilled i32 values with `movsxd` — the
+    /// CVE-2021-32629 bug, seeded so tests can show the validator catches it.
+    #[doc(hidden)]
+    pub seed_sign_extending_reloads: bool,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
         CompileOptions {
             sandbox: SandboxConfig::default(),
+            seed_sign_extending_reloads: false,
         }
     }
 }
@@ -115,7 +120,7 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
             &label_copies,
             &vcode,
             &out,
-            cfg!(feature = "seed-bug"),
+            opts.seed_sign_extending_reloads,
         );
         em.emit_function(&mut labels[i], &params_i32, &params_float)
             .map_err(asm_err)?;
