@@ -191,21 +191,21 @@ fn run(cli: Cli) -> Result<()> {
             unverified,
         } => {
             let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
+            let art = driver::parse_artifact(&bytes)?;
             if unverified {
                 eprintln!("warning: running unverified code (--unverified)");
             } else {
-                let report = validator::verify(&bytes).context("validating before running")?;
+                let report = validator::verify_parsed(&art);
                 if !report.accepted() {
                     return Err(Outcome::Rejected(rejection(&report)).into());
                 }
             }
-            run_export(&bytes, &invoke, &args)
+            run_export(&art, &bytes, &invoke, &args)
         }
     }
 }
 
-fn run_export(bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
-    let art = driver::parse_artifact(bytes)?;
+fn run_export(art: &pcc::ArtifactFile, bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
     let export = art
         .meta
         .exports

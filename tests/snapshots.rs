@@ -108,37 +108,4 @@ snapshot!(
 
 // Sixteen loaded values live at once: more than the twelve allocatable
 // registers, so some spill, and the facts follow them onto their slots.
-snapshot!(
-    spills,
-    r#"(module (memory 1)
-      (func (export "f") (param $p i32) (result i32)
-        (local $a i32) (local $b i32) (local $c i32) (local $d i32)
-        (local $e i32) (local $f i32) (local $g i32) (local $h i32)
-        (local $i i32) (local $j i32) (local $k i32) (local $l i32)
-        (local $m i32) (local $n i32) (local $o i32)
-        (local.set $a (i32.load offset=0 (local.get $p)))
-        (local.set $b (i32.load offset=4 (local.get $p)))
-        (local.set $c (i32.load offset=8 (local.get $p)))
-        (local.set $d (i32.load offset=12 (local.get $p)))
-        (local.set $e (i32.load offset=16 (local.get $p)))
-        (local.set $f (i32.load offset=20 (local.get $p)))
-        (local.set $g (i32.load offset=24 (local.get $p)))
-        (local.set $h (i32.load offset=28 (local.get $p)))
-        (local.set $i (i32.load offset=32 (local.get $p)))
-        (local.set $j (i32.load offset=36 (local.get $p)))
-        (local.set $k (i32.load offset=40 (local.get $p)))
-        (local.set $l (i32.load offset=44 (local.get $p)))
-        (local.set $m (i32.load offset=48 (local.get $p)))
-        (local.set $n (i32.load offset=52 (local.get $p)))
-        (local.set $o (i32.load offset=56 (local.get $p)))
-        (i32.store (local.get $o) (local.get $a))
-        (i32.store (local.get $n) (local.get $b))
-        (i32.store (local.get $m) (local.get $c))
-        (i32.store (local.get $l) (local.get $d))
-        (i32.store (local.get $k) (local.get $e))
-        (i32.store (local.get $j) (local.get $f))
-        (i32.store (local.get $i) (local.get $g))
-        (i32.store (local.get $h) (local.get $p))
-        (i32.add (i32.add (i32.add (local.get $a) (local.get $b)) (i32.add (local.get $c) (local.get $d)))
-          (i32.add (i32.add (local.get $e) (local.get $f)) (i32.add (local.get $g) (local.get $o))))))"#
-);
+snapshot!(spills, include_str!("modules/pressure.wat"));

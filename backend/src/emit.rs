@@ -120,6 +120,14 @@ fn cvtsi(
     Ok(())
 }
 
+/// The location of hardware register `hw` of `class`.
+fn reg_loc(class: RegClass, hw: usize) -> Loc {
+    match class {
+        RegClass::Float => Loc::Xmm(Xmm(hw as u8)),
+        _ => Loc::Gpr(Gpr(hw as u8)),
+    }
+}
+
 /// A fact recorded against an instruction index, resolved to an offset
 /// once the assembler has laid the code out.
 pub struct PendingFact {
@@ -196,10 +204,7 @@ impl<'a> FuncEmitter<'a> {
 
     fn loc(&self, a: Allocation) -> Loc {
         if let Some(r) = a.as_reg() {
-            match r.class() {
-                RegClass::Float => Loc::Xmm(Xmm(r.hw_enc() as u8)),
-                _ => Loc::Gpr(Gpr(r.hw_enc() as u8)),
-            }
+            reg_loc(r.class(), r.hw_enc())
         } else {
             let slot = a.as_stack().expect("allocation is a register or a slot");
             Loc::Stack(self.spill_base + 8 * slot.index() as u32)
@@ -1179,11 +1184,7 @@ impl<'a> FuncEmitter<'a> {
             self.holds.retain(|l, _| matches!(l, Loc::Stack(_)));
         }
         for (reg, v) in defs {
-            let loc = match v.class() {
-                RegClass::Float => Loc::Xmm(Xmm(reg as u8)),
-                _ => Loc::Gpr(Gpr(reg as u8)),
-            };
-            self.defined(loc, v);
+            self.defined(reg_loc(v.class(), reg), v);
         }
         Ok(())
     }

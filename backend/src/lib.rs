@@ -20,22 +20,13 @@ pub struct ModuleIr {
 }
 
 /// Options that change the code the backend emits.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     pub sandbox: SandboxConfig,
     /// Test-only: reload spilled i32 values with `movsxd` — the
     /// CVE-2021-32629 bug, seeded so tests can show the validator catches it.
     #[doc(hidden)]
     pub seed_sign_extending_reloads: bool,
-}
-
-impl Default for CompileOptions {
-    fn default() -> Self {
-        CompileOptions {
-            sandbox: SandboxConfig::default(),
-            seed_sign_extending_reloads: false,
-        }
-    }
 }
 
 /// A compiled module: code, claims and metadata, ready to be written as ELF.

@@ -645,12 +645,7 @@ impl Instance {
             if off + seg.items.len() as u64 > t.desc.len {
                 return Err(InstantiateError::Trap(TrapCode::TableOutOfBounds));
             }
-            let imported = (*index as usize)
-                < meta
-                    .imports
-                    .iter()
-                    .filter(|i| matches!(i.kind, ImportKind::Table { .. }))
-                    .count();
+            let imported = *index < meta.num_imported_tables();
             for (k, item) in seg.items.iter().enumerate() {
                 let e = match item {
                     None => Elem {

@@ -19,7 +19,7 @@ use pcc::vmctx::{arg_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
 use pcc::{ArtifactFile, Fact, ImportKind, Loc, Point, ValType, WasmFuncType};
 
 use crate::obligation::{Obligation, Prover};
-use crate::state::{add, mul, sub, wrap32, AVal, CmpRhs, Flags, State, U32_MAX, UNKNOWN};
+use crate::state::{add, mul, sub, AVal, CmpRhs, Flags, State, U32_MAX, UNKNOWN};
 
 /// Why an artifact was rejected, located in the code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ struct Func<'a> {
     traps: BTreeSet<u32>,
     claims: HashMap<(u32, Point), Vec<(Loc, Fact)>>,
     frame: u32,
-    entries: BTreeSet<u64>,
+    entries: &'a BTreeSet<u64>,
     layout: VmCtxLayout,
     failures: Vec<Failure>,
     formatter: IntelFormatter,
@@ -164,7 +164,7 @@ impl<'a> Func<'a> {
         art: &'a ArtifactFile,
         index: u32,
         ty: &'a WasmFuncType,
-        entries: &BTreeSet<u64>,
+        entries: &'a BTreeSet<u64>,
     ) -> Func<'a> {
         let meta = &art.meta;
         let f = &meta.funcs[index as usize];
@@ -186,7 +186,7 @@ impl<'a> Func<'a> {
                 .collect(),
             claims: HashMap::new(),
             frame: 0,
-            entries: entries.clone(),
+            entries,
             layout: meta.vmctx_layout(),
             failures: vec![],
             formatter: IntelFormatter::new(),
@@ -274,7 +274,7 @@ impl<'a> Func<'a> {
     fn check_call_args(&mut self, i: usize, s: &State, ty: &WasmFuncType) {
         let want = self.abi_state(ty);
         for r in 0..16u8 {
-            if r != R14 && r != R15 && !le(s.get(r), want.get(r)) {
+            if r != R14 && r != R15 && !s.get(r).within(want.get(r)) {
                 self.reject(
                     i,
                     format!(
@@ -344,9 +344,7 @@ impl<'a> Func<'a> {
             let insn = &self.insns[i];
             if matches!(insn.op0_kind(), OpKind::NearBranch64) && insn.mnemonic() != Mnemonic::Call
             {
-                let t = insn.near_branch_target();
-                let f_off = self.art.meta.funcs[self.index as usize].offset as u64;
-                let rel = t.wrapping_sub(f_off);
+                let rel = self.rel_target(i);
                 if rel >= 1 << 32 || !self.starts.contains_key(&(rel as u32)) {
                     self.reject(i, "branch target is not an instruction of this function");
                     return;
@@ -368,7 +366,7 @@ impl<'a> Func<'a> {
         let entry = self.abi_state(self.ty);
         let entry_claims = self.claimed_state(0);
         for r in 0..16u8 {
-            if !le(entry.get(r), entry_claims.get(r)) {
+            if !entry.get(r).within(entry_claims.get(r)) {
                 self.reject(
                     0,
                     format!(
@@ -385,27 +383,28 @@ impl<'a> Func<'a> {
         let mut pending: HashMap<usize, State> = HashMap::new();
         let mut cur: Option<State> = Some(entry);
         for i in body..n {
-            if block_starts.contains(&i) || cur.is_none() {
-                let incoming = match (cur.take(), pending.remove(&i)) {
-                    (Some(a), Some(b)) => Some(join_state(&a, &b)),
-                    (a, b) => a.or(b),
-                };
-                let claimed = self.claimed_state(i);
-                if let Some(inc) = &incoming {
-                    self.check_edge(i, inc, &claimed);
+            let mut s = match cur.take() {
+                Some(s) if !block_starts.contains(&i) => {
+                    self.check_claims(i, &s, Point::Before);
+                    s
                 }
-                let s = match incoming {
-                    Some(inc) if !loop_headers.contains(&i) => inc,
-                    _ => claimed,
-                };
-                entry_state.insert(i, s.clone());
-                cur = Some(s);
-            } else {
-                let s = cur.as_ref().expect("reachable");
-                let s = s.clone();
-                self.check_claims(i, &s, Point::Before);
-            }
-            let mut s = cur.take().expect("a state for every instruction");
+                fallthrough => {
+                    let incoming = match (fallthrough, pending.remove(&i)) {
+                        (Some(a), Some(b)) => Some(join_state(&a, &b)),
+                        (a, b) => a.or(b),
+                    };
+                    let claimed = self.claimed_state(i);
+                    if let Some(inc) = &incoming {
+                        self.check_edge(i, inc, &claimed);
+                    }
+                    let s = match incoming {
+                        Some(inc) if !loop_headers.contains(&i) => inc,
+                        _ => claimed,
+                    };
+                    entry_state.insert(i, s.clone());
+                    s
+                }
+            };
             let mut edges: Vec<(usize, State)> = vec![];
             let falls = self.transfer(i, &mut s, ck, &mut edges);
             for (t, es) in edges {
@@ -438,7 +437,7 @@ impl<'a> Func<'a> {
     /// Every claim of the target's entry state must follow from `s`.
     fn check_edge(&mut self, target: usize, s: &State, entry: &State) {
         for r in 0..16u8 {
-            if !le(s.get(r), entry.get(r)) {
+            if !s.get(r).within(entry.get(r)) {
                 self.reject(
                     target,
                     format!(
@@ -458,7 +457,7 @@ impl<'a> Func<'a> {
         }
         for (k, v) in &entry.slots {
             let got = s.slots.get(k).copied().unwrap_or(UNKNOWN);
-            if !le(got, *v) {
+            if !got.within(*v) {
                 self.reject(
                     target,
                     format!(
@@ -510,8 +509,7 @@ impl<'a> Func<'a> {
             && ins[i].memory_index() == Register::None
             && ins[i].memory_displacement64() == VmCtxLayout::STACK_LIMIT as u64;
         let jb_ok = ins[i + 1].mnemonic() == Mnemonic::Jb && {
-            let f_off = self.art.meta.funcs[self.index as usize].offset as u64;
-            let rel = ins[i + 1].near_branch_target().wrapping_sub(f_off) as u32;
+            let rel = self.rel_target(i + 1) as u32;
             self.art.meta.trap_sites.iter().any(|t| {
                 t.func == self.index && t.offset == rel && t.code == pcc::TrapCode::StackOverflow
             })
@@ -660,20 +658,20 @@ impl<'a> Func<'a> {
 
     fn global_mutable(&self, g: u32) -> bool {
         let meta = &self.art.meta;
-        let imported: Vec<bool> = meta
-            .imports
-            .iter()
-            .filter_map(|imp| match imp.kind {
-                ImportKind::Global { mutable, .. } => Some(mutable),
-                _ => None,
-            })
-            .collect();
-        match imported.get(g as usize) {
-            Some(&m) => m,
-            None => meta
-                .globals
-                .get(g as usize - imported.len())
-                .is_some_and(|gm| gm.mutable),
+        let imported = meta.num_imported_globals();
+        if g < imported {
+            meta.imports
+                .iter()
+                .filter_map(|imp| match imp.kind {
+                    ImportKind::Global { mutable, .. } => Some(mutable),
+                    _ => None,
+                })
+                .nth(g as usize)
+                .unwrap_or(false)
+        } else {
+            meta.globals
+                .get((g - imported) as usize)
+                .is_some_and(|gm| gm.mutable)
         }
     }
 
@@ -919,7 +917,7 @@ impl<'a> Func<'a> {
                         };
                         let v = if base == Some(RSP) { UNKNOWN } else { v };
                         if dst_size == 4 {
-                            wrap32(v)
+                            v.low32()
                         } else {
                             v
                         }
@@ -954,7 +952,7 @@ impl<'a> Func<'a> {
                 };
                 match dst_size {
                     8 => s.set(d, v),
-                    4 => s.set(d, wrap32(v)),
+                    4 => s.set(d, v.low32()),
                     1 => {
                         // Byte logic on 0/1 bytes (float compares) stays 0/1.
                         let l =
@@ -983,7 +981,7 @@ impl<'a> Func<'a> {
                     (M::Shl, Some(k)) if a.1.leading_zeros() >= k => AVal::Num(a.0 << k, a.1 << k),
                     _ => UNKNOWN,
                 };
-                s.set(d, if dst_size == 4 { wrap32(v) } else { v });
+                s.set(d, if dst_size == 4 { v.low32() } else { v });
                 set_flags_unknown(s);
             }
             M::Lzcnt | M::Tzcnt | M::Popcnt => {
@@ -1006,7 +1004,7 @@ impl<'a> Func<'a> {
             M::Cmovne | M::Cmova => {
                 let Some(d) = dst_gpr else { return self.bad(i) };
                 let v = src_val(0, s).join(src_val(1, s));
-                s.set(d, if dst_size == 4 { wrap32(v) } else { v });
+                s.set(d, if dst_size == 4 { v.low32() } else { v });
             }
             M::Sete
             | M::Setne
@@ -1094,9 +1092,7 @@ impl<'a> Func<'a> {
             M::Jb | M::Jbe | M::Ja | M::Jae | M::Je | M::Jne | M::Jp | M::Js | M::Jno => {
                 if let Some(t) = self.target(i) {
                     self.check_pinned(i, s);
-                    let mut taken = s.clone();
-                    taken.flags = s.flags;
-                    edges.push((t, taken));
+                    edges.push((t, s.clone()));
                 }
                 refine_fallthrough(m, s);
             }
@@ -1123,7 +1119,7 @@ impl<'a> Func<'a> {
                 }
                 self.check_pinned(i, s);
                 if self.ty.results.first() == Some(&ValType::I32)
-                    && !le(s.get(0), AVal::Num(0, U32_MAX))
+                    && !s.get(0).within(AVal::Num(0, U32_MAX))
                 {
                     self.reject(
                         i,
@@ -1190,10 +1186,16 @@ impl<'a> Func<'a> {
         false
     }
 
+    /// A branch's target as an offset from this function's start (wrapping:
+    /// a target before the function is huge, never an instruction start).
+    fn rel_target(&self, i: usize) -> u64 {
+        let base = self.art.meta.funcs[self.index as usize].offset as u64;
+        self.insns[i].near_branch_target().wrapping_sub(base)
+    }
+
     /// The instruction index a branch goes to, or None for a trap site.
     fn target(&mut self, i: usize) -> Option<usize> {
-        let f_off = self.art.meta.funcs[self.index as usize].offset as u64;
-        let rel = self.insns[i].near_branch_target().wrapping_sub(f_off) as u32;
+        let rel = self.rel_target(i) as u32;
         if self.traps.contains(&rel) {
             None
         } else {
@@ -1301,14 +1303,14 @@ impl<'a> Func<'a> {
     /// Slots the host call for import `imp` reads and writes.
     fn import_slots(&self, imp: u64) -> Option<u32> {
         let meta = &self.art.meta;
-        let funcs: Vec<&pcc::Import> = meta
+        let type_index = meta
             .imports
             .iter()
-            .filter(|x| matches!(x.kind, ImportKind::Func { .. }))
-            .collect();
-        let ImportKind::Func { type_index } = funcs.get(imp as usize)?.kind else {
-            return None;
-        };
+            .filter_map(|x| match x.kind {
+                ImportKind::Func { type_index } => Some(type_index),
+                _ => None,
+            })
+            .nth(usize::try_from(imp).ok()?)?;
         let ty = meta.types.get(type_index as usize)?;
         Some(ty.params.len().max(ty.results.len()) as u32)
     }
@@ -1389,19 +1391,6 @@ fn is_immediate(k: OpKind) -> bool {
             | OpKind::Immediate8to64
             | OpKind::Immediate32to64
     )
-}
-
-/// `a` is at least as precise as `b` (every value of `a` is a value of `b`).
-fn le(a: AVal, b: AVal) -> bool {
-    match (a, b) {
-        (_, AVal::Num(0, u64::MAX)) => true,
-        (x, y) if x == y => true,
-        (x, AVal::Num(lo, hi)) => {
-            let (a0, a1) = x.range();
-            matches!(x, AVal::Num(..) | AVal::TableIndex(..)) && lo <= a0 && a1 <= hi
-        }
-        _ => false,
-    }
 }
 
 fn join_state(a: &State, b: &State) -> State {

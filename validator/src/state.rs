@@ -85,13 +85,18 @@ impl AVal {
 
     /// Whether every value this may be satisfies `fact`.
     pub fn implies(self, fact: &Fact) -> bool {
-        match *fact {
-            Fact::Range { bits: 64, min, max } => {
-                let (lo, hi) = self.range();
-                min <= lo && hi <= max
+        AVal::from_fact(fact).is_some_and(|claim| self.within(claim))
+    }
+
+    /// Every value `self` may be is a value of `other` (`self` is at least as precise).
+    pub fn within(self, other: AVal) -> bool {
+        match (self, other) {
+            (_, UNKNOWN) => true,
+            (x, y) if x == y => true,
+            (x @ (AVal::Num(..) | AVal::TableIndex(..)), AVal::Num(lo, hi)) => {
+                let (a0, a1) = x.range();
+                lo <= a0 && a1 <= hi
             }
-            Fact::VmCtx => self == AVal::VmCtx,
-            Fact::HeapBase => self == AVal::HeapBase,
             _ => false,
         }
     }
@@ -127,14 +132,6 @@ pub fn mul(a: (u64, u64), b: (u64, u64)) -> AVal {
     match (a.0.checked_mul(b.0), a.1.checked_mul(b.1)) {
         (Some(lo), Some(hi)) => AVal::Num(lo, hi),
         _ => UNKNOWN,
-    }
-}
-
-/// Truncate a 64-bit result to 32 bits, as a 32-bit instruction's write does.
-pub fn wrap32(v: AVal) -> AVal {
-    match v.range() {
-        (lo, hi) if hi <= U32_MAX => AVal::Num(lo, hi),
-        _ => AVal::Num(0, U32_MAX),
     }
 }
 
