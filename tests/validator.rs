@@ -63,12 +63,6 @@ fn seed_bug_is_rejected_with_an_escaping_index_and_the_fixed_compiler_accepted()
         .any(|f| f.reason.contains("false claim") && f.instruction.starts_with("movsxd")));
 }
 
-/// Known false rejects, each still rejected (so fixing the cause fails this
-/// test until the entry is removed): the backend's block-entry claims about
-/// spill slots, taken from regalloc2's debug locations, are wrong on some
-/// edges of these larger functions (the slot holds another value there).
-const KNOWN_FALSE_REJECTS: &[&str] = &["bignum.O0", "crc.O0", "hash.O2", "search.O0", "search.O2"];
-
 #[test]
 fn the_c_programs_are_accepted_at_o0_and_o2() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c");
@@ -76,31 +70,15 @@ fn the_c_programs_are_accepted_at_o0_and_o2() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "wasm") {
-            let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
             let report =
                 validator::verify(&compile(&std::fs::read(&path).unwrap(), false)).unwrap();
-            if KNOWN_FALSE_REJECTS.contains(&stem.as_str()) {
-                assert!(
-                    !report.accepted(),
-                    "{stem} is accepted now: remove it from KNOWN_FALSE_REJECTS"
-                );
-                // The first failure is the wrong slot claim (later ones follow from it).
-                assert!(
-                    report.failures[0]
-                        .reason
-                        .contains("on an edge into this block [rsp+"),
-                    "{stem}: a new kind of reject: {:#?}",
-                    report.failures
-                );
-            } else {
-                assert!(
-                    report.accepted(),
-                    "{}: {:#?}",
-                    path.display(),
-                    report.failures
-                );
-                assert!(report.accesses.heap > 0);
-            }
+            assert!(
+                report.accepted(),
+                "{}: {:#?}",
+                path.display(),
+                report.failures
+            );
+            assert!(report.accesses.heap > 0);
             n += 1;
         }
     }

@@ -1,18 +1,17 @@
 //! Emission: allocated VCode → x86-64 bytes (iced-x86's assembler), the
 //! trap-site table and the fact table. Facts follow values into registers
-//! and spill slots: regalloc2's debug locations say which vreg each location
-//! holds at every block entry, and moves carry the fact of what they move.
+//! and spill slots: `holds` says which vregs each location holds at every
+//! block entry, and moves carry the fact of what they move.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use iced_x86::code_asm::*;
 use iced_x86::IcedError;
 use pcc::vmctx::VmCtxLayout;
-use pcc::{Fact, Gpr, Loc, Point, TrapCode, Xmm};
-use regalloc2::{
-    Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, ProgPoint, RegClass, VReg,
-};
+use pcc::{Fact, Gpr, Loc, Point, TrapCode};
+use regalloc2::{Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, RegClass, VReg};
 
+use crate::holds::{self, alloc_loc, fact_of, reg_loc, Holds};
 use crate::vcode::*;
 
 const R64: [AsmRegister64; 16] = [
@@ -120,14 +119,6 @@ fn cvtsi(
     Ok(())
 }
 
-/// The location of hardware register `hw` of `class`.
-fn reg_loc(class: RegClass, hw: usize) -> Loc {
-    match class {
-        RegClass::Float => Loc::Xmm(Xmm(hw as u8)),
-        _ => Loc::Gpr(Gpr(hw as u8)),
-    }
-}
-
 /// A fact recorded against an instruction index, resolved to an offset
 /// once the assembler has laid the code out.
 pub struct PendingFact {
@@ -147,8 +138,8 @@ pub struct FuncEmitter<'a> {
     trap_labels: HashMap<TrapCode, CodeLabel>,
     vcode: &'a VCode,
     out: &'a Output,
-    /// Which vreg each location holds right now (for move facts).
-    holds: HashMap<Loc, VReg>,
+    /// Which vregs each location holds right now (for move facts).
+    holds: Holds,
     spill_base: u32,
     vmctx_slot: u32,
     frame: u32,
@@ -190,7 +181,7 @@ impl<'a> FuncEmitter<'a> {
             trap_labels: HashMap::new(),
             vcode,
             out,
-            holds: HashMap::new(),
+            holds: Holds::new(),
             spill_base,
             vmctx_slot,
             frame,
@@ -203,12 +194,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn loc(&self, a: Allocation) -> Loc {
-        if let Some(r) = a.as_reg() {
-            reg_loc(r.class(), r.hw_enc())
-        } else {
-            let slot = a.as_stack().expect("allocation is a register or a slot");
-            Loc::Stack(self.spill_base + 8 * slot.index() as u32)
-        }
+        alloc_loc(a, self.spill_base)
     }
 
     fn trap_label(&mut self, code: TrapCode) -> CodeLabel {
@@ -223,8 +209,13 @@ impl<'a> FuncEmitter<'a> {
     /// Record that `loc` now holds `v` and claim its fact after the
     /// instruction just emitted.
     fn defined(&mut self, loc: Loc, v: VReg) {
-        self.holds.insert(loc, v);
-        if let Some(fact) = self.vcode.facts[v.vreg()] {
+        self.holds.insert(loc, BTreeSet::from([v]));
+        self.claim_after(loc);
+    }
+
+    /// Claim, after the instruction just emitted, what `loc` holds.
+    fn claim_after(&mut self, loc: Loc) {
+        if let Some(fact) = self.holds.get(&loc).and_then(|s| fact_of(self.vcode, s)) {
             self.facts.push(PendingFact {
                 inst_index: self.idx() - 1,
                 point: Point::After,
@@ -281,24 +272,33 @@ impl<'a> FuncEmitter<'a> {
         let mut block_labels: Vec<CodeLabel> = (0..f.num_blocks())
             .map(|_| self.asm.create_label())
             .collect();
-        let block_starts = self.block_entry_locations();
+        let block_starts = holds::block_entries(f, self.out, self.spill_base);
+        let live = holds::live_ins(f);
         for b in 0..f.num_blocks() {
             let block = Block::new(b);
             if b > 0 {
                 self.asm.set_label(&mut block_labels[b])?;
             }
-            self.holds.clear();
+            // Only live values are claimed, so only they are known after.
+            self.holds = block_starts[b].clone();
+            for set in self.holds.values_mut() {
+                set.retain(|v| live[b].contains(v));
+            }
+            self.holds.retain(|_, set| !set.is_empty());
             let at = self.idx();
-            for &(loc, v) in &block_starts[b] {
-                self.holds.insert(loc, v);
-                if let Some(fact) = f.facts[v.vreg()] {
-                    self.facts.push(PendingFact {
-                        inst_index: at,
-                        point: Point::Before,
-                        loc,
-                        fact,
-                    });
-                }
+            let mut claims: Vec<(Loc, Fact)> = self
+                .holds
+                .iter()
+                .filter_map(|(l, s)| fact_of(f, s).map(|fact| (*l, fact)))
+                .collect();
+            claims.sort_by_key(|(l, _)| *l);
+            for (loc, fact) in claims {
+                self.facts.push(PendingFact {
+                    inst_index: at,
+                    point: Point::Before,
+                    loc,
+                    fact,
+                });
             }
             for item in self.out.block_insts_and_edits(f, block) {
                 match item {
@@ -318,52 +318,6 @@ impl<'a> FuncEmitter<'a> {
         Ok(())
     }
 
-    /// For each block, the (location, vreg) pairs live at its first point.
-    fn block_entry_locations(&self) -> Vec<Vec<(Loc, VReg)>> {
-        let f = self.vcode;
-        let starts: Vec<ProgPoint> = (0..f.num_blocks())
-            .map(|b| ProgPoint::before(f.block_insns(Block::new(b)).first()))
-            .collect();
-        let mut res = vec![vec![]; f.num_blocks()];
-        for &(label, from, to, alloc) in &self.out.debug_locations {
-            if alloc.is_none() {
-                continue;
-            }
-            for (b, &p) in starts.iter().enumerate() {
-                if from <= p && p < to {
-                    res[b].push((
-                        self.loc(alloc),
-                        VReg::new(label as usize, f.classes[label as usize]),
-                    ));
-                }
-            }
-        }
-        // regalloc2 reports where each value is once the block's leading
-        // moves are done; the claims describe the block's entry, before them.
-        for (b, r) in res.iter_mut().enumerate() {
-            let leading: Vec<(Loc, Loc)> = self
-                .out
-                .block_insts_and_edits(f, Block::new(b))
-                .map_while(|item| match item {
-                    InstOrEdit::Edit(Edit::Move { from, to }) => {
-                        Some((self.loc(*from), self.loc(*to)))
-                    }
-                    InstOrEdit::Inst(_) => None,
-                })
-                .collect();
-            for (loc, _) in r.iter_mut() {
-                for &(from, to) in leading.iter().rev() {
-                    if to == *loc {
-                        *loc = from;
-                    }
-                }
-            }
-            r.sort_by_key(|(l, _)| *l);
-            r.dedup_by_key(|(l, _)| *l);
-        }
-        res
-    }
-
     fn slot_mem(&self, loc: Loc) -> AsmMemoryOperand {
         match loc {
             Loc::Stack(k) => qword_ptr(rsp + k as i32),
@@ -380,7 +334,7 @@ impl<'a> FuncEmitter<'a> {
                 let held_i32 = self
                     .holds
                     .get(&src)
-                    .is_some_and(|v| self.vcode.is_i32[v.vreg()]);
+                    .is_some_and(|s| s.iter().any(|v| self.vcode.is_i32[v.vreg()]));
                 if self.seed_bug && held_i32 {
                     // The CVE-2021-32629 shape, for the validator's tests only.
                     self.asm
@@ -398,12 +352,8 @@ impl<'a> FuncEmitter<'a> {
             }
             _ => unreachable!("regalloc2 moves within one register class, never stack to stack"),
         }
-        match self.holds.get(&src).copied() {
-            Some(v) => self.defined(dst, v),
-            None => {
-                self.holds.remove(&dst);
-            }
-        }
+        holds::apply_move(&mut self.holds, src, dst);
+        self.claim_after(dst);
         Ok(())
     }
 
@@ -418,11 +368,7 @@ impl<'a> FuncEmitter<'a> {
         let asm = &mut *self.asm;
         let mut defs: Vec<(usize, VReg)> = vec![];
         match &mi {
-            MInst::Args { defs: d } => {
-                for (v, p) in d {
-                    self.holds.insert(Loc::Gpr(Gpr(p.hw_enc() as u8)), *v);
-                }
-            }
+            MInst::Args { .. } => {}
             MInst::LoadStackArg { dst, slot } => {
                 let m = qword_ptr(rbp + (16 + 8 * *slot) as i32);
                 if dst.class() == RegClass::Float {
@@ -1173,16 +1119,9 @@ impl<'a> FuncEmitter<'a> {
                 self.asm.ud2()?;
             }
         }
-        if matches!(
-            mi,
-            MInst::Call { .. }
-                | MInst::CallIndirect { .. }
-                | MInst::HostCall { .. }
-                | MInst::MemoryGrow { .. }
-        ) {
-            // The callee may have changed every caller-saved register.
-            self.holds.retain(|l, _| matches!(l, Loc::Stack(_)));
-        }
+        // Clobbers forget, defs (temporaries too) overwrite: the same
+        // transfer the block-entry dataflow used.
+        holds::apply_inst(&mut self.holds, self.vcode, self.out, inst, self.spill_base);
         for (reg, v) in defs {
             self.defined(reg_loc(v.class(), reg), v);
         }

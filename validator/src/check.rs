@@ -204,10 +204,14 @@ impl<'a> Func<'a> {
         }
         for ff in art.facts.iter().filter(|ff| ff.func == index) {
             for e in &ff.entries {
-                func.claims
-                    .entry((e.offset, e.point))
-                    .or_default()
-                    .push((e.loc, e.fact));
+                let at = func.claims.entry((e.offset, e.point)).or_default();
+                // One claim per location and point: a second one could go
+                // unchecked where a block starts from its claimed state.
+                let twice = at.iter().any(|(l, _)| *l == e.loc);
+                at.push((e.loc, e.fact));
+                if twice {
+                    func.reject_at(e.offset, "", format!("two claims about {} here", e.loc));
+                }
             }
         }
         let traps: Vec<u32> = func.traps.iter().copied().collect();
