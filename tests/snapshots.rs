@@ -5,22 +5,50 @@
 use backend::CompileOptions;
 
 fn disasm_of(wat: &str) -> String {
+    disasm_with(wat, &CompileOptions::default())
+}
+
+fn disasm_with(wat: &str, opts: &CompileOptions) -> String {
     let wasm = wat::parse_str(wat).expect("test module parses");
-    let art = pccc::compile_bytes(&wasm, &CompileOptions::default()).expect("test module compiles");
+    let art = pccc::compile_bytes(&wasm, opts).expect("test module compiles");
     let parsed = pcc::ArtifactFile::parse(&art.to_elf()).expect("artifact parses");
     pccc::disasm::render(&parsed)
 }
 
 macro_rules! snapshot {
     ($name:ident, $wat:expr) => {
+        snapshot!($name, $wat, CompileOptions::default());
+    };
+    ($name:ident, $wat:expr, $opts:expr) => {
         #[test]
         fn $name() {
             insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
-                insta::assert_snapshot!(stringify!($name), disasm_of($wat));
+                insta::assert_snapshot!(stringify!($name), disasm_with($wat, &$opts));
             });
         }
     };
 }
+
+fn bounds_checked() -> CompileOptions {
+    CompileOptions {
+        sandbox: pcc::SandboxConfig {
+            heap: pcc::HeapStrategy::DEFAULT_BOUNDS_CHECKED,
+        },
+        ..CompileOptions::default()
+    }
+}
+
+// Bounds-checked heap: each access compares its end with heap_bytes first;
+// an offset too large for a displacement is added into the index (and
+// checked against the reservation) before that.
+snapshot!(
+    access_bounds_checked,
+    r#"(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32)
+        (i32.store offset=3 (local.get 0) (local.get 1))
+        (i32.load offset=0x90000000 (local.get 0))))"#,
+    bounds_checked()
+);
 
 snapshot!(
     access_8,

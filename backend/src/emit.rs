@@ -966,6 +966,17 @@ impl<'a> FuncEmitter<'a> {
                 asm.ja(oob)?;
                 defs.push((d, *dst));
             }
+            MInst::HeapCheck { end, .. } => {
+                let (i, t) = (R64[r(0)], R64[r(1)]);
+                let oob = self.trap_label(TrapCode::HeapOutOfBounds);
+                let asm = &mut *self.asm;
+                // t = heap_bytes - end, trapping on borrow; then index <= t.
+                asm.mov(t, qword_ptr(r14 + VmCtxLayout::HEAP_BYTES as i32))?;
+                asm.sub(t, *end as i32)?;
+                asm.jb(oob)?;
+                asm.cmp(i, t)?;
+                asm.ja(oob)?;
+            }
             MInst::StoreFrame { src, off } => {
                 let m = qword_ptr(rsp + *off as i32);
                 if src.class() == RegClass::Float {

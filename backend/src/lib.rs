@@ -57,15 +57,10 @@ pub mod vcode;
 
 use iced_x86::code_asm::CodeAssembler;
 use iced_x86::BlockEncoderOptions;
-use pcc::{FactEntry, HeapStrategy, ImportKind, TrapSite};
+use pcc::{FactEntry, ImportKind, TrapSite};
 
 /// Compile every function of `module` into one `.text` blob with its facts.
 pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifact, CompileError> {
-    if let HeapStrategy::BoundsChecked { .. } = opts.sandbox.heap {
-        return Err(CompileError::Unsupported(
-            "heap strategy bounds-checked is not implemented yet".into(),
-        ));
-    }
     let mut meta = module.meta.clone();
     meta.sandbox = opts.sandbox;
     let mut func_types = vec![];

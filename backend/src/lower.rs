@@ -117,6 +117,25 @@ impl<'a> Lowerer<'a> {
 
     /// The heap address for an access of `width` bytes at `index + offset`.
     fn heap_addr(&mut self, out: &mut Vec<MInst>, index: VReg, offset: u64, width: u8) -> HeapAddr {
+        if let HeapStrategy::BoundsChecked { .. } = self.ctx.heap {
+            // Fold the offset into the displacement where it fits, else into
+            // the index; then compare the access's end with the memory size.
+            let addr = if offset <= i32::MAX as u64 - 8 {
+                HeapAddr {
+                    index,
+                    disp: offset as i32,
+                }
+            } else {
+                self.far_heap_addr(out, index, offset, width)
+            };
+            let tmp = self.temp();
+            out.push(MInst::HeapCheck {
+                index: addr.index,
+                tmp,
+                end: addr.disp as u32 + width as u32,
+            });
+            return addr;
+        }
         let guard = self.ctx.heap.guard();
         if offset + width as u64 <= guard && offset <= i32::MAX as u64 {
             return HeapAddr {
@@ -124,6 +143,18 @@ impl<'a> Lowerer<'a> {
                 disp: offset as i32,
             };
         }
+        self.far_heap_addr(out, index, offset, width)
+    }
+
+    /// `index + offset` computed in 64 bits into a new vreg, trapping unless
+    /// the access stays inside reservation + guard.
+    fn far_heap_addr(
+        &mut self,
+        out: &mut Vec<MInst>,
+        index: VReg,
+        offset: u64,
+        width: u8,
+    ) -> HeapAddr {
         // Past the guard: check, in 64 bits, that the access stays inside
         // reservation + guard, where unmapped pages fault safely.
         let dst = self.temp();
@@ -133,7 +164,9 @@ impl<'a> Lowerer<'a> {
             dst,
             Fact::Range {
                 bits: 64,
-                min: offset,
+                // An offset past the limit always traps: the fall-through is
+                // dead and the validator knows only `dst <= limit - width`.
+                min: offset.min(limit - width as u64),
                 max: limit - width as u64,
             },
         );

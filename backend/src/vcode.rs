@@ -321,6 +321,13 @@ pub enum MInst {
         width: u8,
         limit: u64,
     },
+    /// Bounds-checked heap: trap unless `index + end <= heap_bytes` (the
+    /// memory's current size, read from vmctx into `tmp`).
+    HeapCheck {
+        index: VReg,
+        tmp: VReg,
+        end: u32,
+    },
     /// 64-bit store/load of an 8-byte slot at `[rsp + off]` (call areas);
     /// general or SSE register by the operand's class.
     StoreFrame {
@@ -690,6 +697,7 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         | MInst::FarHeapAddr {
             index, tmp, dst, ..
         } => vec![O::reg_use(*index), O::reg_temp(*tmp), early_def(*dst)],
+        MInst::HeapCheck { index, tmp, .. } => vec![O::reg_use(*index), early_def(*tmp)],
         MInst::CallIndirect {
             callee, uses, defs, ..
         } => {

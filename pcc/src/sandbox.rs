@@ -26,6 +26,13 @@ impl HeapStrategy {
         guard: 2 * GIB,
     };
 
+    /// 256 MiB (4096 pages), no guard: every access is checked, so nothing
+    /// needs a guard region, and the runtime never grows past the reservation.
+    pub const DEFAULT_BOUNDS_CHECKED: HeapStrategy = HeapStrategy::BoundsChecked {
+        reservation: 256 << 20,
+        guard: 0,
+    };
+
     pub fn reservation(&self) -> u64 {
         match *self {
             HeapStrategy::Static { reservation, .. }

@@ -542,6 +542,18 @@ impl Instance {
                     if m.pages() < *min_pages {
                         return Err(bad("memory too small".into()));
                     }
+                    // The validator's proof assumes this module's sandbox:
+                    // the mapping must cover reservation + guard, and the
+                    // memory may never grow past the reservation.
+                    let heap = meta.sandbox.heap;
+                    if m.reserved_bytes() < heap.sandbox_bytes()
+                        || m.max_pages * pcc::sandbox::WASM_PAGE > heap.reservation()
+                    {
+                        return Err(bad(format!(
+                            "memory's reservation does not match this module's {} heap strategy",
+                            heap.name()
+                        )));
+                    }
                     if let Some(max) = max_pages {
                         if m.max_pages > *max {
                             return Err(bad("memory maximum too large".into()));

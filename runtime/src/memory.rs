@@ -75,6 +75,11 @@ impl Memory {
         Ok(m)
     }
 
+    /// Bytes mapped (accessible or not) from `base`.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.reserved as u64
+    }
+
     pub fn pages(&self) -> u64 {
         self.state.lock().expect("memory lock").pages
     }

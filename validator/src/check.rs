@@ -704,8 +704,13 @@ impl<'a> Func<'a> {
             return AVal::HeapBase;
         }
         if off == VmCtxLayout::HEAP_BYTES {
-            // A wasm32 memory never exceeds 65536 pages.
-            return AVal::Num(0, 1 << 32);
+            // The runtime never grows a memory past the reservation the
+            // artifact declares, and a wasm32 memory never past 65536 pages.
+            let r = self.art.meta.sandbox.heap.reservation();
+            return AVal::HeapBytes {
+                minus: 0,
+                max: r.min(1 << 32),
+            };
         }
         for t in 0..l.num_types {
             if off == l.sig_id(t) {
@@ -954,6 +959,19 @@ impl<'a> Func<'a> {
                     }
                     _ => UNKNOWN,
                 };
+                // `sub r, k` on heap_bytes - m: wraps unless heap_bytes >= m + k,
+                // which the borrow flag tells (see refine_fallthrough).
+                let heap_sub = match (m, s.get(d), insn.op1_kind(), dst_size) {
+                    (M::Sub, AVal::HeapBytes { minus, max }, k, 8) if is_immediate(k) => {
+                        let k = insn.immediate(1);
+                        minus.checked_add(k).map(|minus| Flags::HeapSub {
+                            r: d,
+                            minus,
+                            max: max.saturating_sub(k),
+                        })
+                    }
+                    _ => None,
+                };
                 match dst_size {
                     8 => s.set(d, v),
                     4 => s.set(d, v.low32()),
@@ -973,7 +991,7 @@ impl<'a> Func<'a> {
                     }
                     _ => s.set(d, UNKNOWN),
                 }
-                set_flags_unknown(s);
+                s.flags = heap_sub.unwrap_or(Flags::Unknown);
             }
             M::Shl | M::Shr | M::Sar | M::Rol | M::Ror => {
                 let Some(d) = dst_gpr else { return self.bad(i) };
@@ -1326,9 +1344,13 @@ fn refine_fallthrough(m: Mnemonic, s: &mut State) {
     match (s.flags, m) {
         (Flags::Cmp { a, b, bits }, M::Ja | M::Jae) => {
             // Not above (or not above-or-equal): a <= b (a < b).
+            // Against heap_bytes - m: a <= heap_bytes - m <= reservation - m.
             let bound = match b {
                 CmpRhs::Imm(v) => Some(v),
-                CmpRhs::Reg(r) => s.get(r).as_const(),
+                CmpRhs::Reg(r) => match s.get(r) {
+                    AVal::HeapBytes { max, .. } if bits == 64 => Some(max),
+                    v => v.as_const(),
+                },
             };
             let (lo, hi) = s.get(a).range();
             if let Some(c) = bound {
@@ -1345,6 +1367,10 @@ fn refine_fallthrough(m: Mnemonic, s: &mut State) {
                     s.low8[a as usize] = l8;
                 }
             }
+        }
+        (Flags::HeapSub { r, minus, max }, M::Jb) => {
+            // No borrow: heap_bytes >= minus, so r = heap_bytes - minus exactly.
+            s.set(r, AVal::HeapBytes { minus, max });
         }
         (Flags::TableLen { idx, table }, M::Jae) => {
             let (lo, hi) = s.get(idx).range();

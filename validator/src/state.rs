@@ -34,6 +34,13 @@ pub enum AVal {
     SigId(u32),
     /// The address of global `g`'s cell.
     Global(u32),
+    /// `heap_bytes - minus` with no wrap (heap_bytes >= minus was proved),
+    /// so at most `max`: heap_bytes is a symbol the runtime keeps within the
+    /// reservation the artifact declares, and `max` = reservation - minus.
+    HeapBytes {
+        minus: u64,
+        max: u64,
+    },
 }
 
 pub const UNKNOWN: AVal = AVal::Num(0, u64::MAX);
@@ -47,6 +54,7 @@ impl AVal {
     pub fn range(self) -> (u64, u64) {
         match self {
             AVal::Num(lo, hi) | AVal::TableIndex(_, lo, hi) => (lo, hi),
+            AVal::HeapBytes { max, .. } => (0, max),
             _ => (0, u64::MAX),
         }
     }
@@ -93,7 +101,10 @@ impl AVal {
         match (self, other) {
             (_, UNKNOWN) => true,
             (x, y) if x == y => true,
-            (x @ (AVal::Num(..) | AVal::TableIndex(..)), AVal::Num(lo, hi)) => {
+            (
+                x @ (AVal::Num(..) | AVal::TableIndex(..) | AVal::HeapBytes { .. }),
+                AVal::Num(lo, hi),
+            ) => {
                 let (a0, a1) = x.range();
                 lo <= a0 && a1 <= hi
             }
@@ -159,6 +170,25 @@ pub enum Flags {
         elem: u8,
         sig: u32,
     },
+    /// `sub r, k` on `r` = heap_bytes - m: borrow iff heap_bytes < m + k.
+    HeapSub {
+        r: u8,
+        minus: u64,
+        max: u64,
+    },
+}
+
+impl Flags {
+    /// Whether the flags describe register `r` (so writing `r` voids them).
+    fn mentions(self, r: u8) -> bool {
+        match self {
+            Flags::Unknown => false,
+            Flags::Cmp { a, b, .. } => a == r || b == CmpRhs::Reg(r),
+            Flags::TableLen { idx, .. } => idx == r,
+            Flags::ElemNull { elem } | Flags::ElemSig { elem, .. } => elem == r,
+            Flags::HeapSub { r: x, .. } => x == r,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,9 +221,13 @@ impl State {
         }
     }
 
+    /// Write register `r`. Flags about its old value no longer describe it.
     pub fn set(&mut self, r: u8, v: AVal) {
         self.regs[r as usize] = v;
         self.low8[r as usize] = None;
+        if self.flags.mentions(r) {
+            self.flags = Flags::Unknown;
+        }
     }
 
     pub fn get(&self, r: u8) -> AVal {
