@@ -23,11 +23,26 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fib.wat")
 }
 
-/// A per-test scratch directory.
-fn scratch(name: &str) -> PathBuf {
+/// A per-test scratch directory, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("pccc-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn compile_example(dir: &Path) -> PathBuf {
@@ -242,19 +257,35 @@ fn corrupted_artifacts_are_rejected_with_exit_2() {
 }
 
 #[test]
-fn unsupported_heap_strategy_is_refused_not_ignored() {
+fn bounds_checked_heap_verifies_runs_and_traps_past_the_memory() {
     let dir = scratch("heap");
-    let out = dir.join("x.o");
+    let wat = dir.join("m.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory 1)
+          (func (export "peek") (param i32) (result i32) (i32.load offset=4 (local.get 0))))"#,
+    )
+    .unwrap();
+    let out = dir.join("m.o");
     let o = pccc(&[
         "compile",
-        example().to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
+        "--verify",
         "--heap",
         "bounds-checked",
+        wat.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
     ]);
-    assert_bad_input(&o, "bounds-checked is not implemented");
-    assert!(!out.exists());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = pccc(&["disasm", out.to_str().unwrap()]);
+    assert!(stdout(&o).contains("heap strategy bounds-checked"));
+    // The last in-bounds word of the one page, then one byte past it.
+    let o = pccc(&["run", out.to_str().unwrap(), "--invoke", "peek", "65528"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "0");
+    let o = pccc(&["run", out.to_str().unwrap(), "--invoke", "peek", "65529"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("out of bounds memory access"));
 }
 
 #[test]

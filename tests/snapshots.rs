@@ -4,10 +4,6 @@
 
 use backend::CompileOptions;
 
-fn disasm_of(wat: &str) -> String {
-    disasm_with(wat, &CompileOptions::default())
-}
-
 fn disasm_with(wat: &str, opts: &CompileOptions) -> String {
     let wasm = wat::parse_str(wat).expect("test module parses");
     let art = pccc::compile_bytes(&wasm, opts).expect("test module compiles");
