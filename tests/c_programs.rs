@@ -110,6 +110,7 @@ fn native(
         String::from_utf8_lossy(&cc.stderr)
     );
     let out = Command::new(&exe).output().unwrap();
+    std::fs::remove_dir_all(&work).ok();
     assert!(out.status.success());
     String::from_utf8(out.stdout)
         .unwrap()

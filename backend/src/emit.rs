@@ -966,7 +966,7 @@ impl<'a> FuncEmitter<'a> {
                 asm.ja(oob)?;
                 defs.push((d, *dst));
             }
-            MInst::HeapCheck { end, .. } => {
+            MInst::HeapCheck { end, dst, .. } => {
                 let (i, t) = (R64[r(0)], R64[r(1)]);
                 let oob = self.trap_label(TrapCode::HeapOutOfBounds);
                 let asm = &mut *self.asm;
@@ -976,6 +976,7 @@ impl<'a> FuncEmitter<'a> {
                 asm.jb(oob)?;
                 asm.cmp(i, t)?;
                 asm.ja(oob)?;
+                defs.push((r(2), *dst));
             }
             MInst::StoreFrame { src, off } => {
                 let m = qword_ptr(rsp + *off as i32);

@@ -128,13 +128,25 @@ impl<'a> Lowerer<'a> {
             } else {
                 self.far_heap_addr(out, index, offset, width)
             };
-            let tmp = self.temp();
+            let (tmp, dst) = (self.temp(), self.temp());
+            let end = addr.disp as u32 + width as u32;
+            // What the check proves: index <= heap_bytes - end <= reservation - end.
+            let reservation = self.ctx.heap.reservation();
+            self.set_fact(
+                dst,
+                Fact::Range {
+                    bits: 64,
+                    min: 0,
+                    max: reservation.saturating_sub(end as u64),
+                },
+            );
             out.push(MInst::HeapCheck {
                 index: addr.index,
                 tmp,
-                end: addr.disp as u32 + width as u32,
+                dst,
+                end,
             });
-            return addr;
+            return HeapAddr { index: dst, ..addr };
         }
         let guard = self.ctx.heap.guard();
         if offset + width as u64 <= guard && offset <= i32::MAX as u64 {
@@ -434,6 +446,31 @@ impl<'a> Lowerer<'a> {
                     BinOp::RemS => div(DivKind::RemS),
                     BinOp::RemU => div(DivKind::RemU),
                 });
+                // `x & c` is at most c: a tighter claim than the type's, which
+                // the validator re-derives from the constant operand.
+                if *op == BinOp::And {
+                    let mask = if size == Size::S32 {
+                        u32::MAX as u64
+                    } else {
+                        u64::MAX
+                    };
+                    let c = [a[0], a[1]]
+                        .iter()
+                        .find_map(|v| match self.facts[v.vreg()] {
+                            Some(Fact::Range { min, max, .. }) if min == max => Some(min & mask),
+                            _ => None,
+                        });
+                    if let Some(c) = c {
+                        self.set_fact(
+                            r[0],
+                            Fact::Range {
+                                bits: 64,
+                                min: 0,
+                                max: c,
+                            },
+                        );
+                    }
+                }
             }
             Op::Unary { op, ty } => {
                 let size = size_of(*ty);

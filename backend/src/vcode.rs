@@ -322,10 +322,13 @@ pub enum MInst {
         limit: u64,
     },
     /// Bounds-checked heap: trap unless `index + end <= heap_bytes` (the
-    /// memory's current size, read from vmctx into `tmp`).
+    /// memory's current size, read from vmctx into `tmp`). `dst` is the
+    /// checked index, in index's register: the access uses it, so a move or
+    /// reload between check and access carries the bound with its fact.
     HeapCheck {
         index: VReg,
         tmp: VReg,
+        dst: VReg,
         end: u32,
     },
     /// 64-bit store/load of an 8-byte slot at `[rsp + off]` (call areas);
@@ -697,7 +700,13 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         | MInst::FarHeapAddr {
             index, tmp, dst, ..
         } => vec![O::reg_use(*index), O::reg_temp(*tmp), early_def(*dst)],
-        MInst::HeapCheck { index, tmp, .. } => vec![O::reg_use(*index), early_def(*tmp)],
+        MInst::HeapCheck {
+            index, tmp, dst, ..
+        } => vec![
+            O::reg_use(*index),
+            early_def(*tmp),
+            O::reg_reuse_def(*dst, 0),
+        ],
         MInst::CallIndirect {
             callee, uses, defs, ..
         } => {

@@ -10,7 +10,7 @@
 //! edges. Backward edges are checked against the entry state already used,
 //! so one linear pass suffices.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
@@ -18,7 +18,7 @@ use iced_x86::{
 use pcc::vmctx::{arg_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
 use pcc::{ArtifactFile, Fact, ImportKind, Loc, Point, ValType, WasmFuncType};
 
-use crate::obligation::{Obligation, Prover};
+use crate::obligation::{Obligation, Prover, Shape};
 use crate::state::{add, mul, sub, AVal, CmpRhs, Flags, State, U32_MAX, UNKNOWN};
 
 /// Why an artifact was rejected, located in the code.
@@ -92,6 +92,8 @@ pub struct Checker<'p> {
     pub prover: &'p mut Prover,
     pub counts: AccessCounts,
     pub obligations: u32,
+    /// The distinct obligation shapes of this artifact.
+    pub shapes: HashSet<Shape>,
 }
 
 impl Checker<'_> {
@@ -598,6 +600,7 @@ impl<'a> Func<'a> {
                     size,
                     limit: self.art.meta.sandbox.heap.sandbox_bytes(),
                 };
+                ck.shapes.insert(ob.shape());
                 if let Err(cex) = ck.prover.prove(&ob) {
                     let t = self.text(i);
                     self.failures.push(Failure {

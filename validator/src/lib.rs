@@ -47,21 +47,29 @@ pub fn verify(bytes: &[u8]) -> Result<Report, ArtifactError> {
 }
 
 pub fn verify_parsed(art: &ArtifactFile) -> Report {
+    verify_with(art, &mut Prover::default())
+}
+
+/// Validate with a prover that may already know some shapes (obligations
+/// depend on nothing but their shape), so checking many artifacts — the
+/// mutation tests' thousands of mutants — asks z3 once per shape overall.
+/// The report's `z3_calls` are this artifact's.
+pub fn verify_with(art: &ArtifactFile, prover: &mut Prover) -> Report {
     let start = Instant::now();
-    let mut prover = Prover::default();
+    let calls_before = prover.z3_calls;
     let mut checker = check::Checker {
-        prover: &mut prover,
+        prover,
         counts: AccessCounts::default(),
         obligations: 0,
+        shapes: Default::default(),
     };
     let failures = checker.check(art);
-    let (accesses, obligations) = (checker.counts, checker.obligations);
     Report {
         functions: art.meta.funcs.len(),
-        accesses,
-        obligations,
-        distinct_shapes: prover.distinct_shapes(),
-        z3_calls: prover.z3_calls,
+        accesses: checker.counts,
+        obligations: checker.obligations,
+        distinct_shapes: checker.shapes.len(),
+        z3_calls: checker.prover.z3_calls - calls_before,
         elapsed: start.elapsed(),
         failures,
     }
