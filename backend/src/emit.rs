@@ -373,6 +373,10 @@ impl<'a> FuncEmitter<'a> {
                 let m = qword_ptr(rbp + (16 + 8 * *slot) as i32);
                 if dst.class() == RegClass::Float {
                     asm.movsd_2(X[r(0)], m)?;
+                } else if self.vcode.is_i32[dst.vreg()] {
+                    // A 32-bit load zero-extends whatever the caller left in
+                    // the slot's upper half.
+                    asm.mov(R32[r(0)], dword_ptr(rbp + (16 + 8 * *slot) as i32))?;
                 } else {
                     asm.mov(R64[r(0)], m)?;
                 }
@@ -874,8 +878,11 @@ impl<'a> FuncEmitter<'a> {
                         asm.jmp(done)?;
                     }
                 }
-                asm.set_label(&mut zero)?;
-                asm.xor(R32[d], R32[d])?;
+                if *saturating {
+                    // NaN (and negatives, to an unsigned type) saturate to 0.
+                    asm.set_label(&mut zero)?;
+                    asm.xor(R32[d], R32[d])?;
+                }
                 asm.set_label(&mut done)?;
                 // The join: a 32-bit result's upper half is zero from here on.
                 match to {

@@ -5,9 +5,12 @@
 //!
 //! The block-entry claims come from here rather than from regalloc2's debug
 //! locations: those say where a value is live, not that a spill slot holds
-//! it on *every* incoming edge, and the validator checks every edge. A claim
-//! that a location holds `v` is sound for any value `v` ever took, because a
-//! vreg's fact is an invariant of all its definitions.
+//! it on *every* incoming edge, and the validator checks every edge.
+//! A definition forgets older copies of the same vreg (a loop's previous
+//! iteration), so a value named here is always current: then a value live at
+//! a block is, on every incoming edge, either live at the predecessor's entry
+//! (and claimed there) or defined or passed on the way, which is what lets
+//! the claims be made about live values only and still check edge by edge.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -58,7 +61,37 @@ pub fn apply_inst(h: &mut Holds, f: &VCode, out: &Output, inst: regalloc2::Inst,
     });
     for (op, a) in f.operands[inst.index()].iter().zip(out.inst_allocs(inst)) {
         if op.kind() == OperandKind::Def && !a.is_none() {
+            kill(h, &[op.vreg()]);
             h.insert(alloc_loc(*a, spill_base), BTreeSet::from([op.vreg()]));
+        }
+    }
+}
+
+/// A new definition of each of `vs`: copies of their old values elsewhere
+/// are forgotten, so every value holds names is a vreg's current value —
+/// the one liveness speaks about, and so the one the claims can carry.
+fn kill(h: &mut Holds, vs: &[VReg]) {
+    for set in h.values_mut() {
+        set.retain(|v| !vs.contains(v));
+    }
+    h.retain(|_, set| !set.is_empty());
+}
+
+/// Along an edge: block parameters take their arguments' values (wherever
+/// the arguments are now), as one parallel assignment.
+pub fn pass_args(h: &mut Holds, args: &[VReg], params: &[VReg]) {
+    let at: Vec<(VReg, Vec<Loc>)> = args
+        .iter()
+        .zip(params)
+        .map(|(a, p)| {
+            let locs = h.iter().filter(|(_, s)| s.contains(a)).map(|(l, _)| *l);
+            (*p, locs.collect())
+        })
+        .collect();
+    kill(h, params);
+    for (p, locs) in at {
+        for l in locs {
+            h.entry(l).or_default().insert(p);
         }
     }
 }
@@ -89,14 +122,11 @@ pub fn block_entries(f: &VCode, out: &Output, spill_base: u32) -> Vec<Holds> {
         for (k, &succ) in f.block_succs(block).iter().enumerate() {
             let mut out_h = h.clone();
             if let Some(inst) = last {
-                let args = f.branch_blockparams(block, inst, k);
-                for (a, p) in args.iter().zip(f.block_params(succ)) {
-                    for set in out_h.values_mut() {
-                        if set.contains(a) {
-                            set.insert(*p);
-                        }
-                    }
-                }
+                pass_args(
+                    &mut out_h,
+                    f.branch_blockparams(block, inst, k),
+                    f.block_params(succ),
+                );
             }
             let s = succ.index();
             let changed = match &mut entry[s] {

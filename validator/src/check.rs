@@ -385,8 +385,11 @@ impl<'a> Func<'a> {
         if !entry_claims.slots.is_empty() {
             self.reject(0, "entry claims about frame slots");
         }
+        // PCCC_TRACE_FUNCTION=name: the state before each instruction, on stderr.
+        let trace = std::env::var("PCCC_TRACE_FUNCTION").is_ok_and(|f| f == self.name);
         let mut entry_state: HashMap<usize, State> = HashMap::new();
-        let mut pending: HashMap<usize, State> = HashMap::new();
+        // Forward edges seen so far, by target: (source index, state).
+        let mut pending: HashMap<usize, Vec<(usize, State)>> = HashMap::new();
         let mut cur: Option<State> = Some(entry);
         for i in body..n {
             let mut s = match cur.take() {
@@ -395,14 +398,23 @@ impl<'a> Func<'a> {
                     s
                 }
                 fallthrough => {
-                    let incoming = match (fallthrough, pending.remove(&i)) {
-                        (Some(a), Some(b)) => Some(join_state(&a, &b)),
-                        (a, b) => a.or(b),
-                    };
-                    let claimed = self.claimed_state(i);
-                    if let Some(inc) = &incoming {
-                        self.check_edge(i, inc, &claimed);
+                    let mut edges = pending.remove(&i).unwrap_or_default();
+                    if let Some(f) = fallthrough {
+                        edges.push((i - 1, f));
                     }
+                    if edges.is_empty() && !loop_headers.contains(&i) && i != body {
+                        // No edge reaches this instruction: it never runs, and
+                        // its state must not weaken the blocks it falls into.
+                        continue;
+                    }
+                    let claimed = self.claimed_state(i);
+                    for (from, es) in &edges {
+                        self.check_edge(*from, i, es, &claimed);
+                    }
+                    let incoming = edges
+                        .into_iter()
+                        .map(|(_, es)| es)
+                        .reduce(|a, b| join_state(&a, &b));
                     let s = match incoming {
                         Some(inc) if !loop_headers.contains(&i) => inc,
                         _ => claimed,
@@ -411,20 +423,34 @@ impl<'a> Func<'a> {
                     s
                 }
             };
+            if trace {
+                let slots: Vec<String> = s
+                    .slots
+                    .iter()
+                    .map(|(k, v)| format!("[rsp+{k:#x}]={}", show(*v)))
+                    .collect();
+                let regs: Vec<String> = (0..16u8)
+                    .filter(|r| s.get(*r) != UNKNOWN)
+                    .map(|r| format!("{}={}", reg_name(r), show(s.get(r))))
+                    .collect();
+                let t = self.text(i);
+                eprintln!(
+                    "{:#x}: {t}\n    {} {}",
+                    self.offs[i],
+                    regs.join(" "),
+                    slots.join(" ")
+                );
+            }
             let mut edges: Vec<(usize, State)> = vec![];
             let falls = self.transfer(i, &mut s, ck, &mut edges);
             for (t, es) in edges {
                 if t <= i {
                     match entry_state.get(&t).cloned() {
-                        Some(target) => self.check_edge(t, &es, &target),
+                        Some(target) => self.check_edge(i, t, &es, &target),
                         None => self.reject(i, "backward branch to an instruction never reached"),
                     }
                 } else {
-                    let joined = match pending.remove(&t) {
-                        Some(p) => join_state(&p, &es),
-                        None => es,
-                    };
-                    pending.insert(t, joined);
+                    pending.entry(t).or_default().push((i, es));
                 }
             }
             if falls {
@@ -440,14 +466,16 @@ impl<'a> Func<'a> {
         }
     }
 
-    /// Every claim of the target's entry state must follow from `s`.
-    fn check_edge(&mut self, target: usize, s: &State, entry: &State) {
+    /// Every claim of the target's entry state must follow from `s`, the
+    /// state on the edge from instruction `from`.
+    fn check_edge(&mut self, from: usize, target: usize, s: &State, entry: &State) {
+        let from = self.offs[from];
         for r in 0..16u8 {
             if !s.get(r).within(entry.get(r)) {
                 self.reject(
                     target,
                     format!(
-                        "on an edge into this block {} is {}, not {} as claimed",
+                        "on the edge from +{from:#x} into this block {} is {}, not {} as claimed",
                         reg_name(r),
                         show(s.get(r)),
                         show(entry.get(r))
@@ -467,7 +495,7 @@ impl<'a> Func<'a> {
                 self.reject(
                     target,
                     format!(
-                        "on an edge into this block [rsp+{k:#x}] is {}, not {} as claimed",
+                        "on the edge from +{from:#x} into this block [rsp+{k:#x}] is {}, not {} as claimed",
                         show(got),
                         show(*v)
                     ),

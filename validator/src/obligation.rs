@@ -1,6 +1,7 @@
 //! Proof obligations for heap accesses, discharged with z3 in 64-bit
 //! bit-vector arithmetic (wrap-around is the bug class, so no unbounded
-//! integers), memoized by canonical shape.
+//! integers), memoized by shape, and tried first as a canonical cover that
+//! many accesses share (`Obligation::cover`).
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -60,6 +61,32 @@ impl Obligation {
             size: self.size,
             limit: self.limit,
         }
+    }
+
+    /// A stronger obligation of a canonical shape, or `None` if `self` is
+    /// already canonical: the index range widened to `[0, 2^k - 1]` and the
+    /// access's end (`disp + size`) rounded up to a power of two. Proving it
+    /// proves `self` (every index of `self` is one of the cover's, and ends
+    /// only grew), and a few dozen covers serve a whole module's accesses.
+    /// Negative displacements have no cover: widening the index range down
+    /// to 0 could wrap.
+    pub fn cover(&self) -> Option<Obligation> {
+        if self.disp < 0 {
+            return None;
+        }
+        let k = 64 - self.index_max.leading_zeros();
+        let max = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
+        let end = (self.disp as u64).checked_add(self.size as u64)?;
+        let end = end.checked_next_power_of_two()?;
+        let cover = Obligation {
+            index_reg: self.index_reg.clone(),
+            index_min: 0,
+            index_max: max,
+            disp: i64::try_from(end - self.size as u64).ok()?,
+            size: self.size,
+            limit: self.limit,
+        };
+        (cover.shape() != self.shape()).then_some(cover)
     }
 
     /// The obligation as text: `heap_base + index + disp` within the sandbox.
@@ -135,7 +162,19 @@ pub struct Prover {
 }
 
 impl Prover {
+    /// Prove `ob`: first its canonical cover (if that differs), which most
+    /// accesses share, then, only if the cover fails, `ob` itself — so a
+    /// counterexample is always about the exact obligation.
     pub fn prove(&mut self, ob: &Obligation) -> Result<(), Counterexample> {
+        if let Some(cover) = ob.cover() {
+            if self.prove_shape(&cover).is_ok() {
+                return Ok(());
+            }
+        }
+        self.prove_shape(ob)
+    }
+
+    fn prove_shape(&mut self, ob: &Obligation) -> Result<(), Counterexample> {
         let shape = ob.shape();
         if let Some(r) = self.memo.get(&shape) {
             return r.clone();
@@ -184,6 +223,21 @@ mod tests {
     fn negative_displacement_escapes() {
         let cex = Prover::default().prove(&ob(0, 10, -16)).unwrap_err();
         assert!((cex.offset as i64) < 0, "{cex}");
+    }
+
+    #[test]
+    fn one_cover_serves_nearby_shapes_and_failures_stay_exact() {
+        let mut p = Prover::default();
+        for (max, disp) in [(100, 8), (120, 9), (127, 12), (64, 10)] {
+            p.prove(&ob(0, max, disp)).unwrap();
+        }
+        // All four share the cover [0, 127] with end 16.
+        assert_eq!(p.z3_calls, 1);
+        // Past the limit: the cover fails, the exact obligation is solved
+        // and its counterexample is about the exact range.
+        let limit = 6u64 << 30;
+        let cex = p.prove(&ob(limit - 2, limit - 2, 0)).unwrap_err();
+        assert_eq!(cex.index, limit - 2);
     }
 
     #[test]
