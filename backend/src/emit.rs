@@ -3,7 +3,7 @@
 //! and spill slots: `holds` says which vregs each location holds at every
 //! block entry, and moves carry the fact of what they move.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use iced_x86::code_asm::*;
 use iced_x86::IcedError;
@@ -181,7 +181,7 @@ impl<'a> FuncEmitter<'a> {
             trap_labels: HashMap::new(),
             vcode,
             out,
-            holds: Holds::new(),
+            holds: Holds::default(),
             spill_base,
             vmctx_slot,
             frame,
@@ -209,13 +209,13 @@ impl<'a> FuncEmitter<'a> {
     /// Record that `loc` now holds `v` and claim its fact after the
     /// instruction just emitted.
     fn defined(&mut self, loc: Loc, v: VReg) {
-        self.holds.insert(loc, BTreeSet::from([v]));
+        self.holds.define(loc, v);
         self.claim_after(loc);
     }
 
     /// Claim, after the instruction just emitted, what `loc` holds.
     fn claim_after(&mut self, loc: Loc) {
-        if let Some(fact) = self.holds.get(&loc).and_then(|s| fact_of(self.vcode, s)) {
+        if let Some(fact) = fact_of(self.vcode, self.holds.get(&loc)) {
             self.facts.push(PendingFact {
                 inst_index: self.idx() - 1,
                 point: Point::After,
@@ -272,26 +272,22 @@ impl<'a> FuncEmitter<'a> {
         let mut block_labels: Vec<CodeLabel> = (0..f.num_blocks())
             .map(|_| self.asm.create_label())
             .collect();
-        let block_starts = holds::block_entries(f, self.out, self.spill_base);
         let live = holds::live_ins(f);
+        let block_starts = holds::block_entries(f, self.out, self.spill_base, &live);
         for b in 0..f.num_blocks() {
             let block = Block::new(b);
             if b > 0 {
                 self.asm.set_label(&mut block_labels[b])?;
             }
-            // Only live values are claimed, so only they are known after.
+            // Live values only (block_entries keeps no others): what is
+            // claimed here is all that is known after.
             self.holds = block_starts[b].clone();
-            for set in self.holds.values_mut() {
-                set.retain(|v| live[b].contains(v));
-            }
-            self.holds.retain(|_, set| !set.is_empty());
             let at = self.idx();
-            let mut claims: Vec<(Loc, Fact)> = self
+            let claims: Vec<(Loc, Fact)> = self
                 .holds
-                .iter()
-                .filter_map(|(l, s)| fact_of(f, s).map(|fact| (*l, fact)))
+                .by_loc()
+                .filter_map(|(l, s)| fact_of(f, s).map(|fact| (l, fact)))
                 .collect();
-            claims.sort_by_key(|(l, _)| *l);
             for (loc, fact) in claims {
                 self.facts.push(PendingFact {
                     inst_index: at,
@@ -331,10 +327,7 @@ impl<'a> FuncEmitter<'a> {
             (Loc::Gpr(s), Loc::Gpr(d)) => self.asm.mov(R64[d.0 as usize], R64[s.0 as usize])?,
             (Loc::Gpr(s), Loc::Stack(_)) => self.asm.mov(self.slot_mem(dst), R64[s.0 as usize])?,
             (Loc::Stack(k), Loc::Gpr(d)) => {
-                let held_i32 = self
-                    .holds
-                    .get(&src)
-                    .is_some_and(|s| s.iter().any(|v| self.vcode.is_i32[v.vreg()]));
+                let held_i32 = self.holds.get(&src).any(|v| self.vcode.is_i32[v.vreg()]);
                 if self.seed_bug && held_i32 {
                     // The CVE-2021-32629 shape, for the validator's tests only.
                     self.asm
@@ -352,7 +345,7 @@ impl<'a> FuncEmitter<'a> {
             }
             _ => unreachable!("regalloc2 moves within one register class, never stack to stack"),
         }
-        holds::apply_move(&mut self.holds, src, dst);
+        self.holds.copy(src, dst);
         self.claim_after(dst);
         Ok(())
     }

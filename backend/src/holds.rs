@@ -12,7 +12,7 @@
 //! (and claimed there) or defined or passed on the way, which is what lets
 //! the claims be made about live values only and still check edge by edge.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use pcc::{Fact, Gpr, Loc, Xmm};
 use regalloc2::{
@@ -21,8 +21,89 @@ use regalloc2::{
 
 use crate::vcode::VCode;
 
-/// Location → the vregs whose (current or stale) value it holds.
-pub type Holds = HashMap<Loc, BTreeSet<VReg>>;
+/// Which vregs' current values each location holds (usually one per
+/// location; more after a block argument lands where its parameter lives),
+/// as (location, vreg) pairs sorted by location. States hold live values
+/// only, so they are small, and a flat vector clones in one copy — the
+/// dataflow clones one per block edge.
+#[derive(Clone, Debug, Default)]
+pub struct Holds(Vec<(Loc, VReg)>);
+
+impl Holds {
+    fn range(&self, l: &Loc) -> std::ops::Range<usize> {
+        let lo = self.0.partition_point(|(x, _)| x < l);
+        let hi = lo + self.0[lo..].partition_point(|(x, _)| x == l);
+        lo..hi
+    }
+
+    /// The vregs `l` holds.
+    pub fn get(&self, l: &Loc) -> impl Iterator<Item = VReg> + '_ {
+        self.0[self.range(l)].iter().map(|(_, v)| *v)
+    }
+
+    /// Each location held, with its vregs.
+    pub fn by_loc(&self) -> impl Iterator<Item = (Loc, Vec<VReg>)> + '_ {
+        self.0
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|c| (c[0].0, c.iter().map(|(_, v)| *v).collect()))
+    }
+
+    /// `l` now holds nothing known.
+    pub fn forget(&mut self, l: Loc) {
+        let r = self.range(&l);
+        self.0.drain(r);
+    }
+
+    fn link(&mut self, l: Loc, v: VReg) {
+        if let Err(at) = self.0.binary_search(&(l, v)) {
+            self.0.insert(at, (l, v));
+        }
+    }
+
+    /// `l` now holds the new value of `v`, and only that: older copies of
+    /// `v` elsewhere are forgotten.
+    pub fn define(&mut self, l: Loc, v: VReg) {
+        self.0.retain(|(x, w)| *w != v && *x != l);
+        self.link(l, v);
+    }
+
+    /// A move: `to` holds what `from` holds.
+    pub fn copy(&mut self, from: Loc, to: Loc) {
+        if from == to {
+            return;
+        }
+        let vs: Vec<VReg> = self.get(&from).collect();
+        self.forget(to);
+        for v in vs {
+            self.link(to, v);
+        }
+    }
+
+    /// Keep only the vregs `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&VReg) -> bool) {
+        self.0.retain(|(_, v)| keep(v));
+    }
+
+    /// `self ∩= other`; whether `self` changed.
+    fn meet(&mut self, other: &Holds) -> bool {
+        let before = self.0.len();
+        self.0.retain(|p| other.0.binary_search(p).is_ok());
+        self.0.len() != before
+    }
+
+    /// Along an edge: block parameters take their arguments' values
+    /// (wherever the arguments are now), as one parallel assignment.
+    pub fn pass_args(&mut self, args: &[VReg], params: &[VReg]) {
+        let mut new: Vec<(Loc, VReg)> = vec![];
+        for (a, p) in args.iter().zip(params) {
+            new.extend(self.0.iter().filter(|(_, v)| v == a).map(|(l, _)| (*l, *p)));
+        }
+        self.0.retain(|(_, v)| !params.contains(v));
+        for (l, p) in new {
+            self.link(l, p);
+        }
+    }
+}
 
 /// The location of an allocation: a register, or a spill slot as its frame
 /// offset (`spill_base` + 8 per slot).
@@ -42,65 +123,31 @@ pub fn reg_loc(class: RegClass, hw: usize) -> Loc {
     }
 }
 
-/// Apply one move to `h`.
-pub fn apply_move(h: &mut Holds, from: Loc, to: Loc) {
-    match h.get(&from).cloned() {
-        Some(s) => h.insert(to, s),
-        None => h.remove(&to),
-    };
-}
-
 /// Apply one instruction (not its moves) to `h`: clobbers forget, defs
 /// overwrite (temporaries included, with no value anyone claims about).
 pub fn apply_inst(h: &mut Holds, f: &VCode, out: &Output, inst: regalloc2::Inst, spill_base: u32) {
-    let clobbers = f.clobbers[inst.index()];
-    h.retain(|l, _| match *l {
-        Loc::Gpr(Gpr(r)) => !clobbers.contains(crate::vcode::preg(r)),
-        Loc::Xmm(Xmm(r)) => !clobbers.contains(crate::vcode::xreg(r)),
-        Loc::Stack(_) => true,
-    });
+    for p in f.clobbers[inst.index()] {
+        h.forget(reg_loc(p.class(), p.hw_enc()));
+    }
     for (op, a) in f.operands[inst.index()].iter().zip(out.inst_allocs(inst)) {
         if op.kind() == OperandKind::Def && !a.is_none() {
-            kill(h, &[op.vreg()]);
-            h.insert(alloc_loc(*a, spill_base), BTreeSet::from([op.vreg()]));
-        }
-    }
-}
-
-/// A new definition of each of `vs`: copies of their old values elsewhere
-/// are forgotten, so every value holds names is a vreg's current value —
-/// the one liveness speaks about, and so the one the claims can carry.
-fn kill(h: &mut Holds, vs: &[VReg]) {
-    for set in h.values_mut() {
-        set.retain(|v| !vs.contains(v));
-    }
-    h.retain(|_, set| !set.is_empty());
-}
-
-/// Along an edge: block parameters take their arguments' values (wherever
-/// the arguments are now), as one parallel assignment.
-pub fn pass_args(h: &mut Holds, args: &[VReg], params: &[VReg]) {
-    let at: Vec<(VReg, Vec<Loc>)> = args
-        .iter()
-        .zip(params)
-        .map(|(a, p)| {
-            let locs = h.iter().filter(|(_, s)| s.contains(a)).map(|(l, _)| *l);
-            (*p, locs.collect())
-        })
-        .collect();
-    kill(h, params);
-    for (p, locs) in at {
-        for l in locs {
-            h.entry(l).or_default().insert(p);
+            h.define(alloc_loc(*a, spill_base), op.vreg());
         }
     }
 }
 
 /// The holds at each block's first point (before its leading moves).
-pub fn block_entries(f: &VCode, out: &Output, spill_base: u32) -> Vec<Holds> {
+/// Only values live at a block are kept at its entry: those are the ones
+/// claimed there, so what flows on is exactly what the validator can know.
+pub fn block_entries(
+    f: &VCode,
+    out: &Output,
+    spill_base: u32,
+    live: &[BTreeSet<VReg>],
+) -> Vec<Holds> {
     let n = f.num_blocks();
     let mut entry: Vec<Option<Holds>> = vec![None; n];
-    entry[0] = Some(Holds::new());
+    entry[0] = Some(Holds::default());
     let mut work: BTreeSet<usize> = BTreeSet::from([0]);
     while let Some(b) = work.pop_first() {
         let mut h = entry[b].clone().expect("queued blocks have an entry state");
@@ -108,11 +155,9 @@ pub fn block_entries(f: &VCode, out: &Output, spill_base: u32) -> Vec<Holds> {
         let mut last = None;
         for item in out.block_insts_and_edits(f, block) {
             match item {
-                InstOrEdit::Edit(Edit::Move { from, to }) => apply_move(
-                    &mut h,
-                    alloc_loc(*from, spill_base),
-                    alloc_loc(*to, spill_base),
-                ),
+                InstOrEdit::Edit(Edit::Move { from, to }) => {
+                    h.copy(alloc_loc(*from, spill_base), alloc_loc(*to, spill_base))
+                }
                 InstOrEdit::Inst(inst) => {
                     apply_inst(&mut h, f, out, inst, spill_base);
                     last = Some(inst);
@@ -122,19 +167,16 @@ pub fn block_entries(f: &VCode, out: &Output, spill_base: u32) -> Vec<Holds> {
         for (k, &succ) in f.block_succs(block).iter().enumerate() {
             let mut out_h = h.clone();
             if let Some(inst) = last {
-                pass_args(
-                    &mut out_h,
-                    f.branch_blockparams(block, inst, k),
-                    f.block_params(succ),
-                );
+                out_h.pass_args(f.branch_blockparams(block, inst, k), f.block_params(succ));
             }
             let s = succ.index();
+            out_h.retain(|v| live[s].contains(v));
             let changed = match &mut entry[s] {
                 None => {
                     entry[s] = Some(out_h);
                     true
                 }
-                Some(cur) => meet_into(cur, &out_h),
+                Some(cur) => cur.meet(&out_h),
             };
             if changed {
                 work.insert(s);
@@ -145,60 +187,68 @@ pub fn block_entries(f: &VCode, out: &Output, spill_base: u32) -> Vec<Holds> {
 }
 
 /// The vregs live at each block's entry, its parameters included: claims
-/// are made only about these, so dead values cost no facts.
+/// are made only about these, so dead values cost no facts. A worklist over
+/// per-block use/def summaries.
 pub fn live_ins(f: &VCode) -> Vec<BTreeSet<VReg>> {
     let n = f.num_blocks();
-    let mut live: Vec<BTreeSet<VReg>> = vec![BTreeSet::new(); n];
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for b in (0..n).rev() {
-            let block = Block::new(b);
-            let insts = f.block_insns(block);
-            let mut l: BTreeSet<VReg> = BTreeSet::new();
-            for (k, succ) in f.block_succs(block).iter().enumerate() {
-                let params = f.block_params(*succ);
-                l.extend(live[succ.index()].iter().filter(|v| !params.contains(v)));
-                l.extend(f.branch_blockparams(block, insts.last(), k));
-            }
-            for inst in insts.iter().rev() {
-                let ops = &f.operands[inst.index()];
-                for op in ops.iter().filter(|o| o.kind() == OperandKind::Def) {
+    // gen: used before any def in the block (branch arguments are used at
+    // its end); kill: defined in it.
+    let mut gen: Vec<BTreeSet<VReg>> = vec![BTreeSet::new(); n];
+    let mut kill: Vec<BTreeSet<VReg>> = vec![BTreeSet::new(); n];
+    for b in 0..n {
+        let block = Block::new(b);
+        let insts = f.block_insns(block);
+        let mut l: BTreeSet<VReg> = BTreeSet::new();
+        for k in 0..f.block_succs(block).len() {
+            l.extend(f.branch_blockparams(block, insts.last(), k));
+        }
+        for inst in insts.iter().rev() {
+            for op in &f.operands[inst.index()] {
+                if op.kind() == OperandKind::Def {
                     l.remove(&op.vreg());
+                    kill[b].insert(op.vreg());
                 }
-                for op in ops.iter().filter(|o| o.kind() == OperandKind::Use) {
+            }
+            for op in &f.operands[inst.index()] {
+                if op.kind() == OperandKind::Use {
                     l.insert(op.vreg());
                 }
             }
-            l.extend(f.block_params(block));
-            if l != live[b] {
-                live[b] = l;
-                changed = true;
+        }
+        gen[b] = l;
+    }
+    let mut live: Vec<BTreeSet<VReg>> = (0..n)
+        .map(|b| {
+            let mut l = gen[b].clone();
+            l.extend(f.block_params(Block::new(b)));
+            l
+        })
+        .collect();
+    let mut work: BTreeSet<usize> = (0..n).collect();
+    while let Some(b) = work.pop_last() {
+        let block = Block::new(b);
+        let mut out: BTreeSet<VReg> = BTreeSet::new();
+        for succ in f.block_succs(block) {
+            let params = f.block_params(*succ);
+            out.extend(live[succ.index()].iter().filter(|v| !params.contains(v)));
+        }
+        let before = live[b].len();
+        for v in out {
+            if !kill[b].contains(&v) {
+                live[b].insert(v);
             }
+        }
+        if live[b].len() != before {
+            work.extend(f.block_preds(block).iter().map(|p| p.index()));
         }
     }
     live
 }
 
-/// `cur ∩= other`; whether `cur` changed.
-fn meet_into(cur: &mut Holds, other: &Holds) -> bool {
-    let mut changed = false;
-    cur.retain(|l, set| {
-        let before = set.len();
-        match other.get(l) {
-            Some(o) => set.retain(|v| o.contains(v)),
-            None => set.clear(),
-        }
-        changed |= set.len() != before;
-        !set.is_empty()
-    });
-    changed
-}
-
 /// The strongest fact known of a location holding (a value of) every vreg in
 /// `set`: every one of their facts holds, so ranges intersect.
-pub fn fact_of(f: &VCode, set: &BTreeSet<VReg>) -> Option<Fact> {
-    set.iter()
+pub fn fact_of(f: &VCode, set: impl IntoIterator<Item = VReg>) -> Option<Fact> {
+    set.into_iter()
         .filter_map(|v| f.facts[v.vreg()])
         .reduce(|a, b| match (a, b) {
             (
