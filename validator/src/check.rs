@@ -16,7 +16,7 @@ use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
 };
 use pcc::vmctx::{arg_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
-use pcc::{ArtifactFile, Fact, ImportKind, Loc, Point, ValType, WasmFuncType};
+use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
 
 use crate::obligation::{Obligation, Prover, Shape};
 use crate::state::{add, mul, sub, AVal, CmpRhs, Flags, State, U32_MAX, UNKNOWN};
@@ -82,7 +82,8 @@ struct Func<'a> {
     traps: BTreeSet<u32>,
     claims: HashMap<(u32, Point), Vec<(Loc, Fact)>>,
     frame: u32,
-    entries: &'a BTreeSet<u64>,
+    /// Function entry offsets (from the symbol table) → function index.
+    entries: &'a HashMap<u64, usize>,
     layout: VmCtxLayout,
     failures: Vec<Failure>,
     formatter: IntelFormatter,
@@ -109,12 +110,12 @@ impl Checker<'_> {
             counterexample: None,
         };
         // Function bounds come from the symbol table; the metadata must agree.
-        let entries: BTreeSet<u64> = art.symbols.iter().map(|s| s.offset).collect();
+        let symbols: HashMap<u64, u64> = art.symbols.iter().map(|s| (s.offset, s.size)).collect();
         let mut end = 0u64;
         for (i, f) in meta.funcs.iter().enumerate() {
-            let sym = art.symbols.iter().find(|s| s.offset == f.offset as u64);
+            let sym = symbols.get(&(f.offset as u64)).copied();
             match sym {
-                Some(s) if s.size == f.size as u64 => {}
+                Some(size) if size == f.size as u64 => {}
                 _ => failures.push(fail(
                     &f.name,
                     format!(
@@ -143,6 +144,17 @@ impl Checker<'_> {
         if !failures.is_empty() {
             return failures;
         }
+        // Every function has its symbol (checked above): its entry.
+        let entries: HashMap<u64, usize> = meta
+            .funcs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.offset as u64, i))
+            .collect();
+        let mut facts: HashMap<u32, Vec<&FunctionFacts>> = HashMap::new();
+        for ff in &art.facts {
+            facts.entry(ff.func).or_default().push(ff);
+        }
         for (i, f) in meta.funcs.iter().enumerate() {
             let Some(ty) = meta.types.get(f.type_index as usize) else {
                 failures.push(fail(
@@ -151,7 +163,8 @@ impl Checker<'_> {
                 ));
                 continue;
             };
-            let mut func = Func::decode(art, i as u32, ty, &entries);
+            let claims = facts.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
+            let mut func = Func::decode(art, i as u32, ty, &entries, claims);
             if func.failures.is_empty() {
                 func.walk(self);
             }
@@ -166,7 +179,8 @@ impl<'a> Func<'a> {
         art: &'a ArtifactFile,
         index: u32,
         ty: &'a WasmFuncType,
-        entries: &'a BTreeSet<u64>,
+        entries: &'a HashMap<u64, usize>,
+        facts: &[&FunctionFacts],
     ) -> Func<'a> {
         let meta = &art.meta;
         let f = &meta.funcs[index as usize];
@@ -204,7 +218,7 @@ impl<'a> Func<'a> {
             func.offs.push(off);
             func.insns.push(insn);
         }
-        for ff in art.facts.iter().filter(|ff| ff.func == index) {
+        for ff in facts {
             for e in &ff.entries {
                 let at = func.claims.entry((e.offset, e.point)).or_default();
                 // One claim per location and point: a second one could go
@@ -763,7 +777,7 @@ impl<'a> Func<'a> {
 
     fn callee_type(&self, target: u64) -> Option<&'a WasmFuncType> {
         let meta = &self.art.meta;
-        let f = meta.funcs.iter().find(|f| f.offset as u64 == target)?;
+        let f = &meta.funcs[*self.entries.get(&target)?];
         meta.types.get(f.type_index as usize)
     }
 
@@ -1281,12 +1295,7 @@ impl<'a> Func<'a> {
         match (insn.op0_kind(), mem) {
             (OpKind::NearBranch64, _) => {
                 let t = insn.near_branch_target();
-                let Some(ty) = self
-                    .entries
-                    .contains(&t)
-                    .then(|| self.callee_type(t))
-                    .flatten()
-                else {
+                let Some(ty) = self.callee_type(t) else {
                     self.reject(i, "direct call to something that is not a function entry");
                     return false;
                 };

@@ -63,30 +63,47 @@ impl Obligation {
         }
     }
 
-    /// A stronger obligation of a canonical shape, or `None` if `self` is
-    /// already canonical: the index range widened to `[0, 2^k - 1]` and the
-    /// access's end (`disp + size`) rounded up to a power of two. Proving it
-    /// proves `self` (every index of `self` is one of the cover's, and ends
-    /// only grew), and a few dozen covers serve a whole module's accesses.
+    /// Stronger obligations of canonical shapes, tried in order; proving
+    /// any proves `self`. Most accesses share a few dozen covers:
+    /// - the index range widened to `[0, 2^k - 1]` and the access's end
+    ///   (`disp + size`) rounded up to a power of two (every index of `self`
+    ///   is one of the cover's, and ends only grew) — static heaps, where
+    ///   indexes are 32-bit and displacements vary;
+    /// - the displacement folded into the index range, `[0, max + disp]`
+    ///   with displacement 0 — bounds-checked heaps, where each check leaves
+    ///   `max + disp + size` equal to the reservation, whatever `disp` is.
+    ///
     /// Negative displacements have no cover: widening the index range down
     /// to 0 could wrap.
-    pub fn cover(&self) -> Option<Obligation> {
+    pub fn covers(&self) -> Vec<Obligation> {
         if self.disp < 0 {
-            return None;
+            return vec![];
         }
+        let disp = self.disp as u64;
         let k = 64 - self.index_max.leading_zeros();
         let max = if k == 64 { u64::MAX } else { (1u64 << k) - 1 };
-        let end = (self.disp as u64).checked_add(self.size as u64)?;
-        let end = end.checked_next_power_of_two()?;
-        let cover = Obligation {
+        let with = |index_max: u64, disp: u64| Obligation {
             index_reg: self.index_reg.clone(),
             index_min: 0,
-            index_max: max,
-            disp: i64::try_from(end - self.size as u64).ok()?,
+            index_max,
+            disp: i64::try_from(disp).unwrap_or(i64::MAX),
             size: self.size,
             limit: self.limit,
         };
-        (cover.shape() != self.shape()).then_some(cover)
+        let mut out = vec![];
+        if let Some(end) = disp
+            .checked_add(self.size as u64)
+            .and_then(u64::checked_next_power_of_two)
+        {
+            out.push(with(max, end - self.size as u64));
+        }
+        if let Some(folded) = self.index_max.checked_add(disp) {
+            out.push(with(folded, 0));
+        }
+        if out.iter().any(|c| c.shape() == self.shape()) {
+            return vec![]; // already canonical
+        }
+        out
     }
 
     /// The obligation as text: `heap_base + index + disp` within the sandbox.
@@ -166,7 +183,7 @@ impl Prover {
     /// accesses share, then, only if the cover fails, `ob` itself — so a
     /// counterexample is always about the exact obligation.
     pub fn prove(&mut self, ob: &Obligation) -> Result<(), Counterexample> {
-        if let Some(cover) = ob.cover() {
+        for cover in ob.covers() {
             if self.prove_shape(&cover).is_ok() {
                 return Ok(());
             }
@@ -238,6 +255,29 @@ mod tests {
         let limit = 6u64 << 30;
         let cex = p.prove(&ob(limit - 2, limit - 2, 0)).unwrap_err();
         assert_eq!(cex.index, limit - 2);
+    }
+
+    #[test]
+    fn bounds_checked_accesses_share_the_folded_cover() {
+        // index <= reservation - (disp + 4): every displacement folds to
+        // the same [0, reservation - 4].
+        let reservation = 256u64 << 20;
+        let mut p = Prover::default();
+        for disp in [0i64, 12, 0x404, 0x4410] {
+            let mut o = ob(0, reservation - (disp as u64 + 4), disp);
+            o.limit = reservation;
+            p.prove(&o).unwrap();
+        }
+        let folded_calls = p.z3_calls;
+        let mut o = ob(0, reservation - 0x1008, 0x1004);
+        o.limit = reservation;
+        p.prove(&o).unwrap();
+        // Only the (failing) power-of-two cover of the new shape was new.
+        assert!(
+            p.z3_calls <= folded_calls + 1,
+            "{} > {folded_calls} + 1",
+            p.z3_calls
+        );
     }
 
     #[test]
