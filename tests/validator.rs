@@ -104,3 +104,59 @@ fn a_displacement_pushed_below_the_heap_is_rejected() {
     assert!(!r.accepted());
     assert!(r.failures[0].counterexample.is_some(), "{:#?}", r.failures);
 }
+
+/// The "4GB" bug of bounds-checked heaps: the check compares against a
+/// constant (4,000,000,000, a mis-parsed "4GB") instead of the memory's
+/// size. Here `mov t, [vmctx+heap_bytes]; sub t, end` is rewritten in place
+/// to `mov t, 4_000_000_000 - end`: the check still runs, against a bound
+/// far past the 256 MiB reservation, and the access must be rejected.
+#[test]
+fn bounds_check_against_a_4gb_constant_is_rejected() {
+    use iced_x86::{Code, Decoder, DecoderOptions, Encoder, Instruction, Mnemonic, Register};
+    let wasm = wat::parse_str(
+        r#"(module (memory 1) (func (export "f") (param i32) (result i32) (i32.load offset=200 (local.get 0))))"#,
+    )
+    .unwrap();
+    let opts = CompileOptions {
+        sandbox: pcc::SandboxConfig {
+            heap: pcc::HeapStrategy::DEFAULT_BOUNDS_CHECKED,
+        },
+        ..CompileOptions::default()
+    };
+    let elf = pccc::compile_bytes(&wasm, &opts).unwrap().to_elf();
+    let mut art = pcc::ArtifactFile::parse(&elf).unwrap();
+    assert!(validator::verify_parsed(&art).accepted());
+    let insns: Vec<Instruction> = Decoder::with_ip(64, &art.text, 0, DecoderOptions::NONE)
+        .iter()
+        .collect();
+    let k = insns
+        .windows(2)
+        .position(|w| {
+            w[0].mnemonic() == Mnemonic::Mov
+                && w[0].memory_base() == Register::R14
+                && w[0].memory_displacement64() == pcc::VmCtxLayout::HEAP_BYTES as u64
+                && w[1].mnemonic() == Mnemonic::Sub
+        })
+        .expect("the bounds check");
+    let (mov, sub) = (&insns[k], &insns[k + 1]);
+    let (at, len) = (mov.ip() as usize, mov.len() + sub.len());
+    let bound = 4_000_000_000u64 - sub.immediate(1);
+    let m = Instruction::with2(Code::Mov_r64_imm64, mov.op0_register(), bound).unwrap();
+    let mut enc = Encoder::new(64);
+    let n = enc.encode(&m, at as u64).unwrap();
+    assert!(
+        n <= len,
+        "mov r64, imm64 ({n} bytes) fits in mov + sub ({len} bytes)"
+    );
+    let mut bytes = enc.take_buffer();
+    bytes.resize(len, 0x90);
+    art.text[at..at + len].copy_from_slice(&bytes);
+    let r = validator::verify_parsed(&art);
+    assert!(!r.accepted());
+    let f = r
+        .failures
+        .iter()
+        .find(|f| f.counterexample.is_some())
+        .unwrap_or_else(|| panic!("no counterexample: {:#?}", r.failures));
+    assert!(f.instruction.contains("r15"), "{f:?}");
+}
