@@ -22,10 +22,13 @@ pub enum TrapCode {
     BadSignature = 9,
     /// A host function reported a trap.
     HostTrap = 10,
+    /// A table access (element segment initialisation, table.get/set/copy)
+    /// past the table's length.
+    TableAccessOutOfBounds = 11,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 10] = [
+    pub const ALL: [TrapCode; 11] = [
         TrapCode::StackOverflow,
         TrapCode::HeapOutOfBounds,
         TrapCode::IntegerDivisionByZero,
@@ -36,6 +39,7 @@ impl TrapCode {
         TrapCode::IndirectCallToNull,
         TrapCode::BadSignature,
         TrapCode::HostTrap,
+        TrapCode::TableAccessOutOfBounds,
     ];
 
     pub fn from_u32(v: u32) -> Option<TrapCode> {
@@ -55,6 +59,7 @@ impl TrapCode {
             TrapCode::IndirectCallToNull => "uninitialized element",
             TrapCode::BadSignature => "indirect call type mismatch",
             TrapCode::HostTrap => "host function trapped",
+            TrapCode::TableAccessOutOfBounds => "out of bounds table access",
         }
     }
 }

@@ -655,7 +655,7 @@ impl Instance {
             })?;
             let mut t = table.0.lock().expect("table");
             if off + seg.items.len() as u64 > t.desc.len {
-                return Err(InstantiateError::Trap(TrapCode::TableOutOfBounds));
+                return Err(InstantiateError::Trap(TrapCode::TableAccessOutOfBounds));
             }
             let imported = *index < meta.num_imported_tables();
             for (k, item) in seg.items.iter().enumerate() {
