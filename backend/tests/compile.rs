@@ -28,6 +28,7 @@ fn module(functions: Vec<Function>, types: Vec<WasmFuncType>) -> ModuleIr {
             elems: vec![],
             data: vec![],
             trap_sites: vec![],
+            import_thunks: vec![],
         },
         functions,
     }

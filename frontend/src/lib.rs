@@ -40,11 +40,27 @@ pub fn features() -> wasmparser::WasmFeatures {
 /// Validate `wasm` and translate it to IR.
 pub fn translate(wasm: &[u8]) -> Result<ModuleIr, FrontendError> {
     wasmparser::Validator::new_with_features(features()).validate_all(wasm)?;
-    let parsed = module::parse(wasm)?;
+    let mut parsed = module::parse(wasm)?;
     let mut functions = Vec::with_capacity(parsed.bodies.len());
     for (i, body) in parsed.bodies.iter().enumerate() {
         let index = parsed.num_imported_funcs + i as u32;
         functions.push(translate::function(&parsed, index, body)?);
+    }
+    // One thunk per function import, after the defined functions.
+    for import in 0..parsed.num_imported_funcs {
+        let type_index = parsed.func_types[import as usize];
+        let index = parsed.num_imported_funcs + functions.len() as u32;
+        let thunk = translate::import_thunk(&parsed, index, import).map(|f| {
+            functions.push(f);
+            parsed.meta.funcs.push(pcc::FuncMeta {
+                name: format!("import_thunk[{import}]"),
+                type_index,
+                offset: 0,
+                size: 0,
+            });
+            parsed.meta.funcs.len() as u32 - 1
+        });
+        parsed.meta.import_thunks.push(thunk);
     }
     Ok(ModuleIr {
         meta: parsed.meta,

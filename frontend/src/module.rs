@@ -83,6 +83,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
         elems: vec![],
         data: vec![],
         trap_sites: vec![],
+        import_thunks: vec![],
     };
     let mut bodies = vec![];
     let mut func_types = vec![];

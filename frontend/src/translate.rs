@@ -14,6 +14,41 @@ use wasmparser::{BlockType, FunctionBody, Operator};
 use crate::module::{val_type, Parsed};
 use crate::FrontendError;
 
+/// A function of import `import`'s type that calls it and returns its
+/// result (`index` is its place after the module's own functions); `None`
+/// for types the backend can't pass yet (multiple results, references).
+pub fn import_thunk(parsed: &Parsed, index: u32, import: u32) -> Option<Function> {
+    let ty = parsed
+        .meta
+        .types
+        .get(parsed.func_types[import as usize] as usize)?;
+    if ty.results.len() > 1 {
+        return None;
+    }
+    let params = ty
+        .params
+        .iter()
+        .map(|t| ir_type(*t).ok())
+        .collect::<Option<Vec<_>>>()?;
+    let results = ty
+        .results
+        .iter()
+        .map(|t| ir_type(*t).ok())
+        .collect::<Option<Vec<_>>>()?;
+    let sig = Signature { params, results };
+    let mut f = Function::new(index, format!("import_thunk[{import}]"), sig.clone());
+    let args = f.block(Function::ENTRY).params.clone();
+    let call = f.push(
+        Function::ENTRY,
+        Op::Call { func: import },
+        args,
+        &sig.results,
+    );
+    let results = f.inst(call).results.clone();
+    f.push(Function::ENTRY, Op::Return, results, &[]);
+    Some(f)
+}
+
 fn ir_type(t: ValType) -> Result<Type, FrontendError> {
     Ok(match t {
         ValType::I32 => Type::I32,

@@ -18,7 +18,7 @@ pub const FACTS_SECTION: &str = ".pcc.facts";
 pub const META_MAGIC: [u8; 8] = *b"PCCCMETA";
 pub const FACTS_MAGIC: [u8; 8] = *b"PCCCFACT";
 /// Bump on any change to the encoding or the meaning of a field.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Error)]
 pub enum ArtifactError {
@@ -199,6 +199,12 @@ pub struct Metadata {
     pub elems: Vec<ElemSegment>,
     pub data: Vec<DataSegment>,
     pub trap_sites: Vec<TrapSite>,
+    /// For each function import (in import order), the index in `funcs` of
+    /// its thunk: a compiled function of the import's type that calls it
+    /// through the host-call path, so a table can hold a host function like
+    /// any other (`None`: a type thunks don't support yet). Thunks follow
+    /// the defined functions in `funcs`.
+    pub import_thunks: Vec<Option<u32>>,
 }
 
 impl Metadata {
@@ -327,6 +333,7 @@ mod tests {
                 offset: 12,
                 code: TrapCode::Unreachable,
             }],
+            import_thunks: vec![],
         }
     }
 

@@ -701,21 +701,28 @@ impl Instance {
         if func < nimp {
             return match &self.0.funcs[func as usize] {
                 FuncRef::Wasm { instance, index } => instance.elem_for(*index),
-                FuncRef::Host { .. } => Err(InstantiateError::Unsupported(
-                    "a host function in a table (needs a host-call trampoline, not built yet)"
-                        .into(),
-                )),
+                // A host function is called through this module's thunk for
+                // the import, which takes the host-call path.
+                FuncRef::Host { .. } => match meta.import_thunks.get(func as usize) {
+                    Some(Some(t)) => Ok((self.code_elem(*t), self.clone())),
+                    _ => Err(InstantiateError::Unsupported(
+                        "a host function of this type in a table (no thunk for it yet)".into(),
+                    )),
+                },
             };
         }
-        let f = &meta.funcs[(func - nimp) as usize];
-        Ok((
-            Elem {
-                code: self.0.module.0.code.base as u64 + f.offset as u64,
-                sig: self.0.vmctx[meta.vmctx_layout().sig_id(f.type_index) as usize / 8],
-                vmctx: self.0.vmctx.as_ptr() as u64,
-            },
-            self.clone(),
-        ))
+        Ok((self.code_elem(func - nimp), self.clone()))
+    }
+
+    /// The table element for entry `funcs[i]` of this module's code.
+    fn code_elem(&self, i: u32) -> Elem {
+        let meta = &self.0.module.0.meta;
+        let f = &meta.funcs[i as usize];
+        Elem {
+            code: self.0.module.0.code.base as u64 + f.offset as u64,
+            sig: self.0.vmctx[meta.vmctx_layout().sig_id(f.type_index) as usize / 8],
+            vmctx: self.0.vmctx.as_ptr() as u64,
+        }
     }
 
     fn func_type(&self, index: u32) -> WasmFuncType {

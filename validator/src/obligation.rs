@@ -146,7 +146,7 @@ impl Obligation {
                 offset: self.index_min.wrapping_add(self.disp as u64),
             });
         }
-        let solver = Solver::new_for_logic("QF_BV").unwrap_or_else(Solver::new);
+        let solver = Solver::new_for_logic("QF_BV").unwrap_or_default();
         let index = BV::new_const("index", 64);
         solver.assert(BV::from_u64(self.index_min, 64).bvule(&index));
         solver.assert(index.bvule(BV::from_u64(self.index_max, 64)));
