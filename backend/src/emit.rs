@@ -1045,6 +1045,15 @@ impl<'a> FuncEmitter<'a> {
                 asm.mov(eax, eax)?;
                 defs.push((0, *dst));
             }
+            MInst::Bulk { op, .. } => {
+                let oob = self.trap_label(TrapCode::HeapOutOfBounds);
+                let asm = &mut *self.asm;
+                asm.mov(rdi, r14)?;
+                asm.mov(esi, *op)?;
+                asm.call(qword_ptr(r14 + VmCtxLayout::BULK_MEMORY as i32))?;
+                asm.test(eax, eax)?;
+                asm.jne(oob)?;
+            }
             MInst::Call {
                 target, defs: d, ..
             } => {

@@ -277,6 +277,10 @@ pub enum Op {
     MemorySize,
     /// args: [delta pages (I32)]; result: I32 old size in pages or -1.
     MemoryGrow,
+    /// memory.copy / fill / init, data.drop (args: the operator's, I32 each:
+    /// copy/fill/init take three, data.drop none). Traps if a range leaves
+    /// the memory.
+    Bulk(pcc::vmctx::BulkOp),
 
     // ---- globals ----
     /// `index` in the global index space (imports first).

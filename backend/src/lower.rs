@@ -591,6 +591,10 @@ impl<'a> Lowerer<'a> {
                 dst: r[0],
                 delta: a[0],
             }),
+            Op::Bulk(op) => out.push(MInst::Bulk {
+                op: op.encode(),
+                args: a.clone(),
+            }),
             Op::GlobalGet { index, ty } => {
                 if !ty.is_int() {
                     let tmp = self.temp();

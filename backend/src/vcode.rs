@@ -362,6 +362,12 @@ pub enum MInst {
         dst: VReg,
         delta: VReg,
     },
+    /// `mov rdi, r14; mov esi, op; call [r14 + BULK_MEMORY]`, operands fixed
+    /// in rdx, rcx, r8; then an out-of-bounds trap unless it returned 0.
+    Bulk {
+        op: u32,
+        args: Vec<VReg>,
+    },
     /// A direct call; args in fixed registers, results in fixed registers.
     Call {
         target: CallTarget,
@@ -504,7 +510,7 @@ impl VCode {
                     }
                     s
                 }
-                MInst::HostCall { .. } => sysv_clobbers(),
+                MInst::HostCall { .. } | MInst::Bulk { .. } => sysv_clobbers(),
                 MInst::MemoryGrow { .. } => {
                     let mut s = sysv_clobbers();
                     s.remove(preg(0));
@@ -692,6 +698,12 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v
         }
         MInst::HostCall { .. } => vec![],
+        // The System V argument registers after vmctx (rdi) and op (rsi).
+        MInst::Bulk { args, .. } => args
+            .iter()
+            .zip([2u8, 1, 8])
+            .map(|(v, r)| O::reg_fixed_use(*v, preg(r)))
+            .collect(),
         // Both write their result before the last read of `index`: the
         // result is an early def so it never shares the index's register.
         MInst::IndirectTarget {

@@ -8,6 +8,7 @@ use backend::ir::{
     BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, MemArg, Op, Signature, Type,
     UnOp, Value,
 };
+use pcc::vmctx::BulkOp;
 use pcc::{TrapCode, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -357,6 +358,13 @@ impl<'p, 'a> Translator<'p, 'a> {
         self.stack.split_off(at)
     }
 
+    /// A bulk-memory operator taking `n` operands and producing nothing.
+    fn bulk(&mut self, op: BulkOp, n: usize) {
+        let args = self.popn(n);
+        let b = self.cur();
+        self.f.push(b, Op::Bulk(op), args, &[]);
+    }
+
     fn push1(&mut self, op: Op, args: Vec<Value>, ty: Type) -> Value {
         let b = self.cur();
         self.f.push1(b, op, args, ty)
@@ -564,6 +572,10 @@ impl<'p, 'a> Translator<'p, 'a> {
                 let v = self.push1(Op::MemoryGrow, vec![d], Type::I32);
                 self.stack.push(v);
             }
+            O::MemoryCopy { .. } => self.bulk(BulkOp::Copy, 3),
+            O::MemoryFill { .. } => self.bulk(BulkOp::Fill, 3),
+            O::MemoryInit { data_index, .. } => self.bulk(BulkOp::Init(data_index), 3),
+            O::DataDrop { data_index } => self.bulk(BulkOp::DataDrop(data_index), 0),
             O::Call { function_index } => {
                 let (params, results) =
                     self.func_sig(self.parsed.func_types[function_index as usize])?;

@@ -85,6 +85,43 @@ pub const CALLER_SAVED_GPRS: [Gpr; 12] = [
     Gpr::R13,
 ];
 
+/// The operations of the `bulk_memory` builtin. Its `op` argument is the
+/// code in the low byte and a data segment index above it; the builtin checks
+/// every range against the memory's current size and returns 0, or the
+/// out-of-bounds-memory trap code without touching memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkOp {
+    /// memory.copy: a = dst, b = src, c = len.
+    Copy,
+    /// memory.fill: a = dst, b = byte value, c = len.
+    Fill,
+    /// memory.init of a data segment: a = dst, b = offset in the segment, c = len.
+    Init(u32),
+    /// data.drop of a data segment.
+    DataDrop(u32),
+}
+
+impl BulkOp {
+    pub fn encode(self) -> u32 {
+        match self {
+            BulkOp::Copy => 0,
+            BulkOp::Fill => 1,
+            BulkOp::Init(seg) => 2 | seg << 8,
+            BulkOp::DataDrop(seg) => 3 | seg << 8,
+        }
+    }
+
+    pub fn decode(op: u32) -> Option<BulkOp> {
+        Some(match op & 0xff {
+            0 => BulkOp::Copy,
+            1 => BulkOp::Fill,
+            2 => BulkOp::Init(op >> 8),
+            3 => BulkOp::DataDrop(op >> 8),
+            _ => return None,
+        })
+    }
+}
+
 /// Bytes reserved below the stack limit for host code called from wasm
 /// (the runtime sets the limit this far above the real end of the stack).
 pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
@@ -98,7 +135,9 @@ pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
 ///  16  stack_limit      u64  lowest rsp compiled code may run at
 ///  24  host_call        fn(vmctx, import_index: u32, slots: *mut u64) -> u32 trap code
 ///  32  memory_grow      fn(vmctx, delta_pages: u64) -> u64 old pages or u64::MAX
-///  40  reserved (builtins of later issues), up to 64
+///  40  instance         the runtime's instance pointer (opaque to compiled code)
+///  48  bulk_memory      fn(vmctx, op: u32, a: u64, b: u64, c: u64) -> u32 trap code, see [`BulkOp`]
+///  56  reserved, up to 64
 ///  64  sig_ids[ntypes]  u64 each: process-wide id of the module's type i
 ///      tables[ntables]  *Table each, Table = { elems: *Elem, len: u64 }, Elem = { code, sig_id, vmctx }
 ///      globals[nglobals] *Cell each, a 16-byte cell holding the value
@@ -116,6 +155,7 @@ impl VmCtxLayout {
     pub const STACK_LIMIT: u32 = 16;
     pub const HOST_CALL: u32 = 24;
     pub const MEMORY_GROW: u32 = 32;
+    pub const BULK_MEMORY: u32 = 48;
     pub const FIXED_END: u32 = 64;
 
     /// Table descriptor fields.

@@ -418,6 +418,8 @@ struct InstanceInner {
     tables: Vec<Arc<Shared<Table>>>,
     globals: Vec<GlobalSlot>,
     funcs: Vec<FuncRef>,
+    /// Data segments dropped so far (data.drop, or active ones once applied).
+    dropped_data: Mutex<Vec<bool>>,
 }
 
 impl Drop for InstanceInner {
@@ -602,6 +604,7 @@ impl Instance {
         vmctx[VmCtxLayout::HEAP_BASE as usize / 8] = heap_base;
         vmctx[VmCtxLayout::HOST_CALL as usize / 8] = host_call as *const () as u64;
         vmctx[VmCtxLayout::MEMORY_GROW as usize / 8] = memory_grow as *const () as u64;
+        vmctx[VmCtxLayout::BULK_MEMORY as usize / 8] = bulk_memory as *const () as u64;
         for (i, t) in meta.types.iter().enumerate() {
             vmctx[layout.sig_id(i as u32) as usize / 8] = sig_id(t);
         }
@@ -620,6 +623,7 @@ impl Instance {
             tables,
             globals,
             funcs,
+            dropped_data: Mutex::new(vec![false; meta.data.len()]),
         }));
         {
             let inner = Arc::as_ptr(&inst.0) as *mut InstanceInner;
@@ -677,10 +681,13 @@ impl Instance {
                 t.elems[off as usize + k] = e;
             }
         }
-        for seg in &meta.data {
+        for (k, seg) in meta.data.iter().enumerate() {
             let SegmentMode::Active { offset, .. } = &seg.mode else {
                 continue;
             };
+            // An active segment is dropped once applied (memory.init of it
+            // then sees an empty segment).
+            self.0.dropped_data.lock().expect("data segments")[k] = true;
             let off = eval_const(offset, &self.0.globals) as u32 as u64;
             let ok = self
                 .0
@@ -899,6 +906,50 @@ extern "sysv64" fn host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u
             TrapCode::HostTrap as u32
         }
         _ => TrapCode::HostTrap as u32,
+    }
+}
+
+/// Compiled code's bulk-memory operators (vmctx `BULK_MEMORY`): every range
+/// is checked against the memory's current size here; 0 or a trap code.
+extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64) -> u32 {
+    let oob = TrapCode::HeapOutOfBounds as u32;
+    // Operands are i32s: only their low halves count.
+    let (a, b, c) = (a as u32 as u64, b as u32 as u64, c as u32 as u64);
+    let inst = unsafe { &*(*vmctx.add(VMCTX_INSTANCE) as *const InstanceInner) };
+    let mem = inst.memory.as_deref();
+    let ok = match pcc::vmctx::BulkOp::decode(op) {
+        Some(pcc::vmctx::BulkOp::Copy) => mem.is_some_and(|m| m.copy_within(a, b, c)),
+        Some(pcc::vmctx::BulkOp::Fill) => mem.is_some_and(|m| m.fill(a, b as u8, c)),
+        Some(pcc::vmctx::BulkOp::Init(seg)) => {
+            let meta = &inst.module.0.meta;
+            let dropped = inst.dropped_data.lock().expect("data segments");
+            let bytes: &[u8] = match meta.data.get(seg as usize) {
+                Some(d) if !dropped[seg as usize] => &d.bytes,
+                _ => &[],
+            };
+            let end = b.checked_add(c).filter(|&e| e <= bytes.len() as u64);
+            match (end, mem) {
+                (Some(e), Some(m)) => m.write(a, &bytes[b as usize..e as usize]),
+                _ => false,
+            }
+        }
+        Some(pcc::vmctx::BulkOp::DataDrop(seg)) => {
+            if let Some(d) = inst
+                .dropped_data
+                .lock()
+                .expect("data segments")
+                .get_mut(seg as usize)
+            {
+                *d = true;
+            }
+            true
+        }
+        None => false,
+    };
+    if ok {
+        0
+    } else {
+        oob
     }
 }
 

@@ -130,6 +130,35 @@ impl Memory {
         Some(old)
     }
 
+    /// Whether `[offset, offset + len)` lies inside the memory now.
+    fn fits(&self, offset: u64, len: u64) -> bool {
+        offset.checked_add(len).is_some_and(|e| e <= self.bytes())
+    }
+
+    /// memory.copy: bounds-checked, overlapping ranges allowed.
+    pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> bool {
+        if !self.fits(dst, len) || !self.fits(src, len) {
+            return false;
+        }
+        unsafe {
+            std::ptr::copy(
+                self.base.add(src as usize),
+                self.base.add(dst as usize),
+                len as usize,
+            )
+        };
+        true
+    }
+
+    /// memory.fill: bounds-checked.
+    pub fn fill(&self, dst: u64, byte: u8, len: u64) -> bool {
+        if !self.fits(dst, len) {
+            return false;
+        }
+        unsafe { std::ptr::write_bytes(self.base.add(dst as usize), byte, len as usize) };
+        true
+    }
+
     /// Bounds-checked copy into memory (data segments).
     pub fn write(&self, offset: u64, bytes: &[u8]) -> bool {
         let end = offset.checked_add(bytes.len() as u64);

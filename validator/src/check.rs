@@ -1305,7 +1305,9 @@ impl<'a> Func<'a> {
                 set_result(s, ty);
             }
             (OpKind::Memory, Some(Mem::Vm(off)))
-                if off == VmCtxLayout::HOST_CALL || off == VmCtxLayout::MEMORY_GROW =>
+                if off == VmCtxLayout::HOST_CALL
+                    || off == VmCtxLayout::MEMORY_GROW
+                    || off == VmCtxLayout::BULK_MEMORY =>
             {
                 self.check_pinned(i, s);
                 if off == VmCtxLayout::HOST_CALL {
