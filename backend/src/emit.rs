@@ -1045,14 +1045,22 @@ impl<'a> FuncEmitter<'a> {
                 asm.mov(eax, eax)?;
                 defs.push((0, *dst));
             }
-            MInst::Bulk { op, .. } => {
-                let oob = self.trap_label(TrapCode::HeapOutOfBounds);
+            MInst::Builtin {
+                field, op, trap, ..
+            } => {
+                let trap = self.trap_label(*trap);
                 let asm = &mut *self.asm;
                 asm.mov(rdi, r14)?;
-                asm.mov(esi, *op)?;
-                asm.call(qword_ptr(r14 + VmCtxLayout::BULK_MEMORY as i32))?;
+                asm.mov(rsi, *op)?;
+                asm.call(qword_ptr(r14 + *field as i32))?;
                 asm.test(eax, eax)?;
-                asm.jne(oob)?;
+                asm.jne(trap)?;
+            }
+            MInst::TableSize { dst, table_off } => {
+                let d = r(0);
+                asm.mov(R64[d], qword_ptr(r14 + *table_off as i32))?;
+                asm.mov(R32[d], dword_ptr(R64[d] + VmCtxLayout::TABLE_LEN as i32))?;
+                defs.push((d, *dst));
             }
             MInst::Call {
                 target, defs: d, ..

@@ -281,6 +281,13 @@ pub enum Op {
     /// copy/fill/init take three, data.drop none). Traps if a range leaves
     /// the memory.
     Bulk(pcc::vmctx::BulkOp),
+    /// table.copy / table.init (three I32 args), elem.drop (none). Traps if
+    /// a range leaves its table or segment.
+    TableBulk(pcc::vmctx::TableOp),
+    /// Result: I32 current length of table `table`.
+    TableSize {
+        table: u32,
+    },
 
     // ---- globals ----
     /// `index` in the global index space (imports first).

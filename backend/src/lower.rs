@@ -591,9 +591,21 @@ impl<'a> Lowerer<'a> {
                 dst: r[0],
                 delta: a[0],
             }),
-            Op::Bulk(op) => out.push(MInst::Bulk {
+            Op::Bulk(op) => out.push(MInst::Builtin {
+                field: VmCtxLayout::BULK_MEMORY,
+                op: op.encode() as u64,
+                args: a.clone(),
+                trap: pcc::TrapCode::HeapOutOfBounds,
+            }),
+            Op::TableBulk(op) => out.push(MInst::Builtin {
+                field: VmCtxLayout::TABLE_OP,
                 op: op.encode(),
                 args: a.clone(),
+                trap: pcc::TrapCode::TableAccessOutOfBounds,
+            }),
+            Op::TableSize { table } => out.push(MInst::TableSize {
+                dst: r[0],
+                table_off: self.ctx.layout.table(*table),
             }),
             Op::GlobalGet { index, ty } => {
                 if !ty.is_int() {

@@ -362,11 +362,19 @@ pub enum MInst {
         dst: VReg,
         delta: VReg,
     },
-    /// `mov rdi, r14; mov esi, op; call [r14 + BULK_MEMORY]`, operands fixed
-    /// in rdx, rcx, r8; then an out-of-bounds trap unless it returned 0.
-    Bulk {
-        op: u32,
+    /// A runtime builtin through vmctx (`field`: BULK_MEMORY, TABLE_OP):
+    /// `mov rdi, r14; mov rsi, op; call [r14 + field]`, operands fixed in
+    /// rdx, rcx, r8; then `trap` unless it returned 0.
+    Builtin {
+        field: u32,
+        op: u64,
         args: Vec<VReg>,
+        trap: pcc::TrapCode,
+    },
+    /// `dst = [tables[t] + len]` (32-bit: lengths fit).
+    TableSize {
+        dst: VReg,
+        table_off: u32,
     },
     /// A direct call; args in fixed registers, results in fixed registers.
     Call {
@@ -510,7 +518,7 @@ impl VCode {
                     }
                     s
                 }
-                MInst::HostCall { .. } | MInst::Bulk { .. } => sysv_clobbers(),
+                MInst::HostCall { .. } | MInst::Builtin { .. } => sysv_clobbers(),
                 MInst::MemoryGrow { .. } => {
                     let mut s = sysv_clobbers();
                     s.remove(preg(0));
@@ -699,7 +707,8 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         }
         MInst::HostCall { .. } => vec![],
         // The System V argument registers after vmctx (rdi) and op (rsi).
-        MInst::Bulk { args, .. } => args
+        MInst::TableSize { dst, .. } => vec![O::reg_def(*dst)],
+        MInst::Builtin { args, .. } => args
             .iter()
             .zip([2u8, 1, 8])
             .map(|(v, r)| O::reg_fixed_use(*v, preg(r)))

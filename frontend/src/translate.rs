@@ -8,7 +8,7 @@ use backend::ir::{
     BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, MemArg, Op, Signature, Type,
     UnOp, Value,
 };
-use pcc::vmctx::BulkOp;
+use pcc::vmctx::{BulkOp, TableOp};
 use pcc::{TrapCode, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -365,6 +365,13 @@ impl<'p, 'a> Translator<'p, 'a> {
         self.f.push(b, Op::Bulk(op), args, &[]);
     }
 
+    /// A bulk-table operator taking `n` operands and producing nothing.
+    fn table_bulk(&mut self, op: TableOp, n: usize) {
+        let args = self.popn(n);
+        let b = self.cur();
+        self.f.push(b, Op::TableBulk(op), args, &[]);
+    }
+
     fn push1(&mut self, op: Op, args: Vec<Value>, ty: Type) -> Value {
         let b = self.cur();
         self.f.push1(b, op, args, ty)
@@ -576,6 +583,28 @@ impl<'p, 'a> Translator<'p, 'a> {
             O::MemoryFill { .. } => self.bulk(BulkOp::Fill, 3),
             O::MemoryInit { data_index, .. } => self.bulk(BulkOp::Init(data_index), 3),
             O::DataDrop { data_index } => self.bulk(BulkOp::DataDrop(data_index), 0),
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => self.table_bulk(
+                TableOp::Copy {
+                    dst: dst_table,
+                    src: src_table,
+                },
+                3,
+            ),
+            O::TableInit { elem_index, table } => self.table_bulk(
+                TableOp::Init {
+                    seg: elem_index,
+                    table,
+                },
+                3,
+            ),
+            O::ElemDrop { elem_index } => self.table_bulk(TableOp::ElemDrop(elem_index), 0),
+            O::TableSize { table } => {
+                let v = self.push1(Op::TableSize { table }, vec![], Type::I32);
+                self.stack.push(v);
+            }
             O::Call { function_index } => {
                 let (params, results) =
                     self.func_sig(self.parsed.func_types[function_index as usize])?;

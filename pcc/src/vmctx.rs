@@ -122,6 +122,41 @@ impl BulkOp {
     }
 }
 
+/// The operations of the `table_op` builtin: `op` is the code in the low
+/// byte, then two 24-bit indexes (tables or element segments). It checks
+/// every range against the table's length (and the segment's) and returns 0,
+/// or the out-of-bounds-table trap code without changing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableOp {
+    /// table.copy: a = dst, b = src, c = len.
+    Copy { dst: u32, src: u32 },
+    /// table.init: a = dst in the table, b = offset in the segment, c = len.
+    Init { seg: u32, table: u32 },
+    /// elem.drop of a segment.
+    ElemDrop(u32),
+}
+
+impl TableOp {
+    pub fn encode(self) -> u64 {
+        let pack = |code: u64, x: u32, y: u32| code | (x as u64) << 8 | (y as u64) << 32;
+        match self {
+            TableOp::Copy { dst, src } => pack(0, dst, src),
+            TableOp::Init { seg, table } => pack(1, seg, table),
+            TableOp::ElemDrop(seg) => pack(2, seg, 0),
+        }
+    }
+
+    pub fn decode(op: u64) -> Option<TableOp> {
+        let (x, y) = ((op >> 8) as u32 & 0xff_ffff, (op >> 32) as u32);
+        Some(match op & 0xff {
+            0 => TableOp::Copy { dst: x, src: y },
+            1 => TableOp::Init { seg: x, table: y },
+            2 => TableOp::ElemDrop(x),
+            _ => return None,
+        })
+    }
+}
+
 /// Bytes reserved below the stack limit for host code called from wasm
 /// (the runtime sets the limit this far above the real end of the stack).
 pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
@@ -137,7 +172,7 @@ pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
 ///  32  memory_grow      fn(vmctx, delta_pages: u64) -> u64 old pages or u64::MAX
 ///  40  instance         the runtime's instance pointer (opaque to compiled code)
 ///  48  bulk_memory      fn(vmctx, op: u32, a: u64, b: u64, c: u64) -> u32 trap code, see [`BulkOp`]
-///  56  reserved, up to 64
+///  56  table_op         fn(vmctx, op: u64, a: u64, b: u64, c: u64) -> u32 trap code, see [`TableOp`]
 ///  64  sig_ids[ntypes]  u64 each: process-wide id of the module's type i
 ///      tables[ntables]  *Table each, Table = { elems: *Elem, len: u64 }, Elem = { code, sig_id, vmctx }
 ///      globals[nglobals] *Cell each, a 16-byte cell holding the value
@@ -156,6 +191,7 @@ impl VmCtxLayout {
     pub const HOST_CALL: u32 = 24;
     pub const MEMORY_GROW: u32 = 32;
     pub const BULK_MEMORY: u32 = 48;
+    pub const TABLE_OP: u32 = 56;
     pub const FIXED_END: u32 = 64;
 
     /// Table descriptor fields.

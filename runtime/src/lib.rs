@@ -420,6 +420,9 @@ struct InstanceInner {
     funcs: Vec<FuncRef>,
     /// Data segments dropped so far (data.drop, or active ones once applied).
     dropped_data: Mutex<Vec<bool>>,
+    /// Element segments dropped so far (elem.drop, or active and declared
+    /// ones once instantiated).
+    dropped_elems: Mutex<Vec<bool>>,
 }
 
 impl Drop for InstanceInner {
@@ -605,6 +608,7 @@ impl Instance {
         vmctx[VmCtxLayout::HOST_CALL as usize / 8] = host_call as *const () as u64;
         vmctx[VmCtxLayout::MEMORY_GROW as usize / 8] = memory_grow as *const () as u64;
         vmctx[VmCtxLayout::BULK_MEMORY as usize / 8] = bulk_memory as *const () as u64;
+        vmctx[VmCtxLayout::TABLE_OP as usize / 8] = table_op as *const () as u64;
         for (i, t) in meta.types.iter().enumerate() {
             vmctx[layout.sig_id(i as u32) as usize / 8] = sig_id(t);
         }
@@ -624,6 +628,12 @@ impl Instance {
             globals,
             funcs,
             dropped_data: Mutex::new(vec![false; meta.data.len()]),
+            dropped_elems: Mutex::new(
+                meta.elems
+                    .iter()
+                    .map(|e| !matches!(e.mode, SegmentMode::Passive))
+                    .collect(),
+            ),
         }));
         {
             let inner = Arc::as_ptr(&inst.0) as *mut InstanceInner;
@@ -950,6 +960,129 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
         0
     } else {
         oob
+    }
+}
+
+/// Compiled code's bulk-table operators (vmctx `TABLE_OP`): every range is
+/// checked against its table's (and segment's) length here; 0 or a trap code.
+extern "sysv64" fn table_op(vmctx: *mut u64, op: u64, a: u64, b: u64, c: u64) -> u32 {
+    let (a, b, c) = (a as u32 as u64, b as u32 as u64, c as u32 as u64);
+    // The running instance, as an owned handle (its vmctx is only reachable
+    // while the instance is alive).
+    let inst = unsafe {
+        let p = *vmctx.add(VMCTX_INSTANCE) as *const InstanceInner;
+        Arc::increment_strong_count(p);
+        Instance(Arc::from_raw(p))
+    };
+    match table_op_on(&inst, op, a, b, c) {
+        Ok(()) => 0,
+        Err(code) => code as u32,
+    }
+}
+
+fn table_op_on(inst: &Instance, op: u64, a: u64, b: u64, c: u64) -> Result<(), TrapCode> {
+    let oob = TrapCode::TableAccessOutOfBounds;
+    let fits = |start: u64, len: u64| start.checked_add(c).is_some_and(|e| e <= len);
+    let meta = &inst.0.module.0.meta;
+    match pcc::vmctx::TableOp::decode(op).ok_or(oob)? {
+        pcc::vmctx::TableOp::Copy { dst, src } => {
+            let (td, ts) = (
+                inst.0.tables.get(dst as usize).ok_or(oob)?,
+                inst.0.tables.get(src as usize).ok_or(oob)?,
+            );
+            if Arc::ptr_eq(td, ts) {
+                let mut t = td.0.lock().expect("table");
+                if !fits(a, t.desc.len) || !fits(b, t.desc.len) {
+                    return Err(oob);
+                }
+                t.elems
+                    .copy_within(b as usize..(b + c) as usize, a as usize);
+            } else {
+                // Lock in address order, so two copies in opposite
+                // directions on other threads can't deadlock.
+                let (mut d, s) = if Arc::as_ptr(td) < Arc::as_ptr(ts) {
+                    let d = td.0.lock().expect("table");
+                    (d, ts.0.lock().expect("table"))
+                } else {
+                    let s = ts.0.lock().expect("table");
+                    (td.0.lock().expect("table"), s)
+                };
+                if !fits(a, d.desc.len) || !fits(b, s.desc.len) {
+                    return Err(oob);
+                }
+                d.elems[a as usize..(a + c) as usize]
+                    .copy_from_slice(&s.elems[b as usize..(b + c) as usize]);
+                // The copied elements need what kept them alive in `src`.
+                for i in &s.keep_alive {
+                    if !d.keep_alive.iter().any(|k| Arc::ptr_eq(&k.0, &i.0)) {
+                        d.keep_alive.push(i.clone());
+                    }
+                }
+            }
+            Ok(())
+        }
+        pcc::vmctx::TableOp::Init { seg, table } => {
+            let t = inst.0.tables.get(table as usize).ok_or(oob)?;
+            let dropped = inst
+                .0
+                .dropped_elems
+                .lock()
+                .expect("element segments")
+                .get(seg as usize)
+                .copied()
+                .unwrap_or(true);
+            let items: &[Option<u32>] = match meta.elems.get(seg as usize) {
+                Some(e) if !dropped => &e.items,
+                _ => &[],
+            };
+            let mut elems = vec![];
+            if !fits(b, items.len() as u64) {
+                return Err(oob);
+            }
+            for item in &items[b as usize..(b + c) as usize] {
+                elems.push(match item {
+                    None => (
+                        Elem {
+                            code: 0,
+                            sig: 0,
+                            vmctx: 0,
+                        },
+                        None,
+                    ),
+                    Some(f) => {
+                        let (e, owner) = inst.elem_for(*f).map_err(|_| oob)?;
+                        (e, Some(owner))
+                    }
+                });
+            }
+            let imported = table < meta.num_imported_tables();
+            let mut t = t.0.lock().expect("table");
+            if !fits(a, t.desc.len) {
+                return Err(oob);
+            }
+            for (k, (e, owner)) in elems.into_iter().enumerate() {
+                if let Some(owner) = owner {
+                    let foreign = imported || !Arc::ptr_eq(&owner.0, &inst.0);
+                    if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
+                        t.keep_alive.push(owner);
+                    }
+                }
+                t.elems[a as usize + k] = e;
+            }
+            Ok(())
+        }
+        pcc::vmctx::TableOp::ElemDrop(seg) => {
+            if let Some(d) = inst
+                .0
+                .dropped_elems
+                .lock()
+                .expect("element segments")
+                .get_mut(seg as usize)
+            {
+                *d = true;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -1307,7 +1307,8 @@ impl<'a> Func<'a> {
             (OpKind::Memory, Some(Mem::Vm(off)))
                 if off == VmCtxLayout::HOST_CALL
                     || off == VmCtxLayout::MEMORY_GROW
-                    || off == VmCtxLayout::BULK_MEMORY =>
+                    || off == VmCtxLayout::BULK_MEMORY
+                    || off == VmCtxLayout::TABLE_OP =>
             {
                 self.check_pinned(i, s);
                 if off == VmCtxLayout::HOST_CALL {
