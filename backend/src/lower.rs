@@ -2,7 +2,7 @@
 //! gets the fact its instruction establishes (32-bit writes zero the upper
 //! half, so every i32 value is `ZEXT32`).
 
-use pcc::vmctx::{arg_locations, ArgLoc, FLOAT_RET_REG, INT_RET_REG};
+use pcc::vmctx::{arg_locations, result_locations, ArgLoc};
 use pcc::{Fact, HeapStrategy, VmCtxLayout, WasmFuncType};
 use regalloc2::{Block as RBlock, RegClass, VReg};
 
@@ -103,12 +103,19 @@ impl<'a> Lowerer<'a> {
         arg_locations(args.iter().map(|v| v.class() == RegClass::Float))
     }
 
-    /// The fixed register of a single result.
-    fn ret_reg(v: VReg) -> regalloc2::PReg {
-        match v.class() {
-            RegClass::Float => xreg(FLOAT_RET_REG.0),
-            _ => preg(INT_RET_REG.0),
-        }
+    /// Each result (of a call, or returned) with its fixed register.
+    fn results_in_regs(&self, vs: &[VReg]) -> Result<Vec<(VReg, regalloc2::PReg)>, CompileError> {
+        let locs = result_locations(vs.iter().map(|v| v.class() == RegClass::Float))
+            .ok_or_else(|| self.err("more results than result registers (not supported yet)"))?;
+        Ok(vs
+            .iter()
+            .zip(locs)
+            .map(|(&v, loc)| match loc {
+                ArgLoc::Xmm(x) => (v, xreg(x.0)),
+                ArgLoc::Gpr(g) => (v, preg(g.0)),
+                ArgLoc::Stack(_) => unreachable!("results travel in registers"),
+            })
+            .collect())
     }
 
     fn set_fact(&mut self, v: VReg, fact: Fact) {
@@ -634,13 +641,8 @@ impl<'a> Lowerer<'a> {
                 })
             }
             Op::Call { func } => {
-                let ty = self
-                    .ctx
-                    .func_types
-                    .get(*func as usize)
-                    .ok_or_else(|| self.err(format!("call to missing function {func}")))?;
-                if ty.results.len() > 1 {
-                    return Err(self.err("multi-value results are not supported yet"));
+                if self.ctx.func_types.get(*func as usize).is_none() {
+                    return Err(self.err(format!("call to missing function {func}")));
                 }
                 if *func < self.ctx.num_imported_funcs {
                     for (i, &v) in a.iter().enumerate() {
@@ -653,16 +655,19 @@ impl<'a> Lowerer<'a> {
                         import: *func,
                         area: 0,
                     });
-                    if let Some(&res) = r.first() {
-                        // The host writes the full slot (i32 results
-                        // zero-extended, per the host-call contract).
-                        out.push(MInst::LoadFrame { dst: res, off: 0 });
+                    for (i, &res) in r.iter().enumerate() {
+                        // The host writes each result over slot i (i32
+                        // results reload with 32-bit loads, zero-extending).
+                        out.push(MInst::LoadFrame {
+                            dst: res,
+                            off: 8 * i as u32,
+                        });
                     }
                     let slots = a.len().max(r.len()) as u32 * 8;
                     self.call_area = self.call_area.max(slots);
                 } else {
                     let uses = self.call_args(out, &a);
-                    let defs = r.iter().map(|&v| (v, Self::ret_reg(v))).collect();
+                    let defs = self.results_in_regs(&r)?;
                     out.push(MInst::Call {
                         target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
                         uses,
@@ -672,11 +677,8 @@ impl<'a> Lowerer<'a> {
             }
             Op::CallIndirect { type_index, table } => {
                 let (index, args) = a.split_last().expect("call_indirect has an index operand");
-                if r.len() > 1 {
-                    return Err(self.err("multi-value results are not supported yet"));
-                }
                 let uses = self.call_args(out, args);
-                let defs = r.iter().map(|&v| (v, Self::ret_reg(v))).collect();
+                let defs = self.results_in_regs(&r)?;
                 let (tmp, callee) = (self.temp(), self.temp());
                 out.push(MInst::IndirectTarget {
                     table_off: self.ctx.layout.table(*table),
@@ -718,12 +720,8 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Return => {
-                if a.len() > 1 {
-                    return Err(self.err("multi-value results are not supported yet"));
-                }
-                out.push(MInst::Ret {
-                    uses: a.iter().map(|&v| (v, Self::ret_reg(v))).collect(),
-                });
+                let uses = self.results_in_regs(&a)?;
+                out.push(MInst::Ret { uses });
             }
             Op::Trap(code) => out.push(MInst::Trap { code: *code }),
         }

@@ -17,7 +17,7 @@ use crate::FrontendError;
 
 /// A function of import `import`'s type that calls it and returns its
 /// result (`index` is its place after the module's own functions); `None`
-/// for types the backend can't pass yet (multiple results, references).
+/// for types the backend can't pass yet (references).
 pub fn import_thunk(parsed: &Parsed, index: u32, import: u32) -> Option<Function> {
     let ty = parsed
         .meta

@@ -7,11 +7,10 @@
 //!
 //! Wasm-to-wasm calls: integer arguments in [`INT_ARG_REGS`] then float
 //! arguments in [`FLOAT_ARG_REGS`]; further arguments in 8-byte stack slots
-//! at `[rsp + 8*k]` at the call instruction (the caller's outgoing area); the
-//! first integer result in `rax`, the first float result in `xmm0`; further
-//! results are written by the callee to the caller's outgoing area, through a
-//! pointer passed as a hidden last integer argument. All registers but `rsp`,
-//! `rbp`, `r14`, `r15` are caller-saved.
+//! at `[rsp + 8*k]` at the call instruction (the caller's outgoing area);
+//! results in [`INT_RET_REGS`] and [`FLOAT_RET_REGS`] in order (see
+//! [`result_locations`]; more results than those registers are not supported
+//! yet). All registers but `rsp`, `rbp`, `r14`, `r15` are caller-saved.
 //!
 //! Host calls (imports): compiled code stores the arguments as 8-byte slots in
 //! its frame, then calls the function pointer at [`VmCtxLayout::HOST_CALL`]
@@ -36,6 +35,40 @@ pub const FLOAT_ARG_REGS: [Xmm; 8] = [
 ];
 pub const INT_RET_REG: Gpr = Gpr::RAX;
 pub const FLOAT_RET_REG: Xmm = Xmm(0);
+/// Integer results, in order (the first is [`INT_RET_REG`]).
+pub const INT_RET_REGS: [Gpr; 9] = [
+    Gpr::RAX,
+    Gpr::RDX,
+    Gpr::RCX,
+    Gpr::RSI,
+    Gpr::RDI,
+    Gpr::R8,
+    Gpr::R9,
+    Gpr::R10,
+    Gpr::R11,
+];
+/// Float results, in order (the first is [`FLOAT_RET_REG`]).
+pub const FLOAT_RET_REGS: [Xmm; 8] = FLOAT_ARG_REGS;
+
+/// Where each result of a function travels, given which are floats: integers
+/// take [`INT_RET_REGS`] in order, floats [`FLOAT_RET_REGS`]. `None` if there
+/// are more than those registers. The backend, the validator and the
+/// runtime's entry all use this one function.
+pub fn result_locations(is_float: impl IntoIterator<Item = bool>) -> Option<Vec<ArgLoc>> {
+    let (mut ints, mut floats) = (0, 0);
+    is_float
+        .into_iter()
+        .map(|f| {
+            if f {
+                floats += 1;
+                FLOAT_RET_REGS.get(floats - 1).map(|x| ArgLoc::Xmm(*x))
+            } else {
+                ints += 1;
+                INT_RET_REGS.get(ints - 1).map(|r| ArgLoc::Gpr(*r))
+            }
+        })
+        .collect()
+}
 
 /// Where one argument of a wasm-to-wasm call travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,6 +26,8 @@ pub struct EntryFrame {
     pub prev: *mut EntryFrame, // 112: the enclosing entry, for nesting
     pub float_args: [u64; 8],  // 120..184: xmm0..xmm7
     pub float_ret: u64,        // 184: xmm0 on return
+    pub int_rets: [u64; 9],    // 192..264: INT_RET_REGS on return
+    pub float_rets: [u64; 8],  // 264..328: xmm0..xmm7 on return
 }
 
 std::arch::global_asm!(
@@ -81,9 +83,28 @@ std::arch::global_asm!(
     // Compiled code preserves rbp (its prologue/epilogue), so the frame
     // pointer and the caller's rsp are where we left them.
     "mov rsp, rbp",
+    // rdi is a result register: address the frame through rbx (restored below).
+    "mov rbx, [rsp]",
+    "mov [rbx + 96], rax",
+    "movq [rbx + 184], xmm0",
+    "mov [rbx + 192], rax",
+    "mov [rbx + 200], rdx",
+    "mov [rbx + 208], rcx",
+    "mov [rbx + 216], rsi",
+    "mov [rbx + 224], rdi",
+    "mov [rbx + 232], r8",
+    "mov [rbx + 240], r9",
+    "mov [rbx + 248], r10",
+    "mov [rbx + 256], r11",
+    "movq [rbx + 264], xmm0",
+    "movq [rbx + 272], xmm1",
+    "movq [rbx + 280], xmm2",
+    "movq [rbx + 288], xmm3",
+    "movq [rbx + 296], xmm4",
+    "movq [rbx + 304], xmm5",
+    "movq [rbx + 312], xmm6",
+    "movq [rbx + 320], xmm7",
     "pop rdi",
-    "mov [rdi + 96], rax",
-    "movq [rdi + 184], xmm0",
     "pop rsp",
     "pop r15",
     "pop r14",
@@ -119,15 +140,15 @@ thread_local! {
 /// # Safety
 /// `frame.func` must be compiled code following pcc's calling convention,
 /// `vmctx`/`heap_base` a live instance's, and any stack switch target valid.
-/// On return, the integer and the float result registers.
-pub unsafe fn enter(frame: &mut EntryFrame) -> Result<(u64, u64), u32> {
+/// On return, `frame.int_rets` and `frame.float_rets` hold the result registers.
+pub unsafe fn enter(frame: &mut EntryFrame) -> Result<(), u32> {
     crate::signals::ensure_installed();
     frame.prev = INNERMOST.with(|c| c.get());
     INNERMOST.with(|c| c.set(frame as *mut _));
     let code = pccc_enter(frame as *mut _);
     INNERMOST.with(|c| c.set(frame.prev));
     if code == 0 {
-        Ok((frame.ret, frame.float_ret))
+        Ok(())
     } else {
         Err(code)
     }

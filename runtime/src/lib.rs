@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
-use pcc::vmctx::{arg_locations, ArgLoc, HOST_STACK_RESERVE, INT_ARG_REGS};
+use pcc::vmctx::{
+    arg_locations, result_locations, ArgLoc, HOST_STACK_RESERVE, INT_ARG_REGS, INT_RET_REGS,
+};
 use pcc::{
     ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType,
 };
@@ -820,11 +822,10 @@ impl Instance {
                 "reference-typed parameters or results".into(),
             ));
         }
-        if ty.results.len() > 1 {
-            return Err(RunError::Unsupported("multiple results".into()));
-        }
         let f = &meta.funcs[(index - nimp) as usize];
         let is_float = |t: &ValType| matches!(t, ValType::F32 | ValType::F64);
+        let result_locs = result_locations(ty.results.iter().map(is_float))
+            .ok_or_else(|| RunError::Unsupported("more results than result registers".into()))?;
         let mut int_args = [0u64; 6];
         let mut float_args = [0u64; 8];
         let mut stack_args = vec![];
@@ -863,14 +864,26 @@ impl Instance {
             prev: std::ptr::null_mut(),
             float_args,
             float_ret: 0,
+            int_rets: [0; 9],
+            float_rets: [0; 8],
         };
         HOST_TRAP.with(|t| t.set(None));
         match unsafe { entry::enter(&mut frame) } {
-            Ok((ret, float_ret)) => Ok(ty
+            Ok(()) => Ok(ty
                 .results
-                .first()
-                .map(|t| Val::from_slot(*t, if is_float(t) { float_ret } else { ret }))
-                .into_iter()
+                .iter()
+                .zip(result_locs)
+                .map(|(t, loc)| {
+                    let bits = match loc {
+                        ArgLoc::Gpr(r) => {
+                            let k = INT_RET_REGS.iter().position(|&g| g == r);
+                            frame.int_rets[k.expect("a result register")]
+                        }
+                        ArgLoc::Xmm(x) => frame.float_rets[x.0 as usize],
+                        ArgLoc::Stack(_) => unreachable!("results travel in registers"),
+                    };
+                    Val::from_slot(*t, bits)
+                })
                 .collect()),
             Err(code) => {
                 let code = TrapCode::from_u32(code).unwrap_or(TrapCode::HostTrap);

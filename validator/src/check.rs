@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use iced_x86::{
     Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
 };
-use pcc::vmctx::{arg_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
+use pcc::vmctx::{arg_locations, result_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
 use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
 
 use crate::obligation::{Obligation, Prover, Shape};
@@ -675,10 +675,11 @@ impl<'a> Func<'a> {
                 }
                 Some(Mem::Global(g))
             }
+            // The element pointer (8 bytes) and the length (8, or its low
+            // 4: table.size); both read-only.
             (AVal::Table(t), None)
-                if (disp == VmCtxLayout::TABLE_ELEMS as i64
-                    || disp == VmCtxLayout::TABLE_LEN as i64)
-                    && size == 8 =>
+                if (disp == VmCtxLayout::TABLE_ELEMS as i64 && size == 8)
+                    || (disp == VmCtxLayout::TABLE_LEN as i64 && (size == 8 || size == 4)) =>
             {
                 ck.counts.table += 1;
                 read_only(self, Mem::TableDesc(t, disp as u32))
@@ -1185,13 +1186,17 @@ impl<'a> Func<'a> {
                     return self.bad(i);
                 }
                 self.check_pinned(i, s);
-                if self.ty.results.first() == Some(&ValType::I32)
-                    && !s.get(0).within(AVal::Num(0, U32_MAX))
-                {
-                    self.reject(
-                        i,
-                        format!("i32 result in rax is {}, not zero-extended", show(s.get(0))),
-                    );
+                for r in i32_result_regs(self.ty) {
+                    if !s.get(r).within(AVal::Num(0, U32_MAX)) {
+                        self.reject(
+                            i,
+                            format!(
+                                "i32 result in {} is {}, not zero-extended",
+                                reg_name(r),
+                                show(s.get(r))
+                            ),
+                        );
+                    }
                 }
                 return false;
             }
@@ -1287,9 +1292,10 @@ impl<'a> Func<'a> {
             }
             s.flags = Flags::Unknown;
         };
+        // The callee's i32 results come back zero-extended (checked at its `ret`).
         let set_result = |s: &mut State, ty: &WasmFuncType| {
-            if ty.results.first() == Some(&ValType::I32) {
-                s.set(0, AVal::Num(0, U32_MAX));
+            for r in i32_result_regs(ty) {
+                s.set(r, AVal::Num(0, U32_MAX));
             }
         };
         match (insn.op0_kind(), mem) {
@@ -1486,6 +1492,21 @@ fn join_state(a: &State, b: &State) -> State {
         Flags::Unknown
     };
     s
+}
+
+/// The registers of a function type's i32 results, by the ABI's result
+/// assignment (none if there are more results than registers: the backend
+/// refuses such functions).
+fn i32_result_regs(ty: &WasmFuncType) -> Vec<u8> {
+    let locs = result_locations(ty.results.iter().map(|t| t.is_float())).unwrap_or_default();
+    ty.results
+        .iter()
+        .zip(locs)
+        .filter_map(|(t, loc)| match (t, loc) {
+            (ValType::I32, ArgLoc::Gpr(r)) => Some(r.0),
+            _ => None,
+        })
+        .collect()
 }
 
 fn reg_name(r: u8) -> &'static str {
