@@ -15,7 +15,9 @@ Exit codes:
   1  the validator rejected the artifact (each failure on stderr: function, offset,
      instruction, reason, obligation and counterexample)
   2  bad input or usage (malformed module, corrupted artifact, unknown export, bad arguments)
-  3  the invoked function trapped (`trap: <kind>` on stderr)";
+  3  the invoked function trapped (`trap: <kind>` on stderr)
+A WASI command run without --invoke exits with the status it passed to proc_exit
+(0 if `_start` returns).";
 
 #[derive(Parser)]
 #[command(
@@ -63,16 +65,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run an exported function of a module (.wasm/.wat compiled in memory) or an artifact.
+    /// Run a module (.wasm/.wat compiled in memory) or an artifact: an exported
+    /// function (--invoke), or a WASI command's `_start`.
     #[command(after_help = EXIT_CODES)]
     Run {
         input: PathBuf,
-        /// Name of the exported function to call.
+        /// Name of the exported function to call. Without it, the module runs
+        /// as a WASI command (its `_start`).
         #[arg(long)]
-        invoke: String,
-        /// Arguments, one per parameter: decimal or 0x-hex integers.
+        invoke: Option<String>,
+        /// With --invoke: one per parameter, decimal or 0x-hex integers.
+        /// Without: the WASI program's arguments (put them after `--`).
         #[arg(allow_hyphen_values = true)]
         args: Vec<String>,
+        /// Preopen a host directory for WASI: DIR (seen as `.`) or GUEST::DIR.
+        #[arg(long = "dir", value_name = "DIR")]
+        dirs: Vec<String>,
+        /// A WASI environment variable, KEY=VALUE.
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
         /// Heap strategy when compiling a .wasm/.wat input.
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
@@ -96,6 +107,9 @@ enum Outcome {
     Trap(String),
     #[error("{0}")]
     Rejected(String),
+    /// A WASI program's exit status.
+    #[error("exit status {0}")]
+    Exit(i32),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +126,7 @@ fn main() -> ExitCode {
                     eprintln!("{e}");
                     return ExitCode::from(1);
                 }
+                Some(Outcome::Exit(status)) => return ExitCode::from(*status as u8),
                 None => {}
             }
             eprintln!("error: {e:#}");
@@ -186,6 +201,8 @@ fn run(cli: Cli) -> Result<()> {
             input,
             invoke,
             args,
+            dirs,
+            env,
             heap,
             unverified,
         } => {
@@ -199,12 +216,114 @@ fn run(cli: Cli) -> Result<()> {
                     return Err(Outcome::Rejected(rejection(&report)).into());
                 }
             }
-            run_export(&art, &bytes, &invoke, &args)
+            let mut linker = runtime::Linker::new();
+            let wasi = wasi_context(&art, &input, &invoke, &args, &dirs, &env)?;
+            if let Some(w) = &wasi {
+                w.add_to(&mut linker);
+            }
+            match invoke {
+                Some(name) => run_export(&art, &bytes, &linker, wasi.as_deref(), &name, &args),
+                None => run_command(&art, &bytes, &linker, wasi.as_deref()),
+            }
         }
     }
 }
 
-fn run_export(art: &pcc::ArtifactFile, bytes: &[u8], name: &str, args: &[String]) -> Result<()> {
+/// A WASI context if the module imports WASI (or the bench markers).
+fn wasi_context(
+    art: &pcc::ArtifactFile,
+    input: &Path,
+    invoke: &Option<String>,
+    args: &[String],
+    dirs: &[String],
+    env: &[String],
+) -> Result<Option<std::sync::Arc<runtime::wasi::Wasi>>> {
+    let uses_wasi = art
+        .meta
+        .imports
+        .iter()
+        .any(|i| i.module == "wasi_snapshot_preview1" || i.module == "bench");
+    if !uses_wasi {
+        if !dirs.is_empty() || !env.is_empty() {
+            bail!("--dir and --env are for WASI modules; this one imports no WASI functions");
+        }
+        return Ok(None);
+    }
+    let mut argv = vec![input
+        .file_name()
+        .map_or("module".into(), |n| n.to_string_lossy().into_owned())];
+    if invoke.is_none() {
+        argv.extend(args.iter().cloned());
+    }
+    let mut pre = vec![];
+    for d in dirs {
+        let (guest, host) = d.split_once("::").unwrap_or((".", d.as_str()));
+        let host = PathBuf::from(host);
+        if !host.is_dir() {
+            bail!("--dir {d}: {} is not a directory", host.display());
+        }
+        pre.push((guest.to_string(), host));
+    }
+    let vars = env
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| anyhow!("--env {kv}: expected KEY=VALUE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(runtime::wasi::Wasi::new(argv, vars, pre)))
+}
+
+fn instantiate(
+    bytes: &[u8],
+    linker: &runtime::Linker,
+    wasi: Option<&runtime::wasi::Wasi>,
+) -> Result<runtime::Instance> {
+    let module = runtime::Module::from_artifact(bytes)?;
+    let instance = runtime::Instance::new(&module, linker).map_err(|e| match e {
+        runtime::InstantiateError::Trap(code) => {
+            anyhow::Error::new(Outcome::Trap(code.to_string()))
+        }
+        other => anyhow::Error::new(other),
+    })?;
+    if let Some(w) = wasi {
+        w.attach(&instance);
+    }
+    Ok(instance)
+}
+
+fn run_error(e: runtime::RunError) -> anyhow::Error {
+    match e {
+        runtime::RunError::Trap(code) => anyhow::Error::new(Outcome::Trap(code.to_string())),
+        runtime::RunError::Exit(status) => anyhow::Error::new(Outcome::Exit(status)),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Run a WASI command: its `_start`, then its exit status.
+fn run_command(
+    art: &pcc::ArtifactFile,
+    bytes: &[u8],
+    linker: &runtime::Linker,
+    wasi: Option<&runtime::wasi::Wasi>,
+) -> Result<()> {
+    if !art.meta.exports.iter().any(|e| e.name == "_start") {
+        bail!("no --invoke given and the module exports no `_start` (not a WASI command)");
+    }
+    let instance = instantiate(bytes, linker, wasi)?;
+    instance.invoke("_start", &[]).map_err(run_error)?;
+    Ok(())
+}
+
+fn run_export(
+    art: &pcc::ArtifactFile,
+    bytes: &[u8],
+    linker: &runtime::Linker,
+    wasi: Option<&runtime::wasi::Wasi>,
+    name: &str,
+    args: &[String],
+) -> Result<()> {
     let export = art
         .meta
         .exports
@@ -239,18 +358,8 @@ fn run_export(art: &pcc::ArtifactFile, bytes: &[u8], name: &str, args: &[String]
         .map(|(i, (a, t))| parse_arg(a, *t).with_context(|| format!("argument {}", i + 1)))
         .collect::<Result<Vec<_>>>()?;
 
-    let module = runtime::Module::from_artifact(bytes)?;
-    let linker = runtime::Linker::new();
-    let instance = runtime::Instance::new(&module, &linker).map_err(|e| match e {
-        runtime::InstantiateError::Trap(code) => {
-            anyhow::Error::new(Outcome::Trap(code.to_string()))
-        }
-        other => anyhow::Error::new(other),
-    })?;
-    let results = instance.invoke(name, &vals).map_err(|e| match e {
-        runtime::RunError::Trap(code) => anyhow::Error::new(Outcome::Trap(code.to_string())),
-        other => anyhow::Error::new(other),
-    })?;
+    let instance = instantiate(bytes, linker, wasi)?;
+    let results = instance.invoke(name, &vals).map_err(run_error)?;
     for r in results {
         println!("{}", format_val(&r));
     }

@@ -326,3 +326,56 @@ fn disasm_shows_code_and_facts() {
         "no trap sites:\n{out}"
     );
 }
+
+/// A WASI command: writes to stdout, reads a file from a preopened
+/// directory, may not open a path outside it, and exits with a status.
+#[test]
+fn wasi_command_runs_with_a_preopened_directory() {
+    let dir = scratch("wasi");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "from the host\n").unwrap();
+    std::fs::write(dir.join("secret"), "outside\n").unwrap();
+    let wat = dir.join("cmd.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "path_open"
+            (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "hi\n")
+          (data (i32.const 32) "in.txt")
+          (data (i32.const 48) "../secret")
+          (func (export "_start") (local $fd i32)
+            ;; iovec at 0: "hi\n" -> stdout
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 3))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            ;; open in.txt under fd 3 (the preopen), read it into 100.., echo it
+            (if (call $open (i32.const 3) (i32.const 0) (i32.const 32) (i32.const 6)
+                  (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 12))
+              (then (call $exit (i32.const 99))))
+            (i32.store (i32.const 0) (i32.const 100))
+            (i32.store (i32.const 4) (i32.const 64))
+            (drop (call $read (i32.load (i32.const 12)) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.store (i32.const 4) (i32.load (i32.const 8)))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            ;; ../secret must be refused: exit with 10 + its errno
+            (call $exit (i32.add (i32.const 10)
+              (call $open (i32.const 3) (i32.const 0) (i32.const 48) (i32.const 9)
+                (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 12))))))"#,
+    )
+    .unwrap();
+    let o = pccc(&[
+        "run",
+        wat.to_str().unwrap(),
+        "--dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&o), "hi\nfrom the host\n", "{}", stderr(&o));
+    // errno 2 (EACCES) for the escape attempt.
+    assert_eq!(o.status.code(), Some(12), "{}", stderr(&o));
+}

@@ -6,6 +6,7 @@
 mod entry;
 mod memory;
 mod signals;
+pub mod wasi;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use pcc::{
 };
 use thiserror::Error;
 
-use memory::Memory;
+pub use memory::Memory;
 
 /// Offset of the runtime's private back-pointer to its instance, in the
 /// vmctx area pcc reserves for builtins; compiled code never reads it.
@@ -113,6 +114,9 @@ pub enum RunError {
     },
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The program called WASI's proc_exit.
+    #[error("exit status {0}")]
+    Exit(i32),
 }
 
 /// Executable code mapped from an artifact.
@@ -744,6 +748,11 @@ impl Instance {
         }
     }
 
+    /// The instance's linear memory (its own or imported).
+    pub fn memory(&self) -> Option<Arc<Memory>> {
+        self.0.memory.clone()
+    }
+
     fn func_type(&self, index: u32) -> WasmFuncType {
         let meta = &self.0.module.0.meta;
         let nimp = meta.num_imported_funcs();
@@ -886,6 +895,9 @@ impl Instance {
                 })
                 .collect()),
             Err(code) => {
+                if let Some(status) = wasi::EXIT.with(|e| e.take()) {
+                    return Err(RunError::Exit(status));
+                }
                 let code = TrapCode::from_u32(code).unwrap_or(TrapCode::HostTrap);
                 let code = match code {
                     TrapCode::HostTrap => HOST_TRAP.with(|t| t.take()).unwrap_or(code),
@@ -926,6 +938,11 @@ extern "sysv64" fn host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u
         Ok(Ok(())) => 0,
         Ok(Err(RunError::Trap(code))) => {
             HOST_TRAP.with(|t| t.set(Some(code)));
+            TrapCode::HostTrap as u32
+        }
+        // An exit from a nested call keeps unwinding the outer ones.
+        Ok(Err(RunError::Exit(status))) => {
+            wasi::EXIT.with(|e| e.set(Some(status)));
             TrapCode::HostTrap as u32
         }
         _ => TrapCode::HostTrap as u32,

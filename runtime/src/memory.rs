@@ -89,13 +89,13 @@ impl Memory {
     }
 
     /// Track an instance's `heap_bytes` field so growth updates it.
-    pub fn add_user(&self, heap_bytes_field: *mut u64) {
+    pub(crate) fn add_user(&self, heap_bytes_field: *mut u64) {
         let mut s = self.state.lock().expect("memory lock");
         unsafe { *heap_bytes_field = s.pages * WASM_PAGE };
         s.users.push(heap_bytes_field as usize);
     }
 
-    pub fn remove_user(&self, heap_bytes_field: *mut u64) {
+    pub(crate) fn remove_user(&self, heap_bytes_field: *mut u64) {
         self.state
             .lock()
             .expect("memory lock")
@@ -157,6 +157,22 @@ impl Memory {
         }
         unsafe { std::ptr::write_bytes(self.base.add(dst as usize), byte, len as usize) };
         true
+    }
+
+    /// Bounds-checked copy out of memory (host functions).
+    pub fn read(&self, offset: u64, len: u64) -> Option<Vec<u8>> {
+        if !self.fits(offset, len) {
+            return None;
+        }
+        let mut v = vec![0u8; len as usize];
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.base.add(offset as usize),
+                v.as_mut_ptr(),
+                len as usize,
+            )
+        };
+        Some(v)
     }
 
     /// Bounds-checked copy into memory (data segments).

@@ -1,0 +1,528 @@
+//! WASI preview 1, enough for command modules (the sightglass benchmarks):
+//! args, environ, clocks, random, stdio and files under preopened
+//! directories, proc_exit; plus the `bench.start`/`bench.end` markers.
+//!
+//! Host functions reach the guest's memory through the instance's exported
+//! memory, attached after instantiation (`Wasi::attach`). Every guest range
+//! is bounds-checked against the memory's current size; paths may not leave
+//! their preopened directory (no absolute paths, no `..` above it).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use pcc::{TrapCode, ValType, WasmFuncType};
+
+use crate::memory::Memory;
+use crate::{Instance, Linker, Val};
+
+const SUCCESS: i32 = 0;
+const EACCES: i32 = 2;
+const EBADF: i32 = 8;
+const EFAULT: i32 = 21;
+const EINVAL: i32 = 28;
+const EIO: i32 = 29;
+const ENOENT: i32 = 44;
+const ENOSYS: i32 = 52;
+const ENOTDIR: i32 = 54;
+
+enum Fd {
+    Stdin,
+    Stdout,
+    Stderr,
+    /// A preopened directory: its guest name and host path.
+    Dir(String, PathBuf),
+    File(File),
+}
+
+struct State {
+    memory: Option<Arc<Memory>>,
+    fds: HashMap<u32, Fd>,
+    next_fd: u32,
+}
+
+/// One WASI program's context.
+pub struct Wasi {
+    args: Vec<String>,
+    env: Vec<String>,
+    state: Mutex<State>,
+}
+
+thread_local! {
+    /// Set by proc_exit; the runtime turns the unwinding host trap into
+    /// [`crate::RunError::Exit`].
+    pub(crate) static EXIT: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+}
+
+/// A guest error number, or a trap (proc_exit, or no memory to work on).
+type Ret = Result<i32, TrapCode>;
+
+impl Wasi {
+    /// `args[0]` is the program name; `dirs` are (guest name, host path).
+    pub fn new(
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        dirs: Vec<(String, PathBuf)>,
+    ) -> Arc<Wasi> {
+        let mut fds = HashMap::from([(0, Fd::Stdin), (1, Fd::Stdout), (2, Fd::Stderr)]);
+        let mut next_fd = 3;
+        for (guest, host) in dirs {
+            fds.insert(next_fd, Fd::Dir(guest, host));
+            next_fd += 1;
+        }
+        Arc::new(Wasi {
+            args,
+            env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            state: Mutex::new(State {
+                memory: None,
+                fds,
+                next_fd,
+            }),
+        })
+    }
+
+    /// Give the host functions the instance's exported memory.
+    pub fn attach(&self, instance: &Instance) {
+        self.state.lock().expect("wasi state").memory = instance.memory();
+    }
+
+    /// Define `wasi_snapshot_preview1.*` and `bench.start`/`bench.end`.
+    pub fn add_to(self: &Arc<Self>, linker: &mut Linker) {
+        use ValType::{I32, I64};
+        let ty = |params: &[ValType], results: &[ValType]| WasmFuncType {
+            params: params.to_vec(),
+            results: results.to_vec(),
+        };
+        for name in ["start", "end"] {
+            linker.func("bench", name, ty(&[], &[]), |_| Ok(vec![]));
+        }
+        type Imp = fn(&Wasi, &[Val]) -> Ret;
+        let table: &[(&str, &[ValType], Imp)] = &[
+            ("args_sizes_get", &[I32, I32], |w, a| w.sizes(&w.args, a)),
+            ("args_get", &[I32, I32], |w, a| w.strings(&w.args, a)),
+            ("environ_sizes_get", &[I32, I32], |w, a| w.sizes(&w.env, a)),
+            ("environ_get", &[I32, I32], |w, a| w.strings(&w.env, a)),
+            ("clock_time_get", &[I32, I64, I32], Wasi::clock_time_get),
+            ("random_get", &[I32, I32], Wasi::random_get),
+            ("fd_write", &[I32, I32, I32, I32], Wasi::fd_write),
+            ("fd_read", &[I32, I32, I32, I32], Wasi::fd_read),
+            ("fd_close", &[I32], Wasi::fd_close),
+            ("fd_seek", &[I32, I64, I32, I32], Wasi::fd_seek),
+            ("fd_fdstat_get", &[I32, I32], Wasi::fd_fdstat_get),
+            ("fd_filestat_get", &[I32, I32], Wasi::fd_filestat_get),
+            ("fd_prestat_get", &[I32, I32], Wasi::fd_prestat_get),
+            (
+                "fd_prestat_dir_name",
+                &[I32, I32, I32],
+                Wasi::fd_prestat_dir_name,
+            ),
+            ("fd_sync", &[I32], |_, _| Ok(SUCCESS)),
+            (
+                "path_open",
+                &[I32, I32, I32, I32, I32, I64, I64, I32, I32],
+                Wasi::path_open,
+            ),
+            (
+                "path_filestat_get",
+                &[I32, I32, I32, I32, I32],
+                Wasi::path_filestat_get,
+            ),
+            ("poll_oneoff", &[I32, I32, I32, I32], |_, _| Ok(ENOSYS)),
+        ];
+        for &(name, params, imp) in table {
+            let w = Arc::clone(self);
+            linker.func(
+                "wasi_snapshot_preview1",
+                name,
+                ty(params, &[I32]),
+                move |a| {
+                    let r = imp(&w, a);
+                    if std::env::var_os("PCCC_TRACE_WASI").is_some() {
+                        eprintln!("wasi {name}{a:?} -> {r:?}");
+                    }
+                    r.map(|e| vec![Val::I32(e)])
+                },
+            );
+        }
+        linker.func(
+            "wasi_snapshot_preview1",
+            "proc_exit",
+            ty(&[I32], &[]),
+            |a| {
+                EXIT.with(|e| e.set(Some(arg(a, 0) as i32)));
+                Err(TrapCode::HostTrap)
+            },
+        );
+    }
+
+    fn memory(&self) -> Result<Arc<Memory>, TrapCode> {
+        self.state
+            .lock()
+            .expect("wasi state")
+            .memory
+            .clone()
+            .ok_or(TrapCode::HostTrap)
+    }
+
+    fn sizes(&self, list: &[String], a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let bytes: usize = list.iter().map(|s| s.len() + 1).sum();
+        Ok(
+            if put_u32(&m, arg(a, 0), list.len() as u32) && put_u32(&m, arg(a, 1), bytes as u32) {
+                SUCCESS
+            } else {
+                EFAULT
+            },
+        )
+    }
+
+    fn strings(&self, list: &[String], a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let (mut ptrs, mut buf) = (arg(a, 0), arg(a, 1));
+        for s in list {
+            let mut z = s.as_bytes().to_vec();
+            z.push(0);
+            if !put_u32(&m, ptrs, buf as u32) || !m.write(buf, &z) {
+                return Ok(EFAULT);
+            }
+            ptrs += 4;
+            buf += z.len() as u64;
+        }
+        Ok(SUCCESS)
+    }
+
+    fn clock_time_get(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let now = match arg(a, 0) {
+            // Realtime: since the epoch; the others: monotonic enough.
+            0 => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+            _ => MONOTONIC_START.with(|s| s.elapsed()),
+        };
+        Ok(
+            if m.write(arg(a, 2), &(now.as_nanos() as u64).to_le_bytes()) {
+                SUCCESS
+            } else {
+                EFAULT
+            },
+        )
+    }
+
+    fn random_get(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let mut buf = vec![0u8; arg(a, 1) as usize];
+        let mut filled = 0;
+        while filled < buf.len() {
+            let r = unsafe {
+                libc::getrandom(
+                    buf[filled..].as_mut_ptr() as *mut libc::c_void,
+                    buf.len() - filled,
+                    0,
+                )
+            };
+            if r <= 0 {
+                return Ok(EIO);
+            }
+            filled += r as usize;
+        }
+        Ok(if m.write(arg(a, 0), &buf) {
+            SUCCESS
+        } else {
+            EFAULT
+        })
+    }
+
+    /// The (buf, len) pairs of an iovec array.
+    fn iovecs(m: &Memory, at: u64, n: u64) -> Option<Vec<(u64, u64)>> {
+        let raw = m.read(at, n.checked_mul(8)?)?;
+        Some(
+            raw.chunks(8)
+                .map(|c| {
+                    let w = |k: usize| u32::from_le_bytes(c[k..k + 4].try_into().unwrap()) as u64;
+                    (w(0), w(4))
+                })
+                .collect(),
+        )
+    }
+
+    fn fd_write(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let Some(iovs) = Self::iovecs(&m, arg(a, 1), arg(a, 2)) else {
+            return Ok(EFAULT);
+        };
+        let mut data = vec![];
+        for (buf, len) in iovs {
+            match m.read(buf, len) {
+                Some(b) => data.extend(b),
+                None => return Ok(EFAULT),
+            }
+        }
+        let mut st = self.state.lock().expect("wasi state");
+        let written = match st.fds.get_mut(&(arg(a, 0) as u32)) {
+            Some(Fd::Stdout) => std::io::stdout().write_all(&data).map(|_| data.len()),
+            Some(Fd::Stderr) => std::io::stderr().write_all(&data).map(|_| data.len()),
+            Some(Fd::File(f)) => f.write_all(&data).map(|_| data.len()),
+            _ => return Ok(EBADF),
+        };
+        Ok(match written {
+            Ok(n) if put_u32(&m, arg(a, 3), n as u32) => SUCCESS,
+            Ok(_) => EFAULT,
+            Err(_) => EIO,
+        })
+    }
+
+    fn fd_read(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let Some(iovs) = Self::iovecs(&m, arg(a, 1), arg(a, 2)) else {
+            return Ok(EFAULT);
+        };
+        let mut st = self.state.lock().expect("wasi state");
+        let mut total = 0u64;
+        for (buf, len) in iovs {
+            let mut chunk = vec![0u8; len as usize];
+            let n = match st.fds.get_mut(&(arg(a, 0) as u32)) {
+                Some(Fd::Stdin) => std::io::stdin().read(&mut chunk),
+                Some(Fd::File(f)) => f.read(&mut chunk),
+                _ => return Ok(EBADF),
+            };
+            let Ok(n) = n else { return Ok(EIO) };
+            if !m.write(buf, &chunk[..n]) {
+                return Ok(EFAULT);
+            }
+            total += n as u64;
+            if n < len as usize {
+                break;
+            }
+        }
+        Ok(if put_u32(&m, arg(a, 3), total as u32) {
+            SUCCESS
+        } else {
+            EFAULT
+        })
+    }
+
+    fn fd_close(&self, a: &[Val]) -> Ret {
+        let mut st = self.state.lock().expect("wasi state");
+        Ok(match st.fds.remove(&(arg(a, 0) as u32)) {
+            Some(_) => SUCCESS,
+            None => EBADF,
+        })
+    }
+
+    fn fd_seek(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let off = match a.get(1) {
+            Some(Val::I64(v)) => *v,
+            _ => return Ok(EINVAL),
+        };
+        let pos = match arg(a, 2) {
+            0 if off >= 0 => SeekFrom::Start(off as u64),
+            1 => SeekFrom::Current(off),
+            2 => SeekFrom::End(off),
+            _ => return Ok(EINVAL),
+        };
+        let mut st = self.state.lock().expect("wasi state");
+        let Some(Fd::File(f)) = st.fds.get_mut(&(arg(a, 0) as u32)) else {
+            return Ok(EBADF);
+        };
+        Ok(match f.seek(pos) {
+            Ok(n) if m.write(arg(a, 3), &n.to_le_bytes()) => SUCCESS,
+            Ok(_) => EFAULT,
+            Err(_) => EINVAL,
+        })
+    }
+
+    fn fd_fdstat_get(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let st = self.state.lock().expect("wasi state");
+        let filetype: u8 = match st.fds.get(&(arg(a, 0) as u32)) {
+            Some(Fd::Stdin | Fd::Stdout | Fd::Stderr) => 2, // character device
+            Some(Fd::Dir(..)) => 3,
+            Some(Fd::File(_)) => 4,
+            None => return Ok(EBADF),
+        };
+        let mut stat = [0u8; 24];
+        stat[0] = filetype;
+        stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes()); // rights: all
+        stat[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        Ok(if m.write(arg(a, 1), &stat) {
+            SUCCESS
+        } else {
+            EFAULT
+        })
+    }
+
+    fn fd_filestat_get(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let st = self.state.lock().expect("wasi state");
+        let (filetype, size) = match st.fds.get(&(arg(a, 0) as u32)) {
+            Some(Fd::Stdin | Fd::Stdout | Fd::Stderr) => (2u8, 0),
+            Some(Fd::Dir(..)) => (3, 0),
+            Some(Fd::File(f)) => (4, f.metadata().map(|md| md.len()).unwrap_or(0)),
+            None => return Ok(EBADF),
+        };
+        Ok(write_filestat(&m, arg(a, 1), filetype, size))
+    }
+
+    fn path_filestat_get(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let Some(path) = m
+            .read(arg(a, 2), arg(a, 3))
+            .and_then(|p| String::from_utf8(p).ok())
+        else {
+            return Ok(EFAULT);
+        };
+        let st = self.state.lock().expect("wasi state");
+        let Some(Fd::Dir(_, dir)) = st.fds.get(&(arg(a, 0) as u32)) else {
+            return Ok(EBADF);
+        };
+        let Some(host) = inside(dir, &path) else {
+            return Ok(EACCES);
+        };
+        Ok(match std::fs::metadata(&host) {
+            Ok(md) => {
+                let filetype = if md.is_dir() { 3 } else { 4 };
+                write_filestat(&m, arg(a, 4), filetype, md.len())
+            }
+            Err(_) => ENOENT,
+        })
+    }
+
+    fn fd_prestat_get(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let st = self.state.lock().expect("wasi state");
+        let Some(Fd::Dir(name, _)) = st.fds.get(&(arg(a, 0) as u32)) else {
+            return Ok(EBADF);
+        };
+        let mut pre = [0u8; 8];
+        pre[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
+        Ok(if m.write(arg(a, 1), &pre) {
+            SUCCESS
+        } else {
+            EFAULT
+        })
+    }
+
+    fn fd_prestat_dir_name(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let st = self.state.lock().expect("wasi state");
+        let Some(Fd::Dir(name, _)) = st.fds.get(&(arg(a, 0) as u32)) else {
+            return Ok(EBADF);
+        };
+        let n = name.len().min(arg(a, 2) as usize);
+        Ok(if m.write(arg(a, 1), &name.as_bytes()[..n]) {
+            SUCCESS
+        } else {
+            EFAULT
+        })
+    }
+
+    fn path_open(&self, a: &[Val]) -> Ret {
+        let m = self.memory()?;
+        let Some(path) = m.read(arg(a, 2), arg(a, 3)) else {
+            return Ok(EFAULT);
+        };
+        let Ok(path) = String::from_utf8(path) else {
+            return Ok(EINVAL);
+        };
+        let (oflags, fdflags) = (arg(a, 4), arg(a, 7));
+        let mut st = self.state.lock().expect("wasi state");
+        let Some(Fd::Dir(_, dir)) = st.fds.get(&(arg(a, 0) as u32)) else {
+            return Ok(EBADF);
+        };
+        let Some(host) = inside(dir, &path) else {
+            return Ok(EACCES);
+        };
+        if oflags & 2 != 0 {
+            // O_DIRECTORY
+            if !host.is_dir() {
+                return Ok(ENOTDIR);
+            }
+            let fd = st.next_fd;
+            st.fds.insert(fd, Fd::Dir(path, host));
+            st.next_fd += 1;
+            return Ok(if put_u32(&m, arg(a, 8), fd) {
+                SUCCESS
+            } else {
+                EFAULT
+            });
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true)
+            .write(oflags & (1 | 8) != 0 || fdflags & 1 != 0)
+            .create(oflags & 1 != 0)
+            .truncate(oflags & 8 != 0)
+            .append(fdflags & 1 != 0);
+        if oflags & 4 != 0 {
+            opts.create_new(true);
+        }
+        let file = match opts.open(&host) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ENOENT),
+            Err(_) => return Ok(EACCES),
+        };
+        let fd = st.next_fd;
+        st.fds.insert(fd, Fd::File(file));
+        st.next_fd += 1;
+        Ok(if put_u32(&m, arg(a, 8), fd) {
+            SUCCESS
+        } else {
+            EFAULT
+        })
+    }
+}
+
+thread_local! {
+    static MONOTONIC_START: std::time::Instant = std::time::Instant::now();
+}
+
+/// Argument `k` as an unsigned 32-bit guest value (pointers, lengths, fds).
+fn arg(a: &[Val], k: usize) -> u64 {
+    match a.get(k) {
+        Some(Val::I32(v)) => *v as u32 as u64,
+        Some(Val::I64(v)) => *v as u64,
+        _ => 0,
+    }
+}
+
+/// A WASI `filestat` (64 bytes): filetype at 16, nlink at 24, size at 32.
+fn write_filestat(m: &Memory, at: u64, filetype: u8, size: u64) -> i32 {
+    let mut stat = [0u8; 64];
+    stat[16] = filetype;
+    stat[24..32].copy_from_slice(&1u64.to_le_bytes());
+    stat[32..40].copy_from_slice(&size.to_le_bytes());
+    if m.write(at, &stat) {
+        SUCCESS
+    } else {
+        EFAULT
+    }
+}
+
+fn put_u32(m: &Memory, at: u64, v: u32) -> bool {
+    m.write(at, &v.to_le_bytes())
+}
+
+/// `path` resolved under `dir`, if it stays there (relative, and no `..`
+/// climbs above it).
+fn inside(dir: &Path, path: &str) -> Option<PathBuf> {
+    let mut out = dir.to_path_buf();
+    let mut depth = 0usize;
+    for c in Path::new(path).components() {
+        match c {
+            Component::Normal(p) => {
+                out.push(p);
+                depth += 1;
+            }
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => {
+                out.pop();
+                depth -= 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
