@@ -18,7 +18,7 @@ use backend::CompileOptions;
 use pcc::TrapCode;
 use pcc::{HeapStrategy, SandboxConfig};
 use runtime::{Instance, InstantiateError, Linker, Module, RunError, Val};
-use wast::core::{WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, WastArgCore, WastRetCore};
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 #[derive(Default, Clone)]
@@ -128,6 +128,12 @@ fn arg_val(a: &WastArg<'_>) -> Result<Val, String> {
         WastArg::Core(WastArgCore::I64(x)) => Ok(Val::I64(*x)),
         WastArg::Core(WastArgCore::F32(x)) => Ok(Val::F32(x.bits)),
         WastArg::Core(WastArgCore::F64(x)) => Ok(Val::F64(x.bits)),
+        WastArg::Core(WastArgCore::RefExtern(n)) => Ok(Val::ExternRef(Some(*n))),
+        WastArg::Core(WastArgCore::RefNull(HeapType::Abstract { ty, .. })) => match ty {
+            AbstractHeapType::Func => Ok(Val::FuncRef(None)),
+            AbstractHeapType::Extern => Ok(Val::ExternRef(None)),
+            other => Err(format!("argument kind ref.null {other:?}")),
+        },
         other => Err(format!("argument kind {other:?}")),
     }
 }
@@ -147,12 +153,24 @@ fn ret_matches(expected: &WastRet<'_>, got: &Val) -> Result<bool, String> {
             NanPattern::ArithmeticNan => (g & 0x7ff8_0000_0000_0000) == 0x7ff8_0000_0000_0000,
             NanPattern::Value(v) => v.bits == *g,
         },
+        (WastRet::Core(WastRetCore::RefNull(_)), Val::FuncRef(r) | Val::ExternRef(r)) => {
+            r.is_none()
+        }
+        (WastRet::Core(WastRetCore::RefExtern(e)), Val::ExternRef(g)) => match e {
+            Some(n) => *g == Some(*n),
+            None => g.is_some(),
+        },
+        // `(ref.func)`: any non-null function reference.
+        (WastRet::Core(WastRetCore::RefFunc(_)), Val::FuncRef(g)) => g.is_some(),
         (
             WastRet::Core(
                 WastRetCore::I32(_)
                 | WastRetCore::I64(_)
                 | WastRetCore::F32(_)
-                | WastRetCore::F64(_),
+                | WastRetCore::F64(_)
+                | WastRetCore::RefNull(_)
+                | WastRetCore::RefExtern(_)
+                | WastRetCore::RefFunc(_),
             ),
             _,
         ) => false,

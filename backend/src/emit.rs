@@ -1046,15 +1046,35 @@ impl<'a> FuncEmitter<'a> {
                 defs.push((0, *dst));
             }
             MInst::Builtin {
-                field, op, trap, ..
+                field,
+                op,
+                ret,
+                trap,
+                trap_when,
+                ..
             } => {
                 let trap = self.trap_label(*trap);
                 let asm = &mut *self.asm;
                 asm.mov(rdi, r14)?;
                 asm.mov(rsi, *op)?;
                 asm.call(qword_ptr(r14 + *field as i32))?;
-                asm.test(eax, eax)?;
-                asm.jne(trap)?;
+                match trap_when {
+                    pcc::vmctx::TrapWhen::NonZero => {
+                        asm.test(eax, eax)?;
+                        asm.jne(trap)?;
+                    }
+                    pcc::vmctx::TrapWhen::AllOnes => {
+                        asm.cmp(rax, -1)?;
+                        asm.je(trap)?;
+                    }
+                    pcc::vmctx::TrapWhen::Never => {}
+                }
+                if let Some(v) = ret {
+                    if self.vcode.is_i32[v.vreg()] {
+                        self.asm.mov(eax, eax)?;
+                    }
+                    defs.push((0, *v));
+                }
             }
             MInst::TableSize { dst, table_off } => {
                 let d = r(0);

@@ -281,8 +281,10 @@ pub enum Op {
     /// copy/fill/init take three, data.drop none). Traps if a range leaves
     /// the memory.
     Bulk(pcc::vmctx::BulkOp),
-    /// table.copy / table.init (three I32 args), elem.drop (none). Traps if
-    /// a range leaves its table or segment.
+    /// Table and reference operators through the runtime (args per
+    /// `TableOp::arity`, I32 indexes and I64 reference handles; a result for
+    /// get (I64), grow (I32) and ref.func (I64)). Traps if a range leaves its
+    /// table or segment.
     TableBulk(pcc::vmctx::TableOp),
     /// Result: I32 current length of table `table`.
     TableSize {

@@ -602,13 +602,17 @@ impl<'a> Lowerer<'a> {
                 field: VmCtxLayout::BULK_MEMORY,
                 op: op.encode() as u64,
                 args: a.clone(),
+                ret: None,
                 trap: pcc::TrapCode::HeapOutOfBounds,
+                trap_when: pcc::vmctx::TrapWhen::NonZero,
             }),
             Op::TableBulk(op) => out.push(MInst::Builtin {
                 field: VmCtxLayout::TABLE_OP,
                 op: op.encode(),
                 args: a.clone(),
+                ret: r.first().copied(),
                 trap: pcc::TrapCode::TableAccessOutOfBounds,
+                trap_when: op.trap_when(),
             }),
             Op::TableSize { table } => out.push(MInst::TableSize {
                 dst: r[0],

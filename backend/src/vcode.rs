@@ -369,7 +369,10 @@ pub enum MInst {
         field: u32,
         op: u64,
         args: Vec<VReg>,
+        /// The result, in rax (an i32 one is zero-extended after the call).
+        ret: Option<VReg>,
         trap: pcc::TrapCode,
+        trap_when: pcc::vmctx::TrapWhen,
     },
     /// `dst = [tables[t] + len]` (32-bit: lengths fit).
     TableSize {
@@ -518,7 +521,12 @@ impl VCode {
                     }
                     s
                 }
-                MInst::HostCall { .. } | MInst::Builtin { .. } => sysv_clobbers(),
+                MInst::HostCall { .. } | MInst::Builtin { ret: None, .. } => sysv_clobbers(),
+                MInst::Builtin { ret: Some(_), .. } => {
+                    let mut s = sysv_clobbers();
+                    s.remove(preg(0));
+                    s
+                }
                 MInst::MemoryGrow { .. } => {
                     let mut s = sysv_clobbers();
                     s.remove(preg(0));
@@ -708,10 +716,11 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         MInst::HostCall { .. } => vec![],
         // The System V argument registers after vmctx (rdi) and op (rsi).
         MInst::TableSize { dst, .. } => vec![O::reg_def(*dst)],
-        MInst::Builtin { args, .. } => args
+        MInst::Builtin { args, ret, .. } => args
             .iter()
             .zip([2u8, 1, 8])
             .map(|(v, r)| O::reg_fixed_use(*v, preg(r)))
+            .chain(ret.map(|v| O::reg_fixed_def(v, preg(0))))
             .collect(),
         // Both write their result before the last read of `index`: the
         // result is an early def so it never shares the index's register.

@@ -56,10 +56,12 @@ fn ir_type(t: ValType) -> Result<Type, FrontendError> {
         ValType::I64 => Type::I64,
         ValType::F32 => Type::F32,
         ValType::F64 => Type::F64,
-        other => {
-            return Err(FrontendError::UnsupportedFeature(format!(
-                "values of type {other:?}"
-            )))
+        // A reference is a 64-bit handle (0 = null) the runtime resolves.
+        ValType::FuncRef | ValType::ExternRef => Type::I64,
+        ValType::V128 => {
+            return Err(FrontendError::UnsupportedFeature(
+                "values of type V128".into(),
+            ))
         }
     })
 }
@@ -365,6 +367,13 @@ impl<'p, 'a> Translator<'p, 'a> {
         self.f.push(b, Op::Bulk(op), args, &[]);
     }
 
+    /// A table operator with one result.
+    fn table_value(&mut self, op: TableOp, ty: Type) {
+        let args = self.popn(op.arity());
+        let v = self.push1(Op::TableBulk(op), args, ty);
+        self.stack.push(v);
+    }
+
     /// A bulk-table operator taking `n` operands and producing nothing.
     fn table_bulk(&mut self, op: TableOp, n: usize) {
         let args = self.popn(n);
@@ -601,6 +610,30 @@ impl<'p, 'a> Translator<'p, 'a> {
                 3,
             ),
             O::ElemDrop { elem_index } => self.table_bulk(TableOp::ElemDrop(elem_index), 0),
+            O::TableGet { table } => self.table_value(TableOp::Get(table), Type::I64),
+            O::TableSet { table } => self.table_bulk(TableOp::Set(table), 2),
+            O::TableGrow { table } => self.table_value(TableOp::Grow(table), Type::I32),
+            O::TableFill { table } => self.table_bulk(TableOp::Fill(table), 3),
+            O::RefFunc { function_index } => {
+                self.table_value(TableOp::RefFunc(function_index), Type::I64)
+            }
+            // References are 64-bit handles, null being 0.
+            O::RefNull { .. } => {
+                let v = self.push1(
+                    Op::Iconst {
+                        ty: Type::I64,
+                        imm: 0,
+                    },
+                    vec![],
+                    Type::I64,
+                );
+                self.stack.push(v);
+            }
+            O::RefIsNull => {
+                let r = self.pop();
+                let v = self.push1(Op::Eqz { ty: Type::I64 }, vec![r], Type::I32);
+                self.stack.push(v);
+            }
             O::TableSize { table } => {
                 let v = self.push1(Op::TableSize { table }, vec![], Type::I32);
                 self.stack.push(v);

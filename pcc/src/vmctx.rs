@@ -156,9 +156,11 @@ impl BulkOp {
 }
 
 /// The operations of the `table_op` builtin: `op` is the code in the low
-/// byte, then two 24-bit indexes (tables or element segments). It checks
-/// every range against the table's length (and the segment's) and returns 0,
-/// or the out-of-bounds-table trap code without changing anything.
+/// byte, then two 24-bit indexes (tables, element segments or a function).
+/// Reference values are 64-bit handles, 0 being null. The builtin checks
+/// every range against the table's length (and the segment's). Its result:
+/// the operation's value (`Get`, `Grow`, `RefFunc`; `Get` returns all ones
+/// to trap), or for the others 0 or the out-of-bounds-table trap code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableOp {
     /// table.copy: a = dst, b = src, c = len.
@@ -167,6 +169,27 @@ pub enum TableOp {
     Init { seg: u32, table: u32 },
     /// elem.drop of a segment.
     ElemDrop(u32),
+    /// table.get: a = index; the element's handle.
+    Get(u32),
+    /// table.set: a = index, b = handle.
+    Set(u32),
+    /// table.grow: a = initial handle, b = delta; the old length or -1 (i32).
+    Grow(u32),
+    /// table.fill: a = index, b = handle, c = len.
+    Fill(u32),
+    /// ref.func: a handle for function `f` of the running instance.
+    RefFunc(u32),
+}
+
+/// How compiled code tells a `table_op` trap from a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapWhen {
+    /// The result is a status: nonzero traps.
+    NonZero,
+    /// The result is a value; all ones traps.
+    AllOnes,
+    /// It never traps.
+    Never,
 }
 
 impl TableOp {
@@ -176,6 +199,11 @@ impl TableOp {
             TableOp::Copy { dst, src } => pack(0, dst, src),
             TableOp::Init { seg, table } => pack(1, seg, table),
             TableOp::ElemDrop(seg) => pack(2, seg, 0),
+            TableOp::Get(t) => pack(3, t, 0),
+            TableOp::Set(t) => pack(4, t, 0),
+            TableOp::Grow(t) => pack(5, t, 0),
+            TableOp::Fill(t) => pack(6, t, 0),
+            TableOp::RefFunc(f) => pack(7, f, 0),
         }
     }
 
@@ -185,8 +213,31 @@ impl TableOp {
             0 => TableOp::Copy { dst: x, src: y },
             1 => TableOp::Init { seg: x, table: y },
             2 => TableOp::ElemDrop(x),
+            3 => TableOp::Get(x),
+            4 => TableOp::Set(x),
+            5 => TableOp::Grow(x),
+            6 => TableOp::Fill(x),
+            7 => TableOp::RefFunc(x),
             _ => return None,
         })
+    }
+
+    /// How many operands it takes (a, b, c in order).
+    pub fn arity(self) -> usize {
+        match self {
+            TableOp::Copy { .. } | TableOp::Init { .. } | TableOp::Fill(_) => 3,
+            TableOp::Set(_) | TableOp::Grow(_) => 2,
+            TableOp::Get(_) => 1,
+            TableOp::ElemDrop(_) | TableOp::RefFunc(_) => 0,
+        }
+    }
+
+    pub fn trap_when(self) -> TrapWhen {
+        match self {
+            TableOp::Get(_) => TrapWhen::AllOnes,
+            TableOp::Grow(_) | TableOp::RefFunc(_) | TableOp::ElemDrop(_) => TrapWhen::Never,
+            _ => TrapWhen::NonZero,
+        }
     }
 }
 
@@ -205,7 +256,7 @@ pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
 ///  32  memory_grow      fn(vmctx, delta_pages: u64) -> u64 old pages or u64::MAX
 ///  40  instance         the runtime's instance pointer (opaque to compiled code)
 ///  48  bulk_memory      fn(vmctx, op: u32, a: u64, b: u64, c: u64) -> u32 trap code, see [`BulkOp`]
-///  56  table_op         fn(vmctx, op: u64, a: u64, b: u64, c: u64) -> u32 trap code, see [`TableOp`]
+///  56  table_op         fn(vmctx, op: u64, a: u64, b: u64, c: u64) -> u64, see [`TableOp`]
 ///  64  sig_ids[ntypes]  u64 each: process-wide id of the module's type i
 ///      tables[ntables]  *Table each, Table = { elems: *Elem, len: u64 }, Elem = { code, sig_id, vmctx }
 ///      globals[nglobals] *Cell each, a 16-byte cell holding the value

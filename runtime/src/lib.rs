@@ -55,7 +55,8 @@ impl Val {
             Val::I64(x) => x as u64,
             Val::F32(b) => b as u64,
             Val::F64(b) => b,
-            Val::FuncRef(r) | Val::ExternRef(r) => r.map_or(u64::MAX, |x| x as u64),
+            // References: 0 is null, handle k + 1 otherwise.
+            Val::FuncRef(r) | Val::ExternRef(r) => r.map_or(0, |x| x as u64 + 1),
         }
     }
 
@@ -65,8 +66,8 @@ impl Val {
             ValType::I64 => Val::I64(s as i64),
             ValType::F32 => Val::F32(s as u32),
             ValType::F64 => Val::F64(s),
-            ValType::FuncRef => Val::FuncRef((s != u64::MAX).then_some(s as u32)),
-            _ => Val::ExternRef((s != u64::MAX).then_some(s as u32)),
+            ValType::FuncRef => Val::FuncRef(s.checked_sub(1).map(|k| k as u32)),
+            _ => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
         }
     }
 }
@@ -496,8 +497,9 @@ fn eval_const(e: &ConstExpr, globals: &[GlobalSlot]) -> u64 {
         ConstExpr::GlobalGet(i) => globals
             .get(i as usize)
             .map_or(0, |g| g.0 .0.lock().expect("global")[0]),
-        ConstExpr::RefNull => u64::MAX,
-        ConstExpr::RefFunc(f) => f as u64,
+        ConstExpr::RefNull => 0,
+        // Resolved once the instance exists (see Instance::new).
+        ConstExpr::RefFunc(_) => 0,
     }
 }
 
@@ -649,6 +651,14 @@ impl Instance {
                 if let Some(m) = &(*inner).memory {
                     m.add_user(&mut (*inner).vmctx[1] as *mut u64);
                 }
+            }
+        }
+        // Globals initialised with ref.func: their handles need the instance.
+        let nimp = meta.num_imported_globals() as usize;
+        for (i, g) in meta.globals.iter().enumerate() {
+            if let ConstExpr::RefFunc(f) = g.init {
+                let (e, _) = inst.elem_for(f)?;
+                inst.0.globals[nimp + i].0 .0.lock().expect("global")[0] = func_handle(e);
             }
         }
         inst.init_segments()?;
@@ -825,11 +835,9 @@ impl Instance {
             .params
             .iter()
             .chain(&ty.results)
-            .any(|t| !matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64))
+            .any(|t| *t == ValType::V128)
         {
-            return Err(RunError::Unsupported(
-                "reference-typed parameters or results".into(),
-            ));
+            return Err(RunError::Unsupported("v128 parameters or results".into()));
         }
         let f = &meta.funcs[(index - nimp) as usize];
         let is_float = |t: &ValType| matches!(t, ValType::F32 | ValType::F64);
@@ -995,8 +1003,7 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
 
 /// Compiled code's bulk-table operators (vmctx `TABLE_OP`): every range is
 /// checked against its table's (and segment's) length here; 0 or a trap code.
-extern "sysv64" fn table_op(vmctx: *mut u64, op: u64, a: u64, b: u64, c: u64) -> u32 {
-    let (a, b, c) = (a as u32 as u64, b as u32 as u64, c as u32 as u64);
+extern "sysv64" fn table_op(vmctx: *mut u64, op: u64, a: u64, b: u64, c: u64) -> u64 {
     // The running instance, as an owned handle (its vmctx is only reachable
     // while the instance is alive).
     let inst = unsafe {
@@ -1004,18 +1011,77 @@ extern "sysv64" fn table_op(vmctx: *mut u64, op: u64, a: u64, b: u64, c: u64) ->
         Arc::increment_strong_count(p);
         Instance(Arc::from_raw(p))
     };
-    match table_op_on(&inst, op, a, b, c) {
-        Ok(()) => 0,
-        Err(code) => code as u32,
+    let decoded = pcc::vmctx::TableOp::decode(op);
+    let result = match decoded {
+        Some(op) => table_op_on(&inst, op, a, b, c),
+        None => Err(TrapCode::TableAccessOutOfBounds),
+    };
+    match (result, decoded.map(|o| o.trap_when())) {
+        (Ok(v), _) => v,
+        (Err(_), Some(pcc::vmctx::TrapWhen::AllOnes)) => u64::MAX,
+        (Err(code), _) => code as u64,
     }
 }
 
-fn table_op_on(inst: &Instance, op: u64, a: u64, b: u64, c: u64) -> Result<(), TrapCode> {
+/// What `op` does to the running instance `inst`: the value it produces
+/// (0 for operations that only change tables), or the trap.
+fn table_op_on(
+    inst: &Instance,
+    op: pcc::vmctx::TableOp,
+    a: u64,
+    b: u64,
+    c: u64,
+) -> Result<u64, TrapCode> {
+    use pcc::vmctx::TableOp;
     let oob = TrapCode::TableAccessOutOfBounds;
+    // Indexes and lengths are i32s: only their low halves count.
+    let idx = |v: u64| v as u32 as u64;
+    let c = idx(c);
     let fits = |start: u64, len: u64| start.checked_add(c).is_some_and(|e| e <= len);
     let meta = &inst.0.module.0.meta;
-    match pcc::vmctx::TableOp::decode(op).ok_or(oob)? {
-        pcc::vmctx::TableOp::Copy { dst, src } => {
+    let table = |t: u32| inst.0.tables.get(t as usize).ok_or(oob);
+    match op {
+        TableOp::Get(t) => {
+            let t = table(t)?.0.lock().expect("table");
+            let e = *t.elems.get(idx(a) as usize).ok_or(oob)?;
+            Ok(handle_of(&t, e))
+        }
+        TableOp::Set(t) => {
+            let mut t = table(t)?.0.lock().expect("table");
+            let e = elem_of(&mut t, b).ok_or(oob)?;
+            *t.elems.get_mut(idx(a) as usize).ok_or(oob)? = e;
+            Ok(0)
+        }
+        TableOp::Fill(t) => {
+            let mut t = table(t)?.0.lock().expect("table");
+            let (a, n) = (idx(a), c);
+            if !fits(a, t.desc.len) {
+                return Err(oob);
+            }
+            let e = elem_of(&mut t, b).ok_or(oob)?;
+            t.elems[a as usize..(a + n) as usize].fill(e);
+            Ok(0)
+        }
+        TableOp::Grow(t) => {
+            let mut t = table(t)?.0.lock().expect("table");
+            let (old, delta) = (t.desc.len, idx(b));
+            let new = old + delta;
+            if new > t.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64) {
+                return Ok(u32::MAX as u64);
+            }
+            let e = elem_of(&mut t, a).ok_or(oob)?;
+            t.elems.resize(new as usize, e);
+            // The elements may have moved: compiled code reads the descriptor.
+            t.desc.elems = t.elems.as_mut_ptr();
+            t.desc.len = new;
+            Ok(old)
+        }
+        TableOp::RefFunc(f) => {
+            let (e, _) = inst.elem_for(f).map_err(|_| oob)?;
+            Ok(func_handle(e))
+        }
+        TableOp::Copy { dst, src } => {
+            let (a, b) = (idx(a), idx(b));
             let (td, ts) = (
                 inst.0.tables.get(dst as usize).ok_or(oob)?,
                 inst.0.tables.get(src as usize).ok_or(oob)?,
@@ -1049,9 +1115,10 @@ fn table_op_on(inst: &Instance, op: u64, a: u64, b: u64, c: u64) -> Result<(), T
                     }
                 }
             }
-            Ok(())
+            Ok(0)
         }
-        pcc::vmctx::TableOp::Init { seg, table } => {
+        TableOp::Init { seg, table } => {
+            let (a, b) = (idx(a), idx(b));
             let t = inst.0.tables.get(table as usize).ok_or(oob)?;
             let dropped = inst
                 .0
@@ -1099,9 +1166,9 @@ fn table_op_on(inst: &Instance, op: u64, a: u64, b: u64, c: u64) -> Result<(), T
                 }
                 t.elems[a as usize + k] = e;
             }
-            Ok(())
+            Ok(0)
         }
-        pcc::vmctx::TableOp::ElemDrop(seg) => {
+        TableOp::ElemDrop(seg) => {
             if let Some(d) = inst
                 .0
                 .dropped_elems
@@ -1111,8 +1178,68 @@ fn table_op_on(inst: &Instance, op: u64, a: u64, b: u64, c: u64) -> Result<(), T
             {
                 *d = true;
             }
-            Ok(())
+            Ok(0)
         }
+    }
+}
+
+/// Function references as values: every element handed out as a handle,
+/// with the instance its code belongs to. Handles may be stored anywhere
+/// (globals, tables, other instances), so the registry keeps those
+/// instances alive for the rest of the process.
+#[derive(Default)]
+struct FuncHandles {
+    index: HashMap<(u64, u64), u64>,
+    elems: Vec<(Elem, Instance)>,
+}
+
+static FUNC_HANDLES: std::sync::LazyLock<Mutex<FuncHandles>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The handle of a (non-null) function element; 0 for null.
+fn func_handle(e: Elem) -> u64 {
+    if e.code == 0 {
+        return 0;
+    }
+    let mut h = FUNC_HANDLES.lock().expect("function handles");
+    if let Some(&k) = h.index.get(&(e.code, e.vmctx)) {
+        return k;
+    }
+    // A live element's vmctx belongs to a live instance.
+    let owner = unsafe {
+        let p = *(e.vmctx as *const u64).add(VMCTX_INSTANCE) as *const InstanceInner;
+        Arc::increment_strong_count(p);
+        Instance(Arc::from_raw(p))
+    };
+    h.elems.push((e, owner));
+    let k = h.elems.len() as u64;
+    h.index.insert((e.code, e.vmctx), k);
+    k
+}
+
+/// A table element as a reference value.
+fn handle_of(t: &Table, e: Elem) -> u64 {
+    match t.elem_ty {
+        ValType::FuncRef => func_handle(e),
+        _ => e.code,
+    }
+}
+
+/// The element a reference value stands for in table `t` (`None`: not a
+/// handle this process handed out).
+fn elem_of(t: &mut Table, handle: u64) -> Option<Elem> {
+    let null = Elem {
+        code: 0,
+        sig: 0,
+        vmctx: 0,
+    };
+    match (t.elem_ty, handle) {
+        (_, 0) => Some(null),
+        (ValType::FuncRef, k) => {
+            let h = FUNC_HANDLES.lock().expect("function handles");
+            h.elems.get(k as usize - 1).map(|(e, _)| *e)
+        }
+        (_, k) => Some(Elem { code: k, ..null }),
     }
 }
 
