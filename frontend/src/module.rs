@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
 use pcc::{
-    DataSegment, ElemSegment, Export, ExportKind, FuncMeta, GlobalMeta, Import, ImportKind,
-    MemoryMeta, Metadata, SandboxConfig, TableMeta, ValType, WasmFuncType,
+    DataSegment, ElemItem, ElemSegment, Export, ExportKind, FuncMeta, GlobalMeta, Import,
+    ImportKind, MemoryMeta, Metadata, SandboxConfig, TableMeta, ValType, WasmFuncType,
 };
 use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef};
 
@@ -251,15 +251,16 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                         wasmparser::ElementItems::Functions(fs) => (
                             ValType::FuncRef,
                             fs.into_iter()
-                                .map(|f| f.map(Some))
+                                .map(|f| f.map(ElemItem::Func))
                                 .collect::<Result<Vec<_>, _>>()?,
                         ),
                         wasmparser::ElementItems::Expressions(ty, es) => {
                             let mut items = vec![];
                             for x in es {
                                 items.push(match const_expr(&x?)? {
-                                    ConstExpr::RefFunc(f) => Some(f),
-                                    ConstExpr::RefNull => None,
+                                    ConstExpr::RefFunc(f) => ElemItem::Func(f),
+                                    ConstExpr::RefNull => ElemItem::Null,
+                                    ConstExpr::GlobalGet(g) => ElemItem::Global(g),
                                     other => {
                                         return Err(FrontendError::UnsupportedFeature(format!(
                                             "element expression {other:?}"

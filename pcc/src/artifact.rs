@@ -154,8 +154,17 @@ pub enum SegmentMode {
 pub struct ElemSegment {
     pub mode: SegmentMode,
     pub elem: ValType,
-    /// Each item a function index, or `None` for ref.null.
-    pub items: Vec<Option<u32>>,
+    pub items: Vec<ElemItem>,
+}
+
+/// One item of an element segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ElemItem {
+    Null,
+    /// ref.func: a function index.
+    Func(u32),
+    /// global.get of an imported reference global.
+    Global(u32),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ pub mod trap;
 pub mod vmctx;
 
 pub use artifact::{
-    ArtifactError, ConstExpr, DataSegment, ElemSegment, Export, ExportKind, FuncMeta,
+    ArtifactError, ConstExpr, DataSegment, ElemItem, ElemSegment, Export, ExportKind, FuncMeta,
     FunctionFacts, GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode, TableMeta,
     TrapSite, ValType, WasmFuncType,
 };

@@ -689,21 +689,13 @@ impl Instance {
             }
             let imported = *index < meta.num_imported_tables();
             for (k, item) in seg.items.iter().enumerate() {
-                let e = match item {
-                    None => Elem {
-                        code: 0,
-                        sig: 0,
-                        vmctx: 0,
-                    },
-                    Some(f) => {
-                        let (e, owner) = self.elem_for(*f)?;
-                        let foreign = imported || !Arc::ptr_eq(&owner.0, &self.0);
-                        if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
-                            t.keep_alive.push(owner);
-                        }
-                        e
+                let (e, owner) = self.item_elem(item, &mut t)?;
+                if let Some(owner) = owner {
+                    let foreign = imported || !Arc::ptr_eq(&owner.0, &self.0);
+                    if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
+                        t.keep_alive.push(owner);
                     }
-                };
+                }
                 t.elems[off as usize + k] = e;
             }
         }
@@ -725,6 +717,29 @@ impl Instance {
             }
         }
         Ok(())
+    }
+
+    /// The table element for an element-segment item, and the instance that
+    /// must stay alive for it (none for null, or a handle the registry holds).
+    fn item_elem(
+        &self,
+        item: &pcc::ElemItem,
+        t: &mut Table,
+    ) -> Result<(Elem, Option<Instance>), InstantiateError> {
+        match *item {
+            pcc::ElemItem::Null => Ok((elem_of(t, 0).expect("null"), None)),
+            pcc::ElemItem::Func(f) => self.elem_for(f).map(|(e, o)| (e, Some(o))),
+            pcc::ElemItem::Global(g) => {
+                let handle = self
+                    .0
+                    .globals
+                    .get(g as usize)
+                    .map_or(0, |c| c.0 .0.lock().expect("global")[0]);
+                let e = elem_of(t, handle)
+                    .ok_or(InstantiateError::Trap(TrapCode::TableAccessOutOfBounds))?;
+                Ok((e, None))
+            }
+        }
     }
 
     /// The table element for function `func` and the instance owning its code.
@@ -1128,32 +1143,19 @@ fn table_op_on(
                 .get(seg as usize)
                 .copied()
                 .unwrap_or(true);
-            let items: &[Option<u32>] = match meta.elems.get(seg as usize) {
+            let items: &[pcc::ElemItem] = match meta.elems.get(seg as usize) {
                 Some(e) if !dropped => &e.items,
                 _ => &[],
             };
-            let mut elems = vec![];
             if !fits(b, items.len() as u64) {
                 return Err(oob);
             }
-            for item in &items[b as usize..(b + c) as usize] {
-                elems.push(match item {
-                    None => (
-                        Elem {
-                            code: 0,
-                            sig: 0,
-                            vmctx: 0,
-                        },
-                        None,
-                    ),
-                    Some(f) => {
-                        let (e, owner) = inst.elem_for(*f).map_err(|_| oob)?;
-                        (e, Some(owner))
-                    }
-                });
-            }
             let imported = table < meta.num_imported_tables();
             let mut t = t.0.lock().expect("table");
+            let mut elems = vec![];
+            for item in &items[b as usize..(b + c) as usize] {
+                elems.push(inst.item_elem(item, &mut t).map_err(|_| oob)?);
+            }
             if !fits(a, t.desc.len) {
                 return Err(oob);
             }
