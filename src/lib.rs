@@ -4,5 +4,6 @@
 
 pub mod disasm;
 pub mod driver;
+pub mod obligations;
 
 pub use driver::{compile_bytes, load_input, Input};

@@ -40,6 +40,14 @@ enum HeapArg {
     BoundsChecked,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    /// One SMT-LIB2 script; `z3 FILE` answers unsat per proved obligation.
+    Smtlib,
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Compile a .wasm or .wat module to an ELF artifact.
@@ -90,6 +98,17 @@ enum Command {
         /// Run without validating first (prints a warning).
         #[arg(long)]
         unverified: bool,
+    },
+    /// Every heap-access proof obligation, named by function and access
+    /// (stable across compiler versions), as SMT-LIB2, text or JSON.
+    #[command(after_help = EXIT_CODES)]
+    Obligations {
+        input: PathBuf,
+        #[arg(long, value_enum, default_value = "smtlib")]
+        format: FormatArg,
+        /// Heap strategy when compiling a .wasm/.wat input.
+        #[arg(long, value_enum, default_value = "static")]
+        heap: HeapArg,
     },
     /// Disassemble an artifact (or a module compiled in memory) with its facts.
     #[command(after_help = EXIT_CODES)]
@@ -188,6 +207,25 @@ fn run(cli: Cli) -> Result<()> {
                     rejection(&report)
                 };
                 return Err(Outcome::Rejected(text).into());
+            }
+            Ok(())
+        }
+        Command::Obligations {
+            input,
+            format,
+            heap,
+        } => {
+            let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
+            let art = driver::parse_artifact(&bytes)?;
+            let format = match format {
+                FormatArg::Smtlib => pccc::obligations::Format::Smtlib,
+                FormatArg::Text => pccc::obligations::Format::Text,
+                FormatArg::Json => pccc::obligations::Format::Json,
+            };
+            let (out, report) = pccc::obligations::render(&art, format);
+            print!("{out}");
+            if !report.accepted() {
+                return Err(Outcome::Rejected(rejection(&report)).into());
             }
             Ok(())
         }

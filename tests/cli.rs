@@ -379,3 +379,24 @@ fn wasi_command_runs_with_a_preopened_directory() {
     // errno 2 (EACCES) for the escape attempt.
     assert_eq!(o.status.code(), Some(12), "{}", stderr(&o));
 }
+
+#[test]
+fn obligations_come_as_smtlib_text_and_json_with_stable_names() {
+    let ex = example();
+    let smt = pccc(&["obligations", ex.to_str().unwrap()]);
+    assert!(smt.status.success(), "{}", stderr(&smt));
+    let smt = stdout(&smt);
+    assert_eq!(smt.matches("(check-sat)").count(), 2, "{smt}");
+    assert!(smt.contains(":named f1.a0.index_max"), "{smt}");
+    let json = pccc(&["obligations", "--format", "json", ex.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON");
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["f1.a0", "f1.a1"]);
+    let text = pccc(&["obligations", "--format", "text", ex.to_str().unwrap()]);
+    assert_eq!(stdout(&text).lines().count(), 2);
+}

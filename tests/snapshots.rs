@@ -1,6 +1,7 @@
-//! `pccc disasm` snapshots: machine code with the facts the compiler claims,
-//! for small modules chosen to show one thing each. A backend change shows
-//! up here as a reviewable diff (`cargo insta review`).
+//! `pccc disasm` and `pccc obligations` snapshots: machine code with the
+//! facts the compiler claims, and the proof obligations the validator
+//! derives, for small modules chosen to show one thing each. A backend change
+//! shows up here as a reviewable diff (`cargo insta review`).
 
 use backend::CompileOptions;
 
@@ -24,6 +25,58 @@ macro_rules! snapshot {
         }
     };
 }
+
+fn obligations_of(wat: &str, opts: &CompileOptions, format: pccc::obligations::Format) -> String {
+    let wasm = wat::parse_str(wat).expect("test module parses");
+    let art = pccc::compile_bytes(&wasm, opts).expect("test module compiles");
+    let parsed = pcc::ArtifactFile::parse(&art.to_elf()).expect("artifact parses");
+    let (out, report) = pccc::obligations::render(&parsed, format);
+    assert!(report.accepted(), "{:#?}", report.failures);
+    out
+}
+
+/// An obligations snapshot.
+macro_rules! obligations {
+    ($name:ident, $wat:expr, $opts:expr, $format:ident) => {
+        #[test]
+        fn $name() {
+            insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!(
+                    stringify!($name),
+                    obligations_of($wat, &$opts, pccc::obligations::Format::$format)
+                );
+            });
+        }
+    };
+}
+
+// A spilled, reloaded heap index and 23 accesses: what the seed-bug test
+// breaks, as text.
+obligations!(
+    obligations_pressure,
+    include_str!("modules/pressure.wat"),
+    CompileOptions::default(),
+    Text
+);
+
+// The bundled example, as the SMT-LIB2 researchers feed to z3.
+obligations!(
+    obligations_fib,
+    include_str!("../examples/fib.wat"),
+    CompileOptions::default(),
+    Smtlib
+);
+
+// Bounds-checked: each index is bounded by reservation - end.
+obligations!(
+    obligations_bounds_checked,
+    r#"(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32)
+        (i32.store offset=3 (local.get 0) (local.get 1))
+        (i32.load16_u offset=100 (local.get 0))))"#,
+    bounds_checked(),
+    Text
+);
 
 fn bounds_checked() -> CompileOptions {
     CompileOptions {

@@ -95,6 +95,17 @@ pub struct Checker<'p> {
     pub obligations: u32,
     /// The distinct obligation shapes of this artifact.
     pub shapes: HashSet<Shape>,
+    /// Every heap obligation in order, when asked for (`pccc obligations`).
+    pub record: Option<Vec<Recorded>>,
+}
+
+/// One heap access's obligation, with where it comes from.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// Index into the artifact's functions.
+    pub func: u32,
+    pub instruction: String,
+    pub obligation: Obligation,
 }
 
 impl Checker<'_> {
@@ -643,6 +654,16 @@ impl<'a> Func<'a> {
                     limit: self.art.meta.sandbox.heap.sandbox_bytes(),
                 };
                 ck.shapes.insert(ob.shape());
+                if ck.record.is_some() {
+                    let instruction = self.text(i);
+                    if let Some(r) = ck.record.as_mut() {
+                        r.push(Recorded {
+                            func: self.index,
+                            instruction,
+                            obligation: ob.clone(),
+                        });
+                    }
+                }
                 if let Err(cex) = ck.prover.prove(&ob) {
                     let t = self.text(i);
                     self.failures.push(Failure {

@@ -15,7 +15,7 @@ mod state;
 
 use std::time::{Duration, Instant};
 
-pub use check::{AccessCounts, Failure};
+pub use check::{AccessCounts, Failure, Recorded};
 pub use obligation::{Counterexample, Obligation, Prover};
 use pcc::{ArtifactError, ArtifactFile};
 
@@ -55,6 +55,21 @@ pub fn verify_parsed(art: &ArtifactFile) -> Report {
 /// mutation tests' thousands of mutants — asks z3 once per shape overall.
 /// The report's `z3_calls` are this artifact's.
 pub fn verify_with(art: &ArtifactFile, prover: &mut Prover) -> Report {
+    run(art, prover, None)
+}
+
+/// Validate and return every heap obligation, in function and access order.
+pub fn obligations(art: &ArtifactFile) -> (Report, Vec<Recorded>) {
+    let mut record = Some(vec![]);
+    let report = run(art, &mut Prover::default(), Some(&mut record));
+    (report, record.unwrap_or_default())
+}
+
+fn run(
+    art: &ArtifactFile,
+    prover: &mut Prover,
+    record: Option<&mut Option<Vec<Recorded>>>,
+) -> Report {
     let start = Instant::now();
     let calls_before = prover.z3_calls;
     let mut checker = check::Checker {
@@ -62,8 +77,12 @@ pub fn verify_with(art: &ArtifactFile, prover: &mut Prover) -> Report {
         counts: AccessCounts::default(),
         obligations: 0,
         shapes: Default::default(),
+        record: record.as_ref().map(|_| vec![]),
     };
     let failures = checker.check(art);
+    if let Some(out) = record {
+        *out = checker.record.take();
+    }
     Report {
         functions: art.meta.funcs.len(),
         accesses: checker.counts,

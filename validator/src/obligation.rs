@@ -115,24 +115,36 @@ impl Obligation {
         )
     }
 
-    /// SMT-LIB2 of the *negated* obligation (sat = an escaping access), with
-    /// stable names so snapshots diff cleanly between compiler versions.
-    pub fn to_smt2(&self) -> String {
+    /// SMT-LIB2 of the *negated* obligation (unsat = proved), scoped with
+    /// push/pop so scripts concatenate. Every name starts with `name` (use
+    /// stable ones, e.g. `f3.a7` for function 3's access 7, not code
+    /// addresses), and each fact is a named assertion.
+    pub fn to_smt2(&self, name: &str) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "(declare-const index (_ BitVec 64))");
-        let _ = writeln!(s, "(assert (bvule #x{:016x} index))", self.index_min);
-        let _ = writeln!(s, "(assert (bvule index #x{:016x}))", self.index_max);
+        let _ = writeln!(s, "(push 1)");
+        let _ = writeln!(s, "(declare-const {name}.index (_ BitVec 64))");
         let _ = writeln!(
             s,
-            "(define-fun offset () (_ BitVec 64) (bvadd index #x{:016x}))",
+            "(assert (! (bvule #x{:016x} {name}.index) :named {name}.index_min))",
+            self.index_min
+        );
+        let _ = writeln!(
+            s,
+            "(assert (! (bvule {name}.index #x{:016x}) :named {name}.index_max))",
+            self.index_max
+        );
+        let _ = writeln!(
+            s,
+            "(define-fun {name}.offset () (_ BitVec 64) (bvadd {name}.index #x{:016x}))",
             self.disp as u64
         );
         let _ = writeln!(
             s,
-            "(assert (not (bvule offset #x{:016x})))",
-            self.limit - self.size as u64
+            "(assert (! (not (bvule {name}.offset #x{:016x})) :named {name}.escapes))",
+            self.limit.saturating_sub(self.size as u64)
         );
         let _ = writeln!(s, "(check-sat)");
+        let _ = writeln!(s, "(pop 1)");
         s
     }
 
