@@ -4,6 +4,7 @@
 
 pub mod disasm;
 pub mod driver;
+pub mod gate;
 pub mod obligations;
 
 pub use driver::{compile_bytes, load_input, Input};

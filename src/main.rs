@@ -68,10 +68,17 @@ enum Command {
     /// Prove an artifact's heap accesses sandboxed: exit 0 accepted, 1 rejected, 2 bad input.
     #[command(after_help = EXIT_CODES)]
     Verify {
-        artifact: PathBuf,
-        /// One JSON object on stdout instead of the human summary.
+        /// Artifacts, or directories to search for `.o` artifacts. More than
+        /// one artifact: verified in parallel, a line each and a summary.
+        #[arg(required = true)]
+        artifacts: Vec<PathBuf>,
+        /// JSON on stdout instead of the human summary (one object per
+        /// artifact, a line each when there are several).
         #[arg(long)]
         json: bool,
+        /// Threads for many artifacts (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
     },
     /// Run a module (.wasm/.wat compiled in memory) or an artifact: an exported
     /// function (--invoke), or a WASI command's `_start`.
@@ -190,23 +197,28 @@ fn run(cli: Cli) -> Result<()> {
             write_atomically(&output, &elf)?;
             Ok(())
         }
-        Command::Verify { artifact, json } => {
-            let bytes = std::fs::read(&artifact)
-                .with_context(|| format!("cannot read {}", artifact.display()))?;
-            let report = validator::verify(&bytes)
-                .with_context(|| format!("{} is not a pccc artifact", artifact.display()))?;
-            if json {
-                println!("{}", report_json(&report));
-            } else if report.accepted() {
-                println!("{}", summary(&report));
+        Command::Verify {
+            artifacts,
+            json,
+            jobs,
+        } => {
+            let paths = pccc::gate::collect(&artifacts).context("cannot list the artifacts")?;
+            if let ([artifact], [one]) = (artifacts.as_slice(), paths.as_slice()) {
+                if artifact == one {
+                    return verify_single(artifact, json);
+                }
             }
-            if !report.accepted() {
-                let text = if json {
-                    String::new()
-                } else {
-                    rejection(&report)
-                };
-                return Err(Outcome::Rejected(text).into());
+            if paths.is_empty() {
+                bail!("no .o artifacts found in {}", show_paths(&artifacts));
+            }
+            let (rejected, bad) = pccc::gate::run(&paths, jobs, json, report_json);
+            if !rejected.is_empty() {
+                return Err(
+                    Outcome::Rejected(format!("rejected: {}", show_paths(&rejected))).into(),
+                );
+            }
+            if !bad.is_empty() {
+                bail!("not readable as pccc artifacts: {}", show_paths(&bad));
             }
             Ok(())
         }
@@ -501,6 +513,36 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// The one-line summary of an accepted artifact.
+fn show_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One artifact: the summary line, or every failure on stderr.
+fn verify_single(artifact: &Path, json: bool) -> Result<()> {
+    let bytes =
+        std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
+    let report = validator::verify(&bytes)
+        .with_context(|| format!("{} is not a pccc artifact", artifact.display()))?;
+    if json {
+        println!("{}", report_json(&report));
+    } else if report.accepted() {
+        println!("{}", summary(&report));
+    }
+    if !report.accepted() {
+        let text = if json {
+            String::new()
+        } else {
+            rejection(&report)
+        };
+        return Err(Outcome::Rejected(text).into());
+    }
+    Ok(())
+}
+
 fn summary(r: &validator::Report) -> String {
     let a = &r.accesses;
     format!(
@@ -537,7 +579,7 @@ fn rejection(r: &validator::Report) -> String {
     s
 }
 
-fn report_json(r: &validator::Report) -> String {
+fn report_json(r: &validator::Report) -> serde_json::Value {
     let failures: Vec<serde_json::Value> = r
         .failures
         .iter()
@@ -561,5 +603,4 @@ fn report_json(r: &validator::Report) -> String {
         "elapsed_ms": r.elapsed.as_secs_f64() * 1e3,
         "failures": failures,
     })
-    .to_string()
 }
