@@ -79,6 +79,10 @@ enum Command {
         /// Threads for many artifacts (0: one per core).
         #[arg(long, default_value_t = 0)]
         jobs: usize,
+        /// For each rejected heap access, the instructions before it with the
+        /// facts of their registers, and the chain that produced its index.
+        #[arg(long)]
+        explain: bool,
     },
     /// Run a module (.wasm/.wat compiled in memory) or an artifact: an exported
     /// function (--invoke), or a WASI command's `_start`.
@@ -190,7 +194,7 @@ fn run(cli: Cli) -> Result<()> {
             if verify {
                 let report = validator::verify(&elf).context("validating the new artifact")?;
                 if !report.accepted() {
-                    return Err(Outcome::Rejected(rejection(&report)).into());
+                    return Err(Outcome::Rejected(rejection(&report, false)).into());
                 }
                 eprintln!("{}", summary(&report));
             }
@@ -201,11 +205,12 @@ fn run(cli: Cli) -> Result<()> {
             artifacts,
             json,
             jobs,
+            explain,
         } => {
             let paths = pccc::gate::collect(&artifacts).context("cannot list the artifacts")?;
             if let ([artifact], [one]) = (artifacts.as_slice(), paths.as_slice()) {
                 if artifact == one {
-                    return verify_single(artifact, json);
+                    return verify_single(artifact, json, explain);
                 }
             }
             if paths.is_empty() {
@@ -237,7 +242,7 @@ fn run(cli: Cli) -> Result<()> {
             let (out, report) = pccc::obligations::render(&art, format);
             print!("{out}");
             if !report.accepted() {
-                return Err(Outcome::Rejected(rejection(&report)).into());
+                return Err(Outcome::Rejected(rejection(&report, false)).into());
             }
             Ok(())
         }
@@ -263,7 +268,7 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 let report = validator::verify_parsed(&art);
                 if !report.accepted() {
-                    return Err(Outcome::Rejected(rejection(&report)).into());
+                    return Err(Outcome::Rejected(rejection(&report, false)).into());
                 }
             }
             let mut linker = runtime::Linker::new();
@@ -522,7 +527,7 @@ fn show_paths(paths: &[PathBuf]) -> String {
 }
 
 /// One artifact: the summary line, or every failure on stderr.
-fn verify_single(artifact: &Path, json: bool) -> Result<()> {
+fn verify_single(artifact: &Path, json: bool, explain: bool) -> Result<()> {
     let bytes =
         std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
     let report = validator::verify(&bytes)
@@ -536,7 +541,7 @@ fn verify_single(artifact: &Path, json: bool) -> Result<()> {
         let text = if json {
             String::new()
         } else {
-            rejection(&report)
+            rejection(&report, explain)
         };
         return Err(Outcome::Rejected(text).into());
     }
@@ -562,7 +567,9 @@ fn summary(r: &validator::Report) -> String {
 }
 
 /// Every failure of a rejected artifact, for stderr.
-fn rejection(r: &validator::Report) -> String {
+/// With `explain`, each rejected heap access also shows the instructions
+/// before it with the facts of their registers, and where its index came from.
+fn rejection(r: &validator::Report, explain: bool) -> String {
     let mut s = format!("rejected: {} failure(s)", r.failures.len());
     for f in &r.failures {
         s.push_str(&format!(
@@ -574,6 +581,18 @@ fn rejection(r: &validator::Report) -> String {
         }
         if let Some(c) = &f.counterexample {
             s.push_str(&format!("\n    counterexample: {c}"));
+        }
+        if explain && !f.window.is_empty() {
+            s.push_str("\n    before it (with what the validator knew):");
+            for w in &f.window {
+                s.push_str(&format!("\n      {w}"));
+            }
+        }
+        if explain && !f.chain.is_empty() {
+            s.push_str("\n    the index came from (newest first):");
+            for c in &f.chain {
+                s.push_str(&format!("\n      {c}"));
+            }
         }
     }
     s
@@ -587,6 +606,7 @@ fn report_json(r: &validator::Report) -> serde_json::Value {
             serde_json::json!({
                 "function": f.function, "offset": f.offset, "instruction": f.instruction,
                 "reason": f.reason, "obligation": f.obligation, "counterexample": f.counterexample,
+                "window": f.window, "index_chain": f.chain,
             })
         })
         .collect();

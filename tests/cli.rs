@@ -400,3 +400,29 @@ fn obligations_come_as_smtlib_text_and_json_with_stable_names() {
     let text = pccc(&["obligations", "--format", "text", ex.to_str().unwrap()]);
     assert_eq!(stdout(&text).lines().count(), 2);
 }
+
+/// `verify --explain` on the seeded miscompile: the window before a rejected
+/// access with register facts, and the chain back to the movsxd reload.
+#[test]
+fn verify_explain_shows_the_window_and_the_index_chain() {
+    let dir = scratch("explain");
+    let wasm = wat::parse_str(include_str!("modules/pressure.wat")).unwrap();
+    let seeded = backend::CompileOptions {
+        seed_sign_extending_reloads: true,
+        ..backend::CompileOptions::default()
+    };
+    let art = dir.join("seeded.o");
+    std::fs::write(&art, pccc::compile_bytes(&wasm, &seeded).unwrap().to_elf()).unwrap();
+    let o = pccc(&["verify", "--explain", art.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("before it (with what the validator knew):"),
+        "{err}"
+    );
+    let chain = err
+        .split("the index came from (newest first):")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no index chain in:\n{err}"));
+    assert!(chain.contains("movsxd"), "{err}");
+}

@@ -13,7 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use iced_x86::{
-    Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register,
+    Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
+    Mnemonic, OpAccess, OpKind, Register,
 };
 use pcc::vmctx::{arg_locations, result_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
 use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
@@ -32,7 +33,16 @@ pub struct Failure {
     pub reason: String,
     pub obligation: Option<String>,
     pub counterexample: Option<String>,
+    /// For a heap access: the instructions before it, each with what the
+    /// validator knew of the registers it uses (`pccc verify --explain`).
+    pub window: Vec<String>,
+    /// For a heap access: the instructions that produced its index, newest
+    /// first, following moves, spills and reloads back to where it was made.
+    pub chain: Vec<String>,
 }
+
+/// Instructions of context shown before a rejected access.
+const WINDOW: usize = 8;
 
 /// Memory operands by class, over the whole artifact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +97,8 @@ struct Func<'a> {
     layout: VmCtxLayout,
     failures: Vec<Failure>,
     formatter: IntelFormatter,
+    /// The last few instructions walked, with the registers before each.
+    recent: std::collections::VecDeque<(usize, [AVal; 16])>,
 }
 
 pub struct Checker<'p> {
@@ -119,6 +131,8 @@ impl Checker<'_> {
             reason,
             obligation: None,
             counterexample: None,
+            window: vec![],
+            chain: vec![],
         };
         // Function bounds come from the symbol table; the metadata must agree.
         let symbols: HashMap<u64, u64> = art.symbols.iter().map(|s| (s.offset, s.size)).collect();
@@ -217,6 +231,7 @@ impl<'a> Func<'a> {
             layout: meta.vmctx_layout(),
             failures: vec![],
             formatter: IntelFormatter::new(),
+            recent: Default::default(),
         };
         while decoder.can_decode() {
             let insn = decoder.decode();
@@ -270,6 +285,88 @@ impl<'a> Func<'a> {
         s
     }
 
+    /// The recent instructions (the last is the current one), each with the
+    /// known values of the general registers it uses.
+    fn window(&mut self) -> Vec<String> {
+        let recent: Vec<(usize, [AVal; 16])> = self.recent.iter().copied().collect();
+        let mut info = InstructionInfoFactory::new();
+        recent
+            .into_iter()
+            .map(|(k, regs)| {
+                let used: BTreeSet<u8> = info
+                    .info(&self.insns[k])
+                    .used_registers()
+                    .iter()
+                    .filter_map(|u| gpr(u.register()))
+                    .filter(|&r| r != RSP && r != RBP) // frame registers: no value to show
+                    .collect();
+                let known: Vec<String> = used
+                    .into_iter()
+                    .map(|r| format!("{}={}", reg_name(r), show(regs[r as usize])))
+                    .collect();
+                let (off, text) = (self.offs[k], self.text(k));
+                format!("+{off:#x} {text:<36} ; {}", known.join(", "))
+            })
+            .collect()
+    }
+
+    /// Where the index of the access at `i` came from: walking back in code
+    /// order (a diagnostic, not a proof), the instruction that last wrote the
+    /// index, then
+    /// what it copied or reloaded (register, or the frame slot and the store
+    /// that filled it), until the value was computed rather than moved.
+    fn chain(&mut self, i: usize, index: Option<u8>) -> Vec<String> {
+        enum Want {
+            Reg(u8),
+            Slot(u32),
+        }
+        let Some(r) = index else { return vec![] };
+        let mut want = Want::Reg(r);
+        let mut out = vec![];
+        let mut info = InstructionInfoFactory::new();
+        let mut j = i;
+        while j > 0 && out.len() < 8 && i - j < 256 {
+            j -= 1;
+            let insn = self.insns[j];
+            let writes = match want {
+                Want::Reg(r) => info.info(&insn).used_registers().iter().any(|u| {
+                    gpr(u.register()) == Some(r)
+                        && matches!(
+                            u.access(),
+                            OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite
+                        )
+                }),
+                Want::Slot(k) => {
+                    insn.op0_kind() == OpKind::Memory
+                        && insn.memory_base() == Register::RSP
+                        && insn.memory_index() == Register::None
+                        && insn.memory_displacement64() == k as u64
+                }
+            };
+            if !writes {
+                continue;
+            }
+            let (off, text) = (self.offs[j], self.text(j));
+            out.push(format!("+{off:#x} {text}"));
+            // Follow plain copies: register moves, spills and reloads.
+            let copy = matches!(insn.mnemonic(), Mnemonic::Mov | Mnemonic::Movsxd);
+            want = match (copy, insn.op1_kind()) {
+                (true, OpKind::Register) => match gpr(insn.op1_register()) {
+                    Some(src) => Want::Reg(src),
+                    None => break,
+                },
+                (true, OpKind::Memory)
+                    if insn.memory_base() == Register::RSP
+                        && insn.memory_index() == Register::None =>
+                {
+                    Want::Slot(insn.memory_displacement64() as u32)
+                }
+                _ => break,
+            };
+        }
+        out
+    }
+
     fn reject_at(&mut self, offset: u32, insn: &str, reason: impl Into<String>) {
         self.failures.push(Failure {
             function: self.name.to_string(),
@@ -277,6 +374,8 @@ impl<'a> Func<'a> {
             instruction: insn.to_string(),
             reason: reason.into(),
             obligation: None,
+            window: vec![],
+            chain: vec![],
             counterexample: None,
         });
     }
@@ -466,6 +565,10 @@ impl<'a> Func<'a> {
                     slots.join(" ")
                 );
             }
+            if self.recent.len() == WINDOW {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((i, s.regs));
             let mut edges: Vec<(usize, State)> = vec![];
             let falls = self.transfer(i, &mut s, ck, &mut edges);
             for (t, es) in edges {
@@ -666,6 +769,7 @@ impl<'a> Func<'a> {
                 }
                 if let Err(cex) = ck.prover.prove(&ob) {
                     let t = self.text(i);
+                    let (window, chain) = (self.window(), self.chain(i, idx));
                     self.failures.push(Failure {
                         function: self.name.to_string(),
                         offset: self.offs[i],
@@ -673,6 +777,8 @@ impl<'a> Func<'a> {
                         reason: "heap access not proved inside the sandbox".into(),
                         obligation: Some(ob.describe()),
                         counterexample: Some(cex.to_string()),
+                        window,
+                        chain,
                     });
                     return None;
                 }
