@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use backend::CompileOptions;
 use clap::{Parser, Subcommand, ValueEnum};
-use pcc::{ExportKind, HeapStrategy, SandboxConfig, ValType};
+use pcc::{ExportKind, HeapStrategy, ValType};
 use pccc::driver::{self, Input};
 
 const EXIT_CODES: &str = "\
@@ -170,10 +170,7 @@ fn options(heap: HeapArg) -> Result<CompileOptions> {
         HeapArg::Static => HeapStrategy::DEFAULT_STATIC,
         HeapArg::BoundsChecked => HeapStrategy::DEFAULT_BOUNDS_CHECKED,
     };
-    Ok(CompileOptions {
-        sandbox: SandboxConfig { heap },
-        ..CompileOptions::default()
-    })
+    Ok(CompileOptions::with_heap(heap))
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -18,7 +18,7 @@ use iced_x86::{
     Code, Decoder, DecoderOptions, Encoder, FlowControl, Instruction, InstructionInfoFactory,
     MemoryOperand, Mnemonic, OpAccess, OpKind, Register,
 };
-use pcc::{ArtifactFile, Fact, HeapStrategy, Loc, Point, SandboxConfig, TrapCode};
+use pcc::{ArtifactFile, Fact, HeapStrategy, Loc, Point, TrapCode};
 
 /// One compiled module under one heap strategy.
 struct Subject {
@@ -49,10 +49,7 @@ fn subjects() -> Vec<Subject> {
         HeapStrategy::DEFAULT_STATIC,
         HeapStrategy::DEFAULT_BOUNDS_CHECKED,
     ] {
-        let opts = CompileOptions {
-            sandbox: SandboxConfig { heap },
-            ..CompileOptions::default()
-        };
+        let opts = CompileOptions::with_heap(heap);
         for (name, wasm) in &modules {
             let elf = pccc::compile_bytes(wasm, &opts).unwrap().to_elf();
             out.push(Subject {

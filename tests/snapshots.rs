@@ -79,12 +79,7 @@ obligations!(
 );
 
 fn bounds_checked() -> CompileOptions {
-    CompileOptions {
-        sandbox: pcc::SandboxConfig {
-            heap: pcc::HeapStrategy::DEFAULT_BOUNDS_CHECKED,
-        },
-        ..CompileOptions::default()
-    }
+    CompileOptions::with_heap(pcc::HeapStrategy::DEFAULT_BOUNDS_CHECKED)
 }
 
 // Bounds-checked heap: each access compares its end with heap_bytes first;

@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use backend::CompileOptions;
+use pcc::HeapStrategy;
 use pcc::TrapCode;
-use pcc::{HeapStrategy, SandboxConfig};
 use runtime::{Instance, InstantiateError, Linker, Module, RunError, Val};
 use wast::core::{AbstractHeapType, HeapType, WastArgCore, WastRetCore};
 use wast::{QuoteWat, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
@@ -479,10 +479,7 @@ fn main() {
             HeapStrategy::DEFAULT_STATIC,
             HeapStrategy::DEFAULT_BOUNDS_CHECKED,
         ] {
-            let opts = CompileOptions {
-                sandbox: SandboxConfig { heap },
-                ..CompileOptions::default()
-            };
+            let opts = CompileOptions::with_heap(heap);
             for f in run_suite(suite, files, &filters, &opts) {
                 failed.push(format!("{suite} {f} ({})", heap.name()));
             }

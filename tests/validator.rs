@@ -117,12 +117,7 @@ fn bounds_check_against_a_4gb_constant_is_rejected() {
         r#"(module (memory 1) (func (export "f") (param i32) (result i32) (i32.load offset=200 (local.get 0))))"#,
     )
     .unwrap();
-    let opts = CompileOptions {
-        sandbox: pcc::SandboxConfig {
-            heap: pcc::HeapStrategy::DEFAULT_BOUNDS_CHECKED,
-        },
-        ..CompileOptions::default()
-    };
+    let opts = CompileOptions::with_heap(pcc::HeapStrategy::DEFAULT_BOUNDS_CHECKED);
     let elf = pccc::compile_bytes(&wasm, &opts).unwrap().to_elf();
     let mut art = pcc::ArtifactFile::parse(&elf).unwrap();
     assert!(validator::verify_parsed(&art).accepted());

@@ -29,6 +29,16 @@ pub struct CompileOptions {
     pub seed_sign_extending_reloads: bool,
 }
 
+impl CompileOptions {
+    /// The defaults, with heap strategy `heap`.
+    pub fn with_heap(heap: pcc::HeapStrategy) -> CompileOptions {
+        CompileOptions {
+            sandbox: SandboxConfig { heap },
+            ..CompileOptions::default()
+        }
+    }
+}
+
 /// A compiled module: code, claims and metadata, ready to be written as ELF.
 #[derive(Clone, Debug)]
 pub struct Artifact {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use backend::CompileOptions;
-use pcc::{HeapStrategy, SandboxConfig};
+use pcc::HeapStrategy;
 
 struct Options {
     runs: usize,
@@ -255,10 +255,7 @@ fn named_modules(filter: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 fn compile_table(o: &Options, engine: &wasmtime::Engine) -> Result<()> {
-    let opts = CompileOptions {
-        sandbox: SandboxConfig { heap: o.heap },
-        ..CompileOptions::default()
-    };
+    let opts = CompileOptions::with_heap(o.heap);
     println!(
         "compile and verify ({} heap; median of {} runs; c/wt = pccc compile / Wasmtime compile, cv/wt = pccc compile+verify / Wasmtime compile)",
         o.heap.name(),
@@ -354,10 +351,7 @@ fn run_table(o: &Options, engine: &wasmtime::Engine) -> Result<()> {
         "{:<42} {:>11} {:>11} {:>7}",
         "call", "pccc ms", "wasmtime ms", "ratio"
     );
-    let opts = CompileOptions {
-        sandbox: SandboxConfig { heap: o.heap },
-        ..CompileOptions::default()
-    };
+    let opts = CompileOptions::with_heap(o.heap);
     let (mut sum_p, mut sum_w) = (Duration::ZERO, Duration::ZERO);
     let mut loaded: std::collections::BTreeMap<String, (runtime::Instance, wasmtime::Store<()>, wasmtime::Instance)> =
         Default::default();
