@@ -532,7 +532,13 @@ impl<'a> Lowerer<'a> {
                     src: a[0],
                     size: Size::S32,
                 });
-                self.set_fact(r[0], Fact::ZEXT32);
+                // A 32-bit move keeps a range that fits in 32 bits, and
+                // zero-extends anything else.
+                let fact = match self.facts[a[0].vreg()] {
+                    Some(f @ Fact::Range { bits: 64, max, .. }) if max <= u32::MAX as u64 => f,
+                    _ => Fact::ZEXT32,
+                };
+                self.set_fact(r[0], fact);
             }
             Op::ExtendS => out.push(MInst::Sext {
                 dst: r[0],

@@ -90,8 +90,9 @@ struct Frame {
     else_block: Option<Block>,
     entry_locals: Vec<Value>,
     entry_params: Vec<Value>,
-    /// Whether the label's target takes the locals as parameters.
-    with_locals: bool,
+    /// The locals the join takes as parameters: those assigned inside the
+    /// construct (the others still hold their value from before it).
+    carried: Vec<u32>,
 }
 
 impl Frame {
@@ -117,6 +118,11 @@ struct Translator<'p, 'a> {
     current: Option<Block>,
     /// Nesting depth of blocks opened inside unreachable code.
     dead_depth: u32,
+    /// For each block/loop/if in order of appearance, the locals assigned
+    /// inside it (see `assigned_locals`).
+    assigned: Vec<Vec<u32>>,
+    /// How many constructs have been opened so far (indexes `assigned`).
+    constructs: usize,
 }
 
 /// Load rows: (result type, width, signed).
@@ -392,13 +398,11 @@ impl<'p, 'a> Translator<'p, 'a> {
         self.current = None;
     }
 
-    /// A join block with the locals (if asked) then `types` as parameters.
-    fn join_block(&mut self, with_locals: bool, types: &[Type]) -> Block {
+    /// A join block with the `carried` locals then `types` as parameters.
+    fn join_block(&mut self, carried: &[u32], types: &[Type]) -> Block {
         let b = self.f.add_block();
-        if with_locals {
-            for i in 0..self.local_types.len() {
-                self.f.add_block_param(b, self.local_types[i]);
-            }
+        for &i in carried {
+            self.f.add_block_param(b, self.local_types[i as usize]);
         }
         for &t in types {
             self.f.add_block_param(b, t);
@@ -406,27 +410,39 @@ impl<'p, 'a> Translator<'p, 'a> {
         b
     }
 
-    /// Switch to `b`, taking the locals and stack values from its parameters.
-    fn enter_join(&mut self, b: Block, with_locals: bool, height: usize) {
+    /// Switch to `b`, taking the carried locals and stack values from its
+    /// parameters.
+    fn enter_join(&mut self, b: Block, carried: &[u32], height: usize) {
         let params = self.f.block(b).params.clone();
-        let n = if with_locals { self.locals.len() } else { 0 };
-        if with_locals {
-            self.locals = params[..n].to_vec();
+        for (k, &i) in carried.iter().enumerate() {
+            self.locals[i as usize] = params[k];
         }
         self.stack.truncate(height);
-        self.stack.extend_from_slice(&params[n..]);
+        self.stack.extend_from_slice(&params[carried.len()..]);
         self.current = Some(b);
+    }
+
+    /// The current values of the `carried` locals.
+    fn carried_values(&self, carried: &[u32]) -> Vec<Value> {
+        carried.iter().map(|&i| self.locals[i as usize]).collect()
+    }
+
+    /// The locals assigned in the construct being opened.
+    fn next_construct(&mut self) -> Vec<u32> {
+        let c = self
+            .assigned
+            .get(self.constructs)
+            .cloned()
+            .unwrap_or_default();
+        self.constructs += 1;
+        c
     }
 
     /// The jump to the label `depth` frames out, carrying the top values.
     fn branch_call(&self, depth: u32) -> BlockCall {
         let frame = &self.frames[self.frames.len() - 1 - depth as usize];
         let n = frame.label_types().len();
-        let mut args = if frame.with_locals {
-            self.locals.clone()
-        } else {
-            vec![]
-        };
+        let mut args = self.carried_values(&frame.carried);
         args.extend_from_slice(&self.stack[self.stack.len() - n..]);
         BlockCall {
             block: frame.target,
@@ -454,6 +470,7 @@ impl<'p, 'a> Translator<'p, 'a> {
             match op {
                 O::Block { .. } | O::Loop { .. } | O::If { .. } => {
                     self.dead_depth += 1;
+                    self.constructs += 1;
                     return Ok(());
                 }
                 O::End if self.dead_depth > 0 => {
@@ -679,7 +696,8 @@ impl<'p, 'a> Translator<'p, 'a> {
             }
             O::Block { blockty } => {
                 let (params, results) = self.block_sig(blockty)?;
-                let end = self.join_block(true, &results);
+                let carried = self.next_construct();
+                let end = self.join_block(&carried, &results);
                 self.frames.push(Frame {
                     kind: Kind::Block,
                     target: end,
@@ -690,14 +708,15 @@ impl<'p, 'a> Translator<'p, 'a> {
                     else_block: None,
                     entry_locals: vec![],
                     entry_params: vec![],
-                    with_locals: true,
+                    carried,
                 });
             }
             O::Loop { blockty } => {
                 let (params, results) = self.block_sig(blockty)?;
-                let header = self.join_block(true, &params);
+                let carried = self.next_construct();
+                let header = self.join_block(&carried, &params);
                 let height = self.stack.len() - params.len();
-                let mut args = self.locals.clone();
+                let mut args = self.carried_values(&carried);
                 args.extend(self.popn(params.len()));
                 self.terminate(
                     Op::Jump(BlockCall {
@@ -706,7 +725,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                     }),
                     vec![],
                 );
-                self.enter_join(header, true, height);
+                self.enter_join(header, &carried, height);
                 let end = self.f.add_block();
                 self.frames.push(Frame {
                     kind: Kind::Loop,
@@ -718,13 +737,14 @@ impl<'p, 'a> Translator<'p, 'a> {
                     else_block: None,
                     entry_locals: vec![],
                     entry_params: vec![],
-                    with_locals: true,
+                    carried,
                 });
             }
             O::If { blockty } => {
                 let (params, results) = self.block_sig(blockty)?;
                 let cond = self.pop();
-                let end = self.join_block(true, &results);
+                let carried = self.next_construct();
+                let end = self.join_block(&carried, &results);
                 let (then_b, else_b) = (self.f.add_block(), self.f.add_block());
                 let height = self.stack.len() - params.len();
                 let entry_params = self.stack[height..].to_vec();
@@ -753,7 +773,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                     else_block: Some(else_b),
                     entry_locals,
                     entry_params,
-                    with_locals: true,
+                    carried,
                 });
             }
             O::Else => {
@@ -840,11 +860,7 @@ impl<'p, 'a> Translator<'p, 'a> {
             return Ok(());
         }
         if self.current.is_some() {
-            let mut args = if frame.with_locals {
-                self.locals.clone()
-            } else {
-                vec![]
-            };
+            let mut args = self.carried_values(&frame.carried);
             args.extend(self.popn(frame.results.len()));
             self.terminate(
                 Op::Jump(BlockCall {
@@ -856,7 +872,11 @@ impl<'p, 'a> Translator<'p, 'a> {
         }
         if let Some(else_b) = frame.else_block {
             // An `if` without `else`: the else arm passes the parameters through.
-            let mut args = frame.entry_locals.clone();
+            let mut args: Vec<Value> = frame
+                .carried
+                .iter()
+                .map(|&i| frame.entry_locals[i as usize])
+                .collect();
             args.extend(frame.entry_params.iter().copied());
             self.f.push(
                 else_b,
@@ -868,13 +888,46 @@ impl<'p, 'a> Translator<'p, 'a> {
                 &[],
             );
         }
-        self.enter_join(frame.end, frame.with_locals, frame.height);
+        self.enter_join(frame.end, &frame.carried, frame.height);
         if frame.kind == Kind::Function {
             let vals = self.popn(frame.results.len());
             self.terminate(Op::Return, vals);
         }
         Ok(())
     }
+}
+
+/// For each block, loop and if of `body` in order of appearance, the
+/// locals written (local.set/local.tee) anywhere inside it, sorted. Only
+/// these need to travel as block parameters into its join points.
+fn assigned_locals(body: &FunctionBody<'_>) -> Result<Vec<Vec<u32>>, FrontendError> {
+    let mut done: Vec<Option<Vec<u32>>> = vec![];
+    let mut open: Vec<(usize, std::collections::BTreeSet<u32>)> = vec![];
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        match ops.read()? {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                open.push((done.len(), Default::default()));
+                done.push(None);
+            }
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                if let Some((_, set)) = open.last_mut() {
+                    set.insert(local_index);
+                }
+            }
+            Operator::End => {
+                // The function body's own end has no open construct.
+                if let Some((k, set)) = open.pop() {
+                    if let Some((_, parent)) = open.last_mut() {
+                        parent.extend(set.iter().copied());
+                    }
+                    done[k] = Some(set.into_iter().collect());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(done.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 pub fn function(
@@ -924,6 +977,8 @@ pub fn function(
         frames: vec![],
         current: Some(Function::ENTRY),
         dead_depth: 0,
+        assigned: assigned_locals(body)?,
+        constructs: 0,
     };
     let ret = t.f.add_block();
     for &r in &sig.results {
@@ -939,7 +994,7 @@ pub fn function(
         else_block: None,
         entry_locals: vec![],
         entry_params: vec![],
-        with_locals: false,
+        carried: vec![],
     });
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
