@@ -336,6 +336,8 @@ fn wasi_command_runs_with_a_preopened_directory() {
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("in.txt"), "from the host\n").unwrap();
     std::fs::write(dir.join("secret"), "outside\n").unwrap();
+    // A symbolic link inside the preopen that leads out of it.
+    std::os::unix::fs::symlink(dir.join("secret"), data.join("link")).unwrap();
     let wat = dir.join("cmd.wat");
     std::fs::write(
         &wat,
@@ -349,6 +351,7 @@ fn wasi_command_runs_with_a_preopened_directory() {
           (data (i32.const 16) "hi\n")
           (data (i32.const 32) "in.txt")
           (data (i32.const 48) "../secret")
+          (data (i32.const 64) "link")
           (func (export "_start") (local $fd i32)
             ;; iovec at 0: "hi\n" -> stdout
             (i32.store (i32.const 0) (i32.const 16))
@@ -363,6 +366,10 @@ fn wasi_command_runs_with_a_preopened_directory() {
             (drop (call $read (i32.load (i32.const 12)) (i32.const 0) (i32.const 1) (i32.const 8)))
             (i32.store (i32.const 4) (i32.load (i32.const 8)))
             (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            ;; a symlink out of the preopen must be refused too
+            (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 4)
+                  (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 12)))
+              (then (call $exit (i32.const 98))))
             ;; ../secret must be refused: exit with 10 + its errno
             (call $exit (i32.add (i32.const 10)
               (call $open (i32.const 3) (i32.const 0) (i32.const 48) (i32.const 9)

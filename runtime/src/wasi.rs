@@ -505,9 +505,23 @@ fn put_u32(m: &Memory, at: u64, v: u32) -> bool {
     m.write(at, &v.to_le_bytes())
 }
 
-/// `path` resolved under `dir`, if it stays there (relative, and no `..`
-/// climbs above it).
+/// `path` resolved under `dir`, if it stays there: relative, no `..`
+/// climbing above it, and no symbolic link leading out (the deepest part of
+/// the path that exists must resolve inside `dir`).
 fn inside(dir: &Path, path: &str) -> Option<PathBuf> {
+    let out = lexically_inside(dir, path)?;
+    let root = std::fs::canonicalize(dir).ok()?;
+    let mut existing = out.as_path();
+    while !existing.exists() {
+        existing = existing.parent()?;
+    }
+    std::fs::canonicalize(existing)
+        .ok()?
+        .starts_with(&root)
+        .then_some(out)
+}
+
+fn lexically_inside(dir: &Path, path: &str) -> Option<PathBuf> {
     let mut out = dir.to_path_buf();
     let mut depth = 0usize;
     for c in Path::new(path).components() {
