@@ -690,12 +690,7 @@ impl Instance {
             let imported = *index < meta.num_imported_tables();
             for (k, item) in seg.items.iter().enumerate() {
                 let (e, owner) = self.item_elem(item, &mut t)?;
-                if let Some(owner) = owner {
-                    let foreign = imported || !Arc::ptr_eq(&owner.0, &self.0);
-                    if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
-                        t.keep_alive.push(owner);
-                    }
-                }
+                keep_alive(&mut t, owner, self, imported);
                 t.elems[off as usize + k] = e;
             }
         }
@@ -727,7 +722,7 @@ impl Instance {
         t: &mut Table,
     ) -> Result<(Elem, Option<Instance>), InstantiateError> {
         match *item {
-            pcc::ElemItem::Null => Ok((elem_of(t, 0).expect("null"), None)),
+            pcc::ElemItem::Null => Ok(elem_of(t, 0).expect("null")),
             pcc::ElemItem::Func(f) => self.elem_for(f).map(|(e, o)| (e, Some(o))),
             pcc::ElemItem::Global(g) => {
                 let handle = self
@@ -735,9 +730,7 @@ impl Instance {
                     .globals
                     .get(g as usize)
                     .map_or(0, |c| c.0 .0.lock().expect("global")[0]);
-                let e = elem_of(t, handle)
-                    .ok_or(InstantiateError::Trap(TrapCode::TableAccessOutOfBounds))?;
-                Ok((e, None))
+                elem_of(t, handle).ok_or(InstantiateError::Trap(TrapCode::TableAccessOutOfBounds))
             }
         }
     }
@@ -1061,31 +1054,34 @@ fn table_op_on(
             let e = *t.elems.get(idx(a) as usize).ok_or(oob)?;
             Ok(handle_of(&t, e))
         }
-        TableOp::Set(t) => {
-            let mut t = table(t)?.0.lock().expect("table");
-            let e = elem_of(&mut t, b).ok_or(oob)?;
+        TableOp::Set(ti) => {
+            let mut t = table(ti)?.0.lock().expect("table");
+            let (e, owner) = elem_of(&t, b).ok_or(oob)?;
             *t.elems.get_mut(idx(a) as usize).ok_or(oob)? = e;
+            keep_alive(&mut t, owner, inst, ti < meta.num_imported_tables());
             Ok(0)
         }
-        TableOp::Fill(t) => {
-            let mut t = table(t)?.0.lock().expect("table");
+        TableOp::Fill(ti) => {
+            let mut t = table(ti)?.0.lock().expect("table");
             let (a, n) = (idx(a), c);
             if !fits(a, t.desc.len) {
                 return Err(oob);
             }
-            let e = elem_of(&mut t, b).ok_or(oob)?;
+            let (e, owner) = elem_of(&t, b).ok_or(oob)?;
             t.elems[a as usize..(a + n) as usize].fill(e);
+            keep_alive(&mut t, owner, inst, ti < meta.num_imported_tables());
             Ok(0)
         }
-        TableOp::Grow(t) => {
-            let mut t = table(t)?.0.lock().expect("table");
+        TableOp::Grow(ti) => {
+            let mut t = table(ti)?.0.lock().expect("table");
             let (old, delta) = (t.desc.len, idx(b));
             let new = old + delta;
             if new > t.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64) {
                 return Ok(u32::MAX as u64);
             }
-            let e = elem_of(&mut t, a).ok_or(oob)?;
+            let (e, owner) = elem_of(&t, a).ok_or(oob)?;
             t.elems.resize(new as usize, e);
+            keep_alive(&mut t, owner, inst, ti < meta.num_imported_tables());
             // The elements may have moved: compiled code reads the descriptor.
             t.desc.elems = t.elems.as_mut_ptr();
             t.desc.len = new;
@@ -1160,12 +1156,7 @@ fn table_op_on(
                 return Err(oob);
             }
             for (k, (e, owner)) in elems.into_iter().enumerate() {
-                if let Some(owner) = owner {
-                    let foreign = imported || !Arc::ptr_eq(&owner.0, &inst.0);
-                    if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
-                        t.keep_alive.push(owner);
-                    }
-                }
+                keep_alive(&mut t, owner, inst, imported);
                 t.elems[a as usize + k] = e;
             }
             Ok(0)
@@ -1186,13 +1177,14 @@ fn table_op_on(
 }
 
 /// Function references as values: every element handed out as a handle,
-/// with the instance its code belongs to. Handles may be stored anywhere
-/// (globals, tables, other instances), so the registry keeps those
-/// instances alive for the rest of the process.
+/// with a weak reference to the instance its code belongs to. A handle
+/// keeps nothing alive by itself: writing it into a table makes the table
+/// keep the instance (as element segments do), and a handle whose instance
+/// is gone resolves to nothing (the table operation traps).
 #[derive(Default)]
 struct FuncHandles {
     index: HashMap<(u64, u64), u64>,
-    elems: Vec<(Elem, Instance)>,
+    elems: Vec<(Elem, std::sync::Weak<InstanceInner>)>,
 }
 
 static FUNC_HANDLES: std::sync::LazyLock<Mutex<FuncHandles>> =
@@ -1205,13 +1197,17 @@ fn func_handle(e: Elem) -> u64 {
     }
     let mut h = FUNC_HANDLES.lock().expect("function handles");
     if let Some(&k) = h.index.get(&(e.code, e.vmctx)) {
-        return k;
+        // The same addresses may belong to a newer instance than the one
+        // the handle was made for.
+        if h.elems[k as usize - 1].1.strong_count() > 0 {
+            return k;
+        }
     }
     // A live element's vmctx belongs to a live instance.
     let owner = unsafe {
         let p = *(e.vmctx as *const u64).add(VMCTX_INSTANCE) as *const InstanceInner;
         Arc::increment_strong_count(p);
-        Instance(Arc::from_raw(p))
+        Arc::downgrade(&Arc::from_raw(p))
     };
     h.elems.push((e, owner));
     let k = h.elems.len() as u64;
@@ -1227,21 +1223,32 @@ fn handle_of(t: &Table, e: Elem) -> u64 {
     }
 }
 
-/// The element a reference value stands for in table `t` (`None`: not a
-/// handle this process handed out).
-fn elem_of(t: &mut Table, handle: u64) -> Option<Elem> {
+/// The element a reference value stands for in table `t`, and the instance
+/// its code needs alive (`None`: not a live handle).
+fn elem_of(t: &Table, handle: u64) -> Option<(Elem, Option<Instance>)> {
     let null = Elem {
         code: 0,
         sig: 0,
         vmctx: 0,
     };
     match (t.elem_ty, handle) {
-        (_, 0) => Some(null),
+        (_, 0) => Some((null, None)),
         (ValType::FuncRef, k) => {
             let h = FUNC_HANDLES.lock().expect("function handles");
-            h.elems.get(k as usize - 1).map(|(e, _)| *e)
+            let (e, owner) = h.elems.get(k as usize - 1)?;
+            Some((*e, Some(Instance(owner.upgrade()?))))
         }
-        (_, k) => Some(Elem { code: k, ..null }),
+        (_, k) => Some((Elem { code: k, ..null }, None)),
+    }
+}
+
+/// Make table `t` keep `owner` alive if it is not the table's instance.
+fn keep_alive(t: &mut Table, owner: Option<Instance>, inst: &Instance, imported: bool) {
+    if let Some(owner) = owner {
+        let foreign = imported || !Arc::ptr_eq(&owner.0, &inst.0);
+        if foreign && !t.keep_alive.iter().any(|i| Arc::ptr_eq(&i.0, &owner.0)) {
+            t.keep_alive.push(owner);
+        }
     }
 }
 
