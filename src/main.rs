@@ -525,10 +525,10 @@ fn show_paths(paths: &[PathBuf]) -> String {
 
 /// One artifact: the summary line, or every failure on stderr.
 fn verify_single(artifact: &Path, json: bool, explain: bool) -> Result<()> {
-    let bytes =
-        std::fs::read(artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
-    let report = validator::verify(&bytes)
-        .with_context(|| format!("{} is not a pccc artifact", artifact.display()))?;
+    let report = match pccc::gate::verify_one(artifact) {
+        pccc::gate::Verdict::Accepted(r) | pccc::gate::Verdict::Rejected(r) => r,
+        pccc::gate::Verdict::BadInput(why) => bail!("{}: {why}", artifact.display()),
+    };
     if json {
         println!("{}", report_json(&report));
     } else if report.accepted() {
