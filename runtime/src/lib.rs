@@ -1009,16 +1009,21 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
     }
 }
 
+/// An owned handle to the instance whose vmctx this is.
+///
+/// # Safety
+/// `vmctx` must be the vmctx of a live instance.
+unsafe fn instance_at(vmctx: *const u64) -> Instance {
+    let p = *vmctx.add(VMCTX_INSTANCE) as *const InstanceInner;
+    Arc::increment_strong_count(p);
+    Instance(Arc::from_raw(p))
+}
+
 /// Compiled code's bulk-table operators (vmctx `TABLE_OP`): every range is
 /// checked against its table's (and segment's) length here; 0 or a trap code.
 extern "sysv64" fn table_op(vmctx: *mut u64, op: u64, a: u64, b: u64, c: u64) -> u64 {
-    // The running instance, as an owned handle (its vmctx is only reachable
-    // while the instance is alive).
-    let inst = unsafe {
-        let p = *vmctx.add(VMCTX_INSTANCE) as *const InstanceInner;
-        Arc::increment_strong_count(p);
-        Instance(Arc::from_raw(p))
-    };
+    // The running instance: its vmctx is only reachable while it is alive.
+    let inst = unsafe { instance_at(vmctx) };
     let decoded = pcc::vmctx::TableOp::decode(op);
     let result = match decoded {
         Some(op) => table_op_on(&inst, op, a, b, c),
@@ -1204,11 +1209,7 @@ fn func_handle(e: Elem) -> u64 {
         }
     }
     // A live element's vmctx belongs to a live instance.
-    let owner = unsafe {
-        let p = *(e.vmctx as *const u64).add(VMCTX_INSTANCE) as *const InstanceInner;
-        Arc::increment_strong_count(p);
-        Arc::downgrade(&Arc::from_raw(p))
-    };
+    let owner = Arc::downgrade(&unsafe { instance_at(e.vmctx as *const u64) }.0);
     h.elems.push((e, owner));
     let k = h.elems.len() as u64;
     h.index.insert((e.code, e.vmctx), k);

@@ -177,8 +177,7 @@ impl Memory {
 
     /// Bounds-checked copy into memory (data segments).
     pub fn write(&self, offset: u64, bytes: &[u8]) -> bool {
-        let end = offset.checked_add(bytes.len() as u64);
-        if end.is_none_or(|e| e > self.bytes()) {
+        if !self.fits(offset, bytes.len() as u64) {
             return false;
         }
         unsafe {
