@@ -43,6 +43,17 @@ struct State {
     next_fd: u32,
 }
 
+impl State {
+    /// `path` on the host, under the preopened directory `fd`: EBADF if
+    /// `fd` is not a directory, EACCES if the path would leave it.
+    fn resolve(&self, fd: u64, path: &str) -> Result<PathBuf, i32> {
+        let Some(Fd::Dir(_, dir)) = self.fds.get(&(fd as u32)) else {
+            return Err(EBADF);
+        };
+        inside(dir, path).ok_or(EACCES)
+    }
+}
+
 /// One WASI program's context.
 pub struct Wasi {
     args: Vec<String>,
@@ -169,13 +180,9 @@ impl Wasi {
     fn sizes(&self, list: &[String], a: &[Val]) -> Ret {
         let m = self.memory()?;
         let bytes: usize = list.iter().map(|s| s.len() + 1).sum();
-        Ok(
-            if put_u32(&m, arg(a, 0), list.len() as u32) && put_u32(&m, arg(a, 1), bytes as u32) {
-                SUCCESS
-            } else {
-                EFAULT
-            },
-        )
+        Ok(stored(
+            put_u32(&m, arg(a, 0), list.len() as u32) && put_u32(&m, arg(a, 1), bytes as u32),
+        ))
     }
 
     fn strings(&self, list: &[String], a: &[Val]) -> Ret {
@@ -202,13 +209,9 @@ impl Wasi {
                 .unwrap_or_default(),
             _ => MONOTONIC_START.with(|s| s.elapsed()),
         };
-        Ok(
-            if m.write(arg(a, 2), &(now.as_nanos() as u64).to_le_bytes()) {
-                SUCCESS
-            } else {
-                EFAULT
-            },
-        )
+        Ok(stored(
+            m.write(arg(a, 2), &(now.as_nanos() as u64).to_le_bytes()),
+        ))
     }
 
     fn random_get(&self, a: &[Val]) -> Ret {
@@ -228,11 +231,7 @@ impl Wasi {
             }
             filled += r as usize;
         }
-        Ok(if m.write(arg(a, 0), &buf) {
-            SUCCESS
-        } else {
-            EFAULT
-        })
+        Ok(stored(m.write(arg(a, 0), &buf)))
     }
 
     /// The (buf, len) pairs of an iovec array.
@@ -297,11 +296,7 @@ impl Wasi {
                 break;
             }
         }
-        Ok(if put_u32(&m, arg(a, 3), total as u32) {
-            SUCCESS
-        } else {
-            EFAULT
-        })
+        Ok(stored(put_u32(&m, arg(a, 3), total as u32)))
     }
 
     fn fd_close(&self, a: &[Val]) -> Ret {
@@ -348,11 +343,7 @@ impl Wasi {
         stat[0] = filetype;
         stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes()); // rights: all
         stat[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
-        Ok(if m.write(arg(a, 1), &stat) {
-            SUCCESS
-        } else {
-            EFAULT
-        })
+        Ok(stored(m.write(arg(a, 1), &stat)))
     }
 
     fn fd_filestat_get(&self, a: &[Val]) -> Ret {
@@ -376,11 +367,9 @@ impl Wasi {
             return Ok(EFAULT);
         };
         let st = self.state.lock().expect("wasi state");
-        let Some(Fd::Dir(_, dir)) = st.fds.get(&(arg(a, 0) as u32)) else {
-            return Ok(EBADF);
-        };
-        let Some(host) = inside(dir, &path) else {
-            return Ok(EACCES);
+        let host = match st.resolve(arg(a, 0), &path) {
+            Ok(h) => h,
+            Err(errno) => return Ok(errno),
         };
         Ok(match std::fs::metadata(&host) {
             Ok(md) => {
@@ -399,11 +388,7 @@ impl Wasi {
         };
         let mut pre = [0u8; 8];
         pre[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
-        Ok(if m.write(arg(a, 1), &pre) {
-            SUCCESS
-        } else {
-            EFAULT
-        })
+        Ok(stored(m.write(arg(a, 1), &pre)))
     }
 
     fn fd_prestat_dir_name(&self, a: &[Val]) -> Ret {
@@ -413,11 +398,7 @@ impl Wasi {
             return Ok(EBADF);
         };
         let n = name.len().min(arg(a, 2) as usize);
-        Ok(if m.write(arg(a, 1), &name.as_bytes()[..n]) {
-            SUCCESS
-        } else {
-            EFAULT
-        })
+        Ok(stored(m.write(arg(a, 1), &name.as_bytes()[..n])))
     }
 
     fn path_open(&self, a: &[Val]) -> Ret {
@@ -430,11 +411,9 @@ impl Wasi {
         };
         let (oflags, fdflags) = (arg(a, 4), arg(a, 7));
         let mut st = self.state.lock().expect("wasi state");
-        let Some(Fd::Dir(_, dir)) = st.fds.get(&(arg(a, 0) as u32)) else {
-            return Ok(EBADF);
-        };
-        let Some(host) = inside(dir, &path) else {
-            return Ok(EACCES);
+        let host = match st.resolve(arg(a, 0), &path) {
+            Ok(h) => h,
+            Err(errno) => return Ok(errno),
         };
         if oflags & 2 != 0 {
             // O_DIRECTORY
@@ -444,11 +423,7 @@ impl Wasi {
             let fd = st.next_fd;
             st.fds.insert(fd, Fd::Dir(path, host));
             st.next_fd += 1;
-            return Ok(if put_u32(&m, arg(a, 8), fd) {
-                SUCCESS
-            } else {
-                EFAULT
-            });
+            return Ok(stored(put_u32(&m, arg(a, 8), fd)));
         }
         let mut opts = std::fs::OpenOptions::new();
         opts.read(true)
@@ -467,11 +442,7 @@ impl Wasi {
         let fd = st.next_fd;
         st.fds.insert(fd, Fd::File(file));
         st.next_fd += 1;
-        Ok(if put_u32(&m, arg(a, 8), fd) {
-            SUCCESS
-        } else {
-            EFAULT
-        })
+        Ok(stored(put_u32(&m, arg(a, 8), fd)))
     }
 }
 
@@ -494,7 +465,12 @@ fn write_filestat(m: &Memory, at: u64, filetype: u8, size: u64) -> i32 {
     stat[16] = filetype;
     stat[24..32].copy_from_slice(&1u64.to_le_bytes());
     stat[32..40].copy_from_slice(&size.to_le_bytes());
-    if m.write(at, &stat) {
+    stored(m.write(at, &stat))
+}
+
+/// The errno of a write to guest memory: it fits, or the pointer is bad.
+fn stored(ok: bool) -> i32 {
+    if ok {
         SUCCESS
     } else {
         EFAULT
