@@ -757,15 +757,12 @@ impl<'a> Func<'a> {
                     limit: self.art.meta.sandbox.heap.sandbox_bytes(),
                 };
                 ck.shapes.insert(ob.shape());
-                if ck.record.is_some() {
-                    let instruction = self.text(i);
-                    if let Some(r) = ck.record.as_mut() {
-                        r.push(Recorded {
-                            func: self.index,
-                            instruction,
-                            obligation: ob.clone(),
-                        });
-                    }
+                if let Some(r) = ck.record.as_mut() {
+                    r.push(Recorded {
+                        func: self.index,
+                        instruction: self.text(i),
+                        obligation: ob.clone(),
+                    });
                 }
                 if let Err(cex) = ck.prover.prove(&ob) {
                     let t = self.text(i);

@@ -55,21 +55,17 @@ pub fn verify_parsed(art: &ArtifactFile) -> Report {
 /// mutation tests' thousands of mutants — asks z3 once per shape overall.
 /// The report's `z3_calls` are this artifact's.
 pub fn verify_with(art: &ArtifactFile, prover: &mut Prover) -> Report {
-    run(art, prover, None)
+    run(art, prover, false).0
 }
 
 /// Validate and return every heap obligation, in function and access order.
 pub fn obligations(art: &ArtifactFile) -> (Report, Vec<Recorded>) {
-    let mut record = Some(vec![]);
-    let report = run(art, &mut Prover::default(), Some(&mut record));
-    (report, record.unwrap_or_default())
+    let (report, recorded) = run(art, &mut Prover::default(), true);
+    (report, recorded.unwrap_or_default())
 }
 
-fn run(
-    art: &ArtifactFile,
-    prover: &mut Prover,
-    record: Option<&mut Option<Vec<Recorded>>>,
-) -> Report {
+/// Validate; with `record`, also collect every heap obligation.
+fn run(art: &ArtifactFile, prover: &mut Prover, record: bool) -> (Report, Option<Vec<Recorded>>) {
     let start = Instant::now();
     let calls_before = prover.z3_calls;
     let mut checker = check::Checker {
@@ -77,13 +73,10 @@ fn run(
         counts: AccessCounts::default(),
         obligations: 0,
         shapes: Default::default(),
-        record: record.as_ref().map(|_| vec![]),
+        record: record.then(Vec::new),
     };
     let failures = checker.check(art);
-    if let Some(out) = record {
-        *out = checker.record.take();
-    }
-    Report {
+    let report = Report {
         functions: art.meta.funcs.len(),
         accesses: checker.counts,
         obligations: checker.obligations,
@@ -91,5 +84,6 @@ fn run(
         z3_calls: checker.prover.z3_calls - calls_before,
         elapsed: start.elapsed(),
         failures,
-    }
+    };
+    (report, checker.record)
 }
