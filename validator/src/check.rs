@@ -109,6 +109,9 @@ pub struct Checker<'p> {
     pub shapes: HashSet<Shape>,
     /// Every heap obligation in order, when asked for (`pccc obligations`).
     pub record: Option<Vec<Recorded>>,
+    /// PCCC_TRACE_FUNCTION: the function whose state is printed before each
+    /// instruction, on stderr (read once per artifact).
+    pub trace: Option<String>,
 }
 
 /// One heap access's obligation, with where it comes from.
@@ -509,8 +512,7 @@ impl<'a> Func<'a> {
         if !entry_claims.slots.is_empty() {
             self.reject(0, "entry claims about frame slots");
         }
-        // PCCC_TRACE_FUNCTION=name: the state before each instruction, on stderr.
-        let trace = std::env::var("PCCC_TRACE_FUNCTION").is_ok_and(|f| f == self.name);
+        let trace = ck.trace.as_deref() == Some(self.name);
         let mut entry_state: HashMap<usize, State> = HashMap::new();
         // Forward edges seen so far, by target: (source index, state).
         let mut pending: HashMap<usize, Vec<(usize, State)>> = HashMap::new();

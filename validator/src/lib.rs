@@ -74,6 +74,7 @@ fn run(art: &ArtifactFile, prover: &mut Prover, record: bool) -> (Report, Option
         obligations: 0,
         shapes: Default::default(),
         record: record.then(Vec::new),
+        trace: std::env::var("PCCC_TRACE_FUNCTION").ok(),
     };
     let failures = checker.check(art);
     let report = Report {
