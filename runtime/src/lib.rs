@@ -935,7 +935,7 @@ fn call_func_ref(f: &FuncRef, args: &[Val]) -> Result<Vec<Val>, RunError> {
 /// Compiled code's path to imported functions (vmctx `HOST_CALL`).
 extern "sysv64" fn host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u32 {
     let result = std::panic::catch_unwind(|| unsafe {
-        let inst = &*(*vmctx.add(VMCTX_INSTANCE) as *const InstanceInner);
+        let inst = &*inner_at(vmctx);
         let f = &inst.funcs[import as usize];
         let ty = f.ty();
         let args: Vec<Val> = ty
@@ -971,7 +971,7 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
     let oob = TrapCode::HeapOutOfBounds as u32;
     // Operands are i32s: only their low halves count.
     let (a, b, c) = (a as u32 as u64, b as u32 as u64, c as u32 as u64);
-    let inst = unsafe { &*(*vmctx.add(VMCTX_INSTANCE) as *const InstanceInner) };
+    let inst = unsafe { &*inner_at(vmctx) };
     let mem = inst.memory.as_deref();
     let ok = match pcc::vmctx::BulkOp::decode(op) {
         Some(pcc::vmctx::BulkOp::Copy) => mem.is_some_and(|m| m.copy_within(a, b, c)),
@@ -1014,9 +1014,18 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
 /// # Safety
 /// `vmctx` must be the vmctx of a live instance.
 unsafe fn instance_at(vmctx: *const u64) -> Instance {
-    let p = *vmctx.add(VMCTX_INSTANCE) as *const InstanceInner;
+    let p = inner_at(vmctx);
     Arc::increment_strong_count(p);
     Instance(Arc::from_raw(p))
+}
+
+/// The instance a vmctx belongs to (its `VMCTX_INSTANCE` field), for the
+/// runtime's builtins that compiled code calls with its vmctx.
+///
+/// # Safety
+/// `vmctx` must be the vmctx of a live instance.
+unsafe fn inner_at(vmctx: *const u64) -> *const InstanceInner {
+    *vmctx.add(VMCTX_INSTANCE) as *const InstanceInner
 }
 
 /// Compiled code's bulk-table operators (vmctx `TABLE_OP`): every range is
@@ -1256,7 +1265,7 @@ fn keep_alive(t: &mut Table, owner: Option<Instance>, inst: &Instance, imported:
 /// Compiled code's `memory.grow` (vmctx `MEMORY_GROW`).
 extern "sysv64" fn memory_grow(vmctx: *mut u64, delta: u64) -> u64 {
     unsafe {
-        let inst = &*(*vmctx.add(VMCTX_INSTANCE) as *const InstanceInner);
+        let inst = &*inner_at(vmctx);
         match &inst.memory {
             Some(m) => m.grow(delta).unwrap_or(u64::MAX),
             None => u64::MAX,
