@@ -5,6 +5,7 @@
 //! code with the compiler.
 
 pub mod artifact;
+pub mod builtin;
 pub mod elf;
 pub mod fact;
 pub mod reg;

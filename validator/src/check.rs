@@ -13,14 +13,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use iced_x86::{
-    Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
+    Code, Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
     Mnemonic, OpAccess, OpKind, Register,
 };
+use pcc::builtin::{builtin_at, host_call_slots, ArgRule, Builtin, SYSV_CLOBBERS};
 use pcc::vmctx::{arg_locations, result_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
 use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
 
 use crate::obligation::{Obligation, Prover, Shape};
-use crate::state::{add, mul, sub, AVal, CmpRhs, Flags, State, U32_MAX, UNKNOWN};
+use crate::semantics::{Env, Flow, FormChecker, Mem, Row, Semantics, Stop};
+use crate::state::{AVal, Flags, Stack, State, U32_MAX, UNKNOWN};
 
 /// Why an artifact was rejected, located in the code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,25 +61,31 @@ const RBP: u8 = 5;
 const R14: u8 = 14;
 const R15: u8 = 15;
 
-/// System V caller-saved registers: what the runtime's functions may change.
-const SYSV_CLOBBERS: [u8; 9] = [0, 1, 2, 6, 7, 8, 9, 10, 11];
-
 fn gpr(r: Register) -> Option<u8> {
     r.is_gpr()
         .then(|| (r.full_register() as u32 - Register::RAX as u32) as u8)
 }
 
-/// What a classified memory operand is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mem {
-    Frame(u32),
-    StackArg,
-    Vm(u32),
-    ForeignVm(u32),
-    Heap,
-    Global(u32),
-    TableDesc(u32, u32),
-    Elem(u8, u32),
+/// The semantics' view of one function: memory classification (which
+/// records heap obligations and rejections) and what locations hold.
+struct FuncEnv<'f, 'a, 'c, 'p> {
+    f: &'f mut Func<'a>,
+    ck: &'c mut Checker<'p>,
+    i: usize,
+}
+
+impl Env for FuncEnv<'_, '_, '_, '_> {
+    fn classify(&mut self, _insn: &Instruction, s: &State, write: bool) -> Option<Mem> {
+        self.f.classify(self.i, s, write, self.ck)
+    }
+
+    fn load(&self, m: Mem, s: &State) -> AVal {
+        self.f.load_value(m, s)
+    }
+
+    fn frame(&self) -> u32 {
+        self.f.frame
+    }
 }
 
 struct Func<'a> {
@@ -86,11 +94,16 @@ struct Func<'a> {
     name: &'a str,
     ty: &'a WasmFuncType,
     insns: Vec<Instruction>,
+    /// Each instruction's row in the semantics table.
+    rows: Vec<&'static Row>,
     /// Function-relative offset of each instruction.
     offs: Vec<u32>,
     starts: BTreeMap<u32, usize>,
     traps: BTreeSet<u32>,
     claims: HashMap<(u32, Point), Vec<(Loc, Fact)>>,
+    /// Per instruction: whether any claim sits before (bit 0) or after
+    /// (bit 1) it, so the common claim-free instruction costs no lookup.
+    claimed: Vec<u8>,
     frame: u32,
     /// Function entry offsets (from the symbol table) → function index.
     entries: &'a HashMap<u64, usize>,
@@ -183,6 +196,7 @@ impl Checker<'_> {
         for ff in &art.facts {
             facts.entry(ff.func).or_default().push(ff);
         }
+        let mut sem = Semantics::new();
         for (i, f) in meta.funcs.iter().enumerate() {
             let Some(ty) = meta.types.get(f.type_index as usize) else {
                 failures.push(fail(
@@ -194,7 +208,7 @@ impl Checker<'_> {
             let claims = facts.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
             let mut func = Func::decode(art, i as u32, ty, &entries, claims);
             if func.failures.is_empty() {
-                func.walk(self);
+                func.walk(self, &mut sem);
             }
             failures.append(&mut func.failures);
         }
@@ -220,6 +234,7 @@ impl<'a> Func<'a> {
             name: &f.name,
             ty,
             insns: vec![],
+            rows: vec![],
             offs: vec![],
             starts: BTreeMap::new(),
             traps: meta
@@ -229,6 +244,7 @@ impl<'a> Func<'a> {
                 .map(|t| t.offset)
                 .collect(),
             claims: HashMap::new(),
+            claimed: vec![],
             frame: 0,
             entries,
             layout: meta.vmctx_layout(),
@@ -236,12 +252,23 @@ impl<'a> Func<'a> {
             formatter: IntelFormatter::new(),
             recent: Default::default(),
         };
+        let mut forms = FormChecker::default();
         while decoder.can_decode() {
             let insn = decoder.decode();
             let off = (insn.ip() - f.offset as u64) as u32;
             if insn.is_invalid() {
                 func.reject_at(off, "", "bytes that do not decode as an x86-64 instruction");
                 return func;
+            }
+            let at = off as usize..off as usize + insn.len();
+            match forms.check(&insn, &code[at]) {
+                Ok(row) => func.rows.push(row),
+                Err(why) => {
+                    let mut text = String::new();
+                    func.formatter.format(&insn, &mut text);
+                    func.reject_at(off, &text, why);
+                    return func;
+                }
             }
             func.starts.insert(off, func.insns.len());
             func.offs.push(off);
@@ -269,9 +296,12 @@ impl<'a> Func<'a> {
                 func.reject_at(t, "", "declared trap site is not a ud2 instruction");
             }
         }
-        let claimed: Vec<u32> = func.claims.keys().map(|k| k.0).collect();
-        for off in claimed {
-            if !func.starts.contains_key(&off) {
+        func.claimed = vec![0; func.insns.len()];
+        let claimed: Vec<(u32, Point)> = func.claims.keys().copied().collect();
+        for (off, point) in claimed {
+            if let Some(&k) = func.starts.get(&off) {
+                func.claimed[k] |= if point == Point::Before { 1 } else { 2 };
+            } else {
                 func.reject_at(
                     off,
                     "",
@@ -419,13 +449,20 @@ impl<'a> Func<'a> {
         }
     }
 
-    fn claims_at(&self, off: u32, point: Point) -> Vec<(Loc, Fact)> {
-        self.claims.get(&(off, point)).cloned().unwrap_or_default()
+    fn claims_at(&self, i: usize, point: Point) -> Vec<(Loc, Fact)> {
+        let bit = if point == Point::Before { 1 } else { 2 };
+        if self.claimed.get(i).is_some_and(|c| c & bit == 0) {
+            return vec![];
+        }
+        self.claims
+            .get(&(self.offs[i], point))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Check that `s` implies the claims at (off, point).
     fn check_claims(&mut self, i: usize, s: &State, point: Point) {
-        for (loc, fact) in self.claims_at(self.offs[i], point) {
+        for (loc, fact) in self.claims_at(i, point) {
             let v = match loc {
                 Loc::Gpr(r) => Some(s.get(r.0)),
                 Loc::Stack(k) => Some(s.slots.get(&k).copied().unwrap_or(UNKNOWN)),
@@ -445,7 +482,7 @@ impl<'a> Func<'a> {
     /// The state a claimed block starts from.
     fn claimed_state(&mut self, i: usize) -> State {
         let mut s = State::pinned();
-        for (loc, fact) in self.claims_at(self.offs[i], Point::Before) {
+        for (loc, fact) in self.claims_at(i, Point::Before) {
             match (loc, AVal::from_fact(&fact)) {
                 (Loc::Gpr(r), Some(v)) if r.0 == R14 || r.0 == R15 => {
                     if s.get(r.0) != v {
@@ -465,14 +502,14 @@ impl<'a> Func<'a> {
         s
     }
 
-    fn walk(&mut self, ck: &mut Checker<'_>) {
+    fn walk(&mut self, ck: &mut Checker<'_>, sem: &mut Semantics) {
         let n = self.insns.len();
         let Some(body) = self.prologue() else { return };
         // Branch targets inside the function (trap sites excepted) start blocks.
-        let mut block_starts = BTreeSet::new();
+        let mut block_starts = vec![false; n];
         // Loop headers (targets of backward branches) start from their claims
         // alone; other blocks from the join of their (already seen) edges.
-        let mut loop_headers = BTreeSet::new();
+        let mut loop_headers = vec![false; n];
         for i in 0..n {
             let insn = &self.insns[i];
             if matches!(insn.op0_kind(), OpKind::NearBranch64) && insn.mnemonic() != Mnemonic::Call
@@ -488,9 +525,9 @@ impl<'a> Func<'a> {
                         self.reject(i, "branch into the prologue");
                         return;
                     }
-                    block_starts.insert(self.starts[&rel]);
+                    block_starts[self.starts[&rel]] = true;
                     if self.starts[&rel] <= i {
-                        loop_headers.insert(self.starts[&rel]);
+                        loop_headers[self.starts[&rel]] = true;
                     }
                 }
             }
@@ -519,7 +556,7 @@ impl<'a> Func<'a> {
         let mut cur: Option<State> = Some(entry);
         for i in body..n {
             let mut s = match cur.take() {
-                Some(s) if !block_starts.contains(&i) => {
+                Some(s) if !block_starts[i] => {
                     self.check_claims(i, &s, Point::Before);
                     s
                 }
@@ -528,12 +565,16 @@ impl<'a> Func<'a> {
                     if let Some(f) = fallthrough {
                         edges.push((i - 1, f));
                     }
-                    if edges.is_empty() && !loop_headers.contains(&i) && i != body {
+                    if edges.is_empty() && !loop_headers[i] && i != body {
                         // No edge reaches this instruction: it never runs, and
                         // its state must not weaken the blocks it falls into.
                         continue;
                     }
                     let claimed = self.claimed_state(i);
+                    if edges.iter().any(|(_, es)| es.stack != edges[0].1.stack) {
+                        self.reject(i, "paths into this instruction disagree on the stack (epilogue begun on one)");
+                        return;
+                    }
                     for (from, es) in &edges {
                         self.check_edge(*from, i, es, &claimed);
                     }
@@ -542,7 +583,7 @@ impl<'a> Func<'a> {
                         .map(|(_, es)| es)
                         .reduce(|a, b| join_state(&a, &b));
                     let s = match incoming {
-                        Some(inc) if !loop_headers.contains(&i) => inc,
+                        Some(inc) if !loop_headers[i] => inc,
                         _ => claimed,
                     };
                     entry_state.insert(i, s.clone());
@@ -572,7 +613,7 @@ impl<'a> Func<'a> {
             }
             self.recent.push_back((i, s.regs));
             let mut edges: Vec<(usize, State)> = vec![];
-            let falls = self.transfer(i, &mut s, ck, &mut edges);
+            let falls = self.transfer(i, &mut s, sem, ck, &mut edges);
             for (t, es) in edges {
                 if t <= i {
                     match entry_state.get(&t).cloned() {
@@ -600,6 +641,16 @@ impl<'a> Func<'a> {
     /// state on the edge from instruction `from`.
     fn check_edge(&mut self, from: usize, target: usize, s: &State, entry: &State) {
         let from = self.offs[from];
+        if s.stack != entry.stack {
+            self.reject(
+                target,
+                format!(
+                    "on the edge from +{from:#x} the stack is {:?}, here {:?}",
+                    s.stack, entry.stack
+                ),
+            );
+            return;
+        }
         for r in 0..16u8 {
             if !s.get(r).within(entry.get(r)) {
                 self.reject(
@@ -643,9 +694,9 @@ impl<'a> Func<'a> {
             (ins.len() > i && ins[i].op_kind(k) == OpKind::Register).then(|| ins[i].op_register(k))
         };
         let ok0 = ins.len() > 4
-            && ins[0].mnemonic() == Mnemonic::Push
+            && ins[0].code() == Code::Push_r64
             && reg(0, 0) == Some(Register::RBP)
-            && ins[1].mnemonic() == Mnemonic::Mov
+            && ins[1].code() == Code::Mov_rm64_r64
             && reg(1, 0) == Some(Register::RBP)
             && reg(1, 1) == Some(Register::RSP);
         if !ok0 {
@@ -657,7 +708,9 @@ impl<'a> Func<'a> {
             return None;
         }
         let mut i = 2;
-        if ins[2].mnemonic() == Mnemonic::Sub && reg(2, 0) == Some(Register::RSP) {
+        if matches!(ins[2].code(), Code::Sub_rm64_imm8 | Code::Sub_rm64_imm32)
+            && reg(2, 0) == Some(Register::RSP)
+        {
             let f = ins[2].immediate(1) as i64;
             if !(0..=1 << 24).contains(&f) {
                 self.reject(2, "frame size out of range");
@@ -666,13 +719,13 @@ impl<'a> Func<'a> {
             self.frame = f as u32;
             i = 3;
         }
-        let cmp_ok = ins[i].mnemonic() == Mnemonic::Cmp
+        let cmp_ok = ins[i].code() == Code::Cmp_r64_rm64
             && reg(i, 0) == Some(Register::RSP)
             && ins[i].op1_kind() == OpKind::Memory
             && ins[i].memory_base() == Register::R14
             && ins[i].memory_index() == Register::None
             && ins[i].memory_displacement64() == VmCtxLayout::STACK_LIMIT as u64;
-        let jb_ok = ins[i + 1].mnemonic() == Mnemonic::Jb && {
+        let jb_ok = matches!(ins[i + 1].code(), Code::Jb_rel8_64 | Code::Jb_rel32_64) && {
             let rel = self.rel_target(i + 1) as u32;
             self.art.meta.trap_sites.iter().any(|t| {
                 t.func == self.index && t.offset == rel && t.code == pcc::TrapCode::StackOverflow
@@ -692,10 +745,7 @@ impl<'a> Func<'a> {
         let index = gpr(insn.memory_index());
         let disp = insn.memory_displacement64() as i64;
         let size = insn.memory_size().size() as u32;
-        if insn.memory_base() == Register::RIP || insn.segment_prefix() != Register::None {
-            self.reject(i, "unclassifiable memory operand (rip-relative or segment)");
-            return None;
-        }
+        // check_form allowed 64-bit address registers only, no segment.
         let Some(b) = base else {
             self.reject(i, "unclassifiable memory operand (no base register)");
             return None;
@@ -712,6 +762,10 @@ impl<'a> Func<'a> {
             }
         };
         let bv = s.get(b);
+        if (b == RSP || b == RBP) && s.stack != Stack::Body {
+            self.reject(i, "stack access after the frame was unwound");
+            return None;
+        }
         if b == RSP && index.is_none() {
             if disp >= 0 && disp as u64 + size as u64 <= self.frame as u64 {
                 ck.counts.stack += 1;
@@ -743,6 +797,10 @@ impl<'a> Func<'a> {
         }
         match (bv, index) {
             (AVal::HeapBase, idx) => {
+                if self.art.meta.memory.is_none() {
+                    self.reject(i, "heap access in a module without a memory");
+                    return None;
+                }
                 if insn.memory_index_scale() != 1 && idx.is_some() {
                     self.reject(i, "scaled heap index");
                     return None;
@@ -851,21 +909,15 @@ impl<'a> Func<'a> {
         }
     }
 
-    /// What a load from a classified location yields (`bytes` wide, zero-extended).
-    fn load_value(&self, m: Mem, s: &State, bytes: u32) -> AVal {
-        let v = match m {
+    /// The 8-byte value at a classified location.
+    fn load_value(&self, m: Mem, s: &State) -> AVal {
+        match m {
             Mem::Frame(k) => s.slots.get(&k).copied().unwrap_or(UNKNOWN),
             Mem::Vm(off) => self.vm_field(off),
             Mem::ForeignVm(_) => AVal::ForeignHeapBase,
             Mem::TableDesc(t, off) if off == VmCtxLayout::TABLE_ELEMS => AVal::Elems(t),
             Mem::Elem(_, off) if off == VmCtxLayout::ELEM_VMCTX => AVal::ForeignVmCtx,
             _ => UNKNOWN,
-        };
-        match bytes {
-            8 => v,
-            4 => v.low32(),
-            2 => AVal::Num(0, 0xffff),
-            _ => AVal::Num(0, 0xff),
         }
     }
 
@@ -908,410 +960,47 @@ impl<'a> Func<'a> {
         meta.types.get(f.type_index as usize)
     }
 
-    /// Apply instruction `i` to `s`. Branch edges go to `edges` (target
-    /// instruction index, state on the edge); returns whether execution can
-    /// fall through to the next instruction.
+    /// Apply instruction `i` (its row) to `s`. Branch edges go to `edges`
+    /// (target instruction index, state on the edge); returns whether
+    /// execution can fall through to the next instruction.
     fn transfer(
         &mut self,
         i: usize,
         s: &mut State,
+        sem: &mut Semantics,
         ck: &mut Checker<'_>,
         edges: &mut Vec<(usize, State)>,
     ) -> bool {
         let insn = self.insns[i];
-        use Mnemonic as M;
-        let m = insn.mnemonic();
-        // Every explicit memory operand is classified (lea computes, nop ignores).
-        let mut mem: Option<Mem> = None;
-        for k in 0..insn.op_count() {
-            match insn.op_kind(k) {
-                OpKind::Memory if !matches!(m, M::Lea | M::Nop) => {
-                    let write = k == 0 && !matches!(m, M::Cmp | M::Test | M::Call);
-                    match self.classify(i, s, write, ck) {
-                        Some(c) => mem = Some(c),
-                        None => return false,
-                    }
-                }
-                OpKind::Register | OpKind::Memory | OpKind::NearBranch64 => {}
-                k if is_immediate(k) => {}
-                other => {
-                    self.reject(i, format!("operand kind {other:?} has no semantics here"));
-                    return false;
-                }
-            }
-        }
-        let op_reg = |k: u32| (insn.op_kind(k) == OpKind::Register).then(|| insn.op_register(k));
-        let dst = op_reg(0);
-        let dst_gpr = dst.and_then(gpr);
-        let dst_size = dst.map_or(0, |r| r.size() as u32);
-        let src_val = |k: u32, s: &State| -> AVal {
-            match insn.op_kind(k) {
-                OpKind::Register => match gpr(insn.op_register(k)) {
-                    Some(r) => {
-                        let v = s.get(r);
-                        match insn.op_register(k).size() {
-                            8 => v,
-                            4 => v.low32(),
-                            _ => UNKNOWN,
-                        }
-                    }
-                    None => UNKNOWN,
-                },
-                k2 if is_immediate(k2) => AVal::constant(insn.immediate(k)),
-                _ => UNKNOWN,
-            }
+        let row = self.rows[i];
+        let flow = {
+            let mut env = FuncEnv { f: self, ck, i };
+            sem.step(&insn, row, s, &mut env)
         };
-        // Writes to rsp, rbp and the pinned registers are allowed only in the
-        // shapes handled below.
-        if let Some(d) = dst_gpr {
-            let writes_dst = !matches!(
-                m,
-                M::Cmp | M::Test | M::Push | M::Jmp | M::Call | M::Ucomiss | M::Ucomisd | M::Bt
-            );
-            if writes_dst && matches!(d, RSP | RBP | R14 | R15) && !matches!(m, M::Mov | M::Pop) {
-                self.reject(i, format!("write to {}", reg_name(d)));
+        let flow = match flow {
+            Ok(flow) => flow,
+            Err(Stop::Reject(why)) => {
+                self.reject(i, why);
                 return false;
             }
-        }
-        let set_flags_unknown = |s: &mut State| s.flags = Flags::Unknown;
-        match m {
-            M::Nop => {}
-            M::Mov | M::Movzx | M::Movsx | M::Movsxd => {
-                let val = match (insn.op1_kind(), mem) {
-                    (OpKind::Memory, Some(c)) => {
-                        let bytes = insn.memory_size().size() as u32;
-                        let v = self.load_value(c, s, bytes);
-                        match m {
-                            M::Movsxd => self.load_value(c, s, 8).sext32(),
-                            M::Movsx => UNKNOWN,
-                            _ => v,
-                        }
-                    }
-                    (OpKind::Register, _) => {
-                        let r = insn.op_register(1);
-                        match (m, gpr(r), r.size()) {
-                            (M::Movsxd, Some(g), _) => s.get(g).sext32(),
-                            (M::Movzx, Some(g), 1) => match s.low8[g as usize] {
-                                Some((lo, hi)) => AVal::Num(lo as u64, hi as u64),
-                                None => AVal::Num(0, 0xff),
-                            },
-                            (M::Movzx, Some(_), _) => AVal::Num(0, 0xffff),
-                            (M::Movsx, _, _) => UNKNOWN,
-                            _ => src_val(1, s),
-                        }
-                    }
-                    (k, _) if is_immediate(k) => src_val(1, s),
-                    _ => UNKNOWN,
-                };
-                if insn.op0_kind() == OpKind::Memory {
-                    // A store: frame slots remember what they hold.
-                    if let Some(Mem::Frame(k)) = mem {
-                        let v = match op_reg(1).and_then(gpr) {
-                            Some(r) if insn.memory_size().size() == 8 => s.get(r),
-                            _ => UNKNOWN,
-                        };
-                        s.slots.retain(|&o, _| {
-                            o + 8 <= k || o >= k + insn.memory_size().size() as u32
-                        });
-                        s.slots.insert(k, v);
-                    }
-                    return true;
-                }
-                let Some(d) = dst_gpr else {
-                    self.reject(i, "move into a non-general register");
-                    return false;
-                };
-                let val = if dst_size == 4 { val.low32() } else { val };
-                match d {
-                    RSP => {
-                        // The epilogue: `mov rsp, rbp; pop rbp; ret`.
-                        let ok = op_reg(1) == Some(Register::RBP)
-                            && self.insns.get(i + 1).is_some_and(|n| {
-                                n.mnemonic() == M::Pop && n.op0_register() == Register::RBP
-                            })
-                            && self
-                                .insns
-                                .get(i + 2)
-                                .is_some_and(|n| n.mnemonic() == M::Ret && n.op_count() == 0);
-                        if !ok {
-                            self.reject(i, "write to rsp outside the epilogue");
-                            return false;
-                        }
-                        return true;
-                    }
-                    RBP => {
-                        self.reject(i, "write to rbp outside the prologue");
-                        return false;
-                    }
-                    R14 => {
-                        // Only the call_indirect switch and its restore.
-                        let ok = matches!(val, AVal::ForeignVmCtx | AVal::VmCtx);
-                        if !ok {
-                            self.reject(i, format!("write to r14 of {}", show(val)));
-                            return false;
-                        }
-                    }
-                    R15 => {
-                        let ok = matches!(
-                            (val, s.get(R14)),
-                            (AVal::ForeignHeapBase, AVal::ForeignVmCtx)
-                                | (AVal::HeapBase, AVal::VmCtx)
-                        );
-                        if !ok {
-                            self.reject(i, format!("write to r15 of {}", show(val)));
-                            return false;
-                        }
-                    }
-                    _ => {}
-                }
-                s.set(d, val);
-            }
-            M::Lea => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                let base = gpr(insn.memory_base());
-                let index = gpr(insn.memory_index());
-                let scale = insn.memory_index_scale() as u64;
-                let disp = insn.memory_displacement64() as i64;
-                let bv = base.map(|b| s.get(b));
-                let iv = index.map(|x| s.get(x));
-                let v = match (bv, iv, scale, disp) {
-                    (Some(AVal::TableIndex(t, ..)), Some(AVal::TableIndex(t2, ..)), 2, 0)
-                        if base == index && t == t2 =>
-                    {
-                        AVal::Elem3(t)
-                    }
-                    (Some(AVal::Elems(t)), Some(AVal::Elem3(t2)), 8, 0) if t == t2 => {
-                        AVal::ElemAddr {
-                            table: t,
-                            null_checked: false,
-                            sig: None,
-                        }
-                    }
-                    _ => {
-                        let b = bv.map_or((0, 0), |v| v.range());
-                        let x = iv.map_or((0, 0), |v| v.range());
-                        let sum = add(b, mul(x, (scale, scale)).range());
-                        let v = if disp >= 0 {
-                            add(sum.range(), (disp as u64, disp as u64))
-                        } else {
-                            sub(sum.range(), (disp.unsigned_abs(), disp.unsigned_abs()))
-                        };
-                        let v = if base == Some(RSP) { UNKNOWN } else { v };
-                        if dst_size == 4 {
-                            v.low32()
-                        } else {
-                            v
-                        }
-                    }
-                };
-                s.set(d, v);
-            }
-            M::Add | M::Sub | M::And | M::Or | M::Xor | M::Imul => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                let same = op_reg(1).is_some_and(|r| Some(r) == dst);
-                let a = src_val(0, s).range();
-                let b = src_val(1, s).range();
-                let v = match m {
-                    M::Xor | M::Sub if same => AVal::constant(0),
-                    M::Add => add(a, b),
-                    M::Sub => sub(a, b),
-                    M::Imul => mul(a, b),
-                    M::And => AVal::Num(0, a.1.min(b.1)),
-                    M::Or | M::Xor => {
-                        let hi = a.1.max(b.1);
-                        let bits = 64 - hi.leading_zeros();
-                        AVal::Num(
-                            0,
-                            if bits >= 64 {
-                                u64::MAX
-                            } else {
-                                (1u64 << bits) - 1
-                            },
-                        )
-                    }
-                    _ => UNKNOWN,
-                };
-                // `sub r, k` on heap_bytes - m: wraps unless heap_bytes >= m + k,
-                // which the borrow flag tells (see refine_fallthrough).
-                let heap_sub = match (m, s.get(d), insn.op1_kind(), dst_size) {
-                    (M::Sub, AVal::HeapBytes { minus, max }, k, 8) if is_immediate(k) => {
-                        let k = insn.immediate(1);
-                        minus.checked_add(k).map(|minus| Flags::HeapSub {
-                            r: d,
-                            minus,
-                            max: max.saturating_sub(k),
-                        })
-                    }
-                    _ => None,
-                };
-                match dst_size {
-                    8 => s.set(d, v),
-                    4 => s.set(d, v.low32()),
-                    1 => {
-                        // Byte logic on 0/1 bytes (float compares) stays 0/1.
-                        let l =
-                            |r: Option<Register>| r.and_then(gpr).and_then(|g| s.low8[g as usize]);
-                        let both = l(op_reg(0)).zip(l(op_reg(1)));
-                        s.set(d, UNKNOWN);
-                        if matches!(m, M::And | M::Or) {
-                            if let Some(((_, h1), (_, h2))) = both {
-                                if h1 <= 1 && h2 <= 1 {
-                                    s.low8[d as usize] = Some((0, 1));
-                                }
-                            }
-                        }
-                    }
-                    _ => s.set(d, UNKNOWN),
-                }
-                s.flags = heap_sub.unwrap_or(Flags::Unknown);
-            }
-            M::Shl | M::Shr | M::Sar | M::Rol | M::Ror => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                let a = src_val(0, s).range();
-                let count = is_immediate(insn.op1_kind())
-                    .then(|| insn.immediate(1) as u32 & if dst_size == 8 { 63 } else { 31 });
-                let v = match (m, count) {
-                    (M::Shr, Some(k)) => AVal::Num(a.0 >> k, a.1 >> k),
-                    (M::Shl, Some(k)) if a.1.leading_zeros() >= k => AVal::Num(a.0 << k, a.1 << k),
-                    _ => UNKNOWN,
-                };
-                s.set(d, if dst_size == 4 { v.low32() } else { v });
-                set_flags_unknown(s);
-            }
-            M::Lzcnt | M::Tzcnt | M::Popcnt => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                s.set(d, AVal::Num(0, dst_size as u64 * 8));
-                set_flags_unknown(s);
-            }
-            M::Btr | M::Btc | M::Bts => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                s.set(
-                    d,
-                    if dst_size == 4 {
-                        AVal::Num(0, U32_MAX)
-                    } else {
-                        UNKNOWN
-                    },
-                );
-                set_flags_unknown(s);
-            }
-            M::Cmovne | M::Cmova => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                let v = src_val(0, s).join(src_val(1, s));
-                s.set(d, if dst_size == 4 { v.low32() } else { v });
-            }
-            M::Sete
-            | M::Setne
-            | M::Setl
-            | M::Setb
-            | M::Setg
-            | M::Seta
-            | M::Setle
-            | M::Setbe
-            | M::Setge
-            | M::Setae
-            | M::Setp
-            | M::Setnp => {
-                let Some(d) = dst_gpr else { return self.bad(i) };
-                s.set(d, UNKNOWN);
-                s.low8[d as usize] = Some((0, 1));
-            }
-            M::Cdq => s.set(2, AVal::Num(0, U32_MAX)),
-            M::Cqo => s.set(2, UNKNOWN),
-            M::Div | M::Idiv => {
-                let v = if dst_size == 4 {
-                    AVal::Num(0, U32_MAX)
-                } else {
-                    UNKNOWN
-                };
-                s.set(0, v);
-                s.set(2, v);
-                set_flags_unknown(s);
-            }
-            M::Cmp => {
-                s.flags = match (insn.op0_kind(), insn.op1_kind(), mem) {
-                    (OpKind::Register, OpKind::Memory, Some(Mem::TableDesc(t, off)))
-                        if off == VmCtxLayout::TABLE_LEN =>
-                    {
-                        match dst_gpr {
-                            Some(r) => Flags::TableLen { idx: r, table: t },
-                            None => Flags::Unknown,
-                        }
-                    }
-                    (OpKind::Memory, k, Some(Mem::Elem(e, off)))
-                        if is_immediate(k)
-                            && off == VmCtxLayout::ELEM_CODE
-                            && insn.immediate(1) == 0 =>
-                    {
-                        Flags::ElemNull { elem: e }
-                    }
-                    (OpKind::Memory, OpKind::Register, Some(Mem::Elem(e, off)))
-                        if off == VmCtxLayout::ELEM_SIG =>
-                    {
-                        match op_reg(1).and_then(gpr).map(|r| s.get(r)) {
-                            Some(AVal::SigId(t)) => Flags::ElemSig { elem: e, sig: t },
-                            _ => Flags::Unknown,
-                        }
-                    }
-                    (OpKind::Register, OpKind::Register, _) => {
-                        match (dst_gpr, op_reg(1).and_then(gpr)) {
-                            (Some(a), Some(b)) => Flags::Cmp {
-                                a,
-                                b: CmpRhs::Reg(b),
-                                bits: dst_size * 8,
-                            },
-                            _ => Flags::Unknown,
-                        }
-                    }
-                    (OpKind::Register, k, _) if is_immediate(k) => match dst_gpr {
-                        Some(a) => Flags::Cmp {
-                            a,
-                            b: CmpRhs::Imm(insn.immediate(1)),
-                            bits: dst_size * 8,
-                        },
-                        None => Flags::Unknown,
-                    },
-                    _ => Flags::Unknown,
-                };
-            }
-            M::Test | M::Ucomiss | M::Ucomisd => set_flags_unknown(s),
-            M::Jmp => {
-                let t = self.target(i);
-                if let Some(t) = t {
-                    self.check_pinned(i, s);
-                    edges.push((t, s.clone()));
-                }
-                return false;
-            }
-            M::Jb | M::Jbe | M::Ja | M::Jae | M::Je | M::Jne | M::Jp | M::Js | M::Jno => {
+            Err(Stop::Recorded) => return false,
+        };
+        match flow {
+            Flow::Next => true,
+            Flow::Jump(_) => {
                 if let Some(t) = self.target(i) {
-                    self.check_pinned(i, s);
                     edges.push((t, s.clone()));
                 }
-                refine_fallthrough(m, s);
+                false
             }
-            M::Ud2 => {
-                if !self.traps.contains(&self.offs[i]) {
-                    self.reject(i, "ud2 that is not a declared trap site");
+            Flow::Branch(_, taken) => {
+                if let Some(t) = self.target(i) {
+                    edges.push((t, taken));
                 }
-                return false;
+                true
             }
-            M::Pop => {
-                // Only the epilogue's `pop rbp`, right after `mov rsp, rbp`.
-                let ok = dst == Some(Register::RBP)
-                    && i > 0
-                    && self.insns[i - 1].mnemonic() == M::Mov
-                    && self.insns[i - 1].op0_register() == Register::RSP;
-                if !ok {
-                    return self.bad(i);
-                }
-            }
-            M::Ret => {
-                let ok = insn.op_count() == 0 && i >= 2 && self.insns[i - 1].mnemonic() == M::Pop;
-                if !ok {
-                    return self.bad(i);
-                }
-                self.check_pinned(i, s);
+            Flow::Call(mem) => self.call(i, s, mem),
+            Flow::Ret => {
                 for r in i32_result_regs(self.ty) {
                     if !s.get(r).within(AVal::Num(0, U32_MAX)) {
                         self.reject(
@@ -1324,64 +1013,15 @@ impl<'a> Func<'a> {
                         );
                     }
                 }
-                return false;
+                false
             }
-            M::Call => return self.call(i, s, mem),
-            M::Movd | M::Movq | M::Cvttss2si | M::Cvttsd2si => {
-                if let Some(d) = dst_gpr {
-                    s.set(
-                        d,
-                        if dst_size == 4 {
-                            AVal::Num(0, U32_MAX)
-                        } else {
-                            UNKNOWN
-                        },
-                    );
+            Flow::Trap => {
+                if !self.traps.contains(&self.offs[i]) {
+                    self.reject(i, "ud2 that is not a declared trap site");
                 }
+                false
             }
-            // SSE arithmetic and moves: no general register or flag changes
-            // beyond what the rows above cover.
-            M::Xorps
-            | M::Movaps
-            | M::Andps
-            | M::Orps
-            | M::Addss
-            | M::Addsd
-            | M::Subss
-            | M::Subsd
-            | M::Mulss
-            | M::Mulsd
-            | M::Divss
-            | M::Divsd
-            | M::Minss
-            | M::Minsd
-            | M::Maxss
-            | M::Maxsd
-            | M::Sqrtss
-            | M::Sqrtsd
-            | M::Roundss
-            | M::Roundsd
-            | M::Cvtss2sd
-            | M::Cvtsd2ss
-            | M::Cvtsi2ss
-            | M::Cvtsi2sd
-            | M::Movss
-            | M::Movsd => {
-                if dst_gpr.is_some() {
-                    return self.bad(i);
-                }
-                if let (Some(Mem::Frame(k)), OpKind::Memory) = (mem, insn.op0_kind()) {
-                    s.slots.insert(k, UNKNOWN);
-                }
-            }
-            _ => return self.bad(i),
         }
-        true
-    }
-
-    fn bad(&mut self, i: usize) -> bool {
-        self.reject(i, "an instruction form the validator has no semantics for");
-        false
     }
 
     /// A branch's target as an offset from this function's start (wrapping:
@@ -1401,13 +1041,15 @@ impl<'a> Func<'a> {
         }
     }
 
-    fn check_pinned(&mut self, i: usize, s: &State) {
-        if s.get(R14) != AVal::VmCtx || s.get(R15) != AVal::HeapBase {
+    fn check_pinned(&mut self, i: usize, s: &State) -> bool {
+        let ok = s.get(R14) == AVal::VmCtx && s.get(R15) == AVal::HeapBase;
+        if !ok {
             self.reject(
                 i,
                 "r14/r15 are not this instance's vmctx and heap base here",
             );
         }
+        ok
     }
 
     fn call(&mut self, i: usize, s: &mut State, mem: Option<Mem>) -> bool {
@@ -1431,28 +1073,23 @@ impl<'a> Func<'a> {
                     self.reject(i, "direct call to something that is not a function entry");
                     return false;
                 };
-                self.check_pinned(i, s);
+                if !self.check_pinned(i, s) {
+                    return false;
+                }
                 self.check_call_args(i, s, ty);
                 clobber_all(s);
                 set_result(s, ty);
             }
-            (OpKind::Memory, Some(Mem::Vm(off)))
-                if off == VmCtxLayout::HOST_CALL
-                    || off == VmCtxLayout::MEMORY_GROW
-                    || off == VmCtxLayout::BULK_MEMORY
-                    || off == VmCtxLayout::TABLE_OP =>
-            {
-                self.check_pinned(i, s);
-                if off == VmCtxLayout::HOST_CALL {
-                    // The host writes back over the argument slots of this import.
-                    let n = s.get(6).as_const().and_then(|imp| self.import_slots(imp));
-                    match n {
-                        Some(n) => s.slots.retain(|&k, _| k >= 8 * n),
-                        None => s.slots.clear(),
-                    }
+            (OpKind::Memory, Some(Mem::Vm(off))) => {
+                let Some(b) = builtin_at(off) else {
+                    self.reject(i, "call through a vmctx field that is not a builtin");
+                    return false;
+                };
+                if !self.check_pinned(i, s) || !self.check_builtin_args(i, s, b) {
+                    return false;
                 }
                 for r in SYSV_CLOBBERS {
-                    s.set(r, UNKNOWN);
+                    s.set(r.0, UNKNOWN);
                 }
                 s.flags = Flags::Unknown;
             }
@@ -1474,7 +1111,8 @@ impl<'a> Func<'a> {
                     return false;
                 }
                 let Some(ty) = self.art.meta.types.get(t as usize) else {
-                    return self.bad(i);
+                    self.reject(i, "indirect call of a type that does not exist");
+                    return false;
                 };
                 self.check_call_args(
                     i,
@@ -1497,8 +1135,53 @@ impl<'a> Func<'a> {
         true
     }
 
-    /// Slots the host call for import `imp` reads and writes.
-    fn import_slots(&self, imp: u64) -> Option<u32> {
+    /// Every argument register of a builtin call holds what the builtin
+    /// ABI (pcc::builtin) requires; a host call's slot area, which the host
+    /// writes, then forgets what it held.
+    fn check_builtin_args(&mut self, i: usize, s: &mut State, b: &Builtin) -> bool {
+        let mut import = None;
+        for &(reg, rule) in b.args {
+            let v = s.get(reg.0);
+            let ok = match rule {
+                ArgRule::Any => true,
+                ArgRule::VmCtx => v == AVal::VmCtx,
+                ArgRule::ImportIndex => {
+                    import = v
+                        .as_const()
+                        .filter(|&k| k < self.art.meta.num_imported_funcs() as u64);
+                    import.is_some()
+                }
+                ArgRule::ImportSlots => {
+                    let bytes = import.and_then(|imp| self.import_slots(imp));
+                    match (v, bytes) {
+                        (AVal::FrameAddr(k), Some(n)) if k as u64 + n <= self.frame as u64 => {
+                            let end = k as u64 + n;
+                            s.slots
+                                .retain(|&o, _| o as u64 + 8 <= k as u64 || o as u64 >= end);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+            };
+            if !ok {
+                self.reject(
+                    i,
+                    format!(
+                        "{} argument in {} is {}, not {rule:?} as the builtin ABI requires",
+                        b.name,
+                        reg_name(reg.0),
+                        show(v)
+                    ),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Bytes of the slot area the host call for import `imp` reads and writes.
+    fn import_slots(&self, imp: u64) -> Option<u64> {
         let meta = &self.art.meta;
         let type_index = meta
             .imports
@@ -1509,93 +1192,8 @@ impl<'a> Func<'a> {
             })
             .nth(usize::try_from(imp).ok()?)?;
         let ty = meta.types.get(type_index as usize)?;
-        Some(ty.params.len().max(ty.results.len()) as u32)
+        Some(host_call_slots(ty.params.len(), ty.results.len()))
     }
-}
-
-/// What the fall-through edge of a conditional branch learns.
-fn refine_fallthrough(m: Mnemonic, s: &mut State) {
-    use Mnemonic as M;
-    match (s.flags, m) {
-        (Flags::Cmp { a, b, bits }, M::Ja | M::Jae) => {
-            // Not above (or not above-or-equal): a <= b (a < b).
-            // Against heap_bytes - m: a <= heap_bytes - m <= reservation - m.
-            let bound = match b {
-                CmpRhs::Imm(v) => Some(v),
-                CmpRhs::Reg(r) => match s.get(r) {
-                    AVal::HeapBytes { max, .. } if bits == 64 => Some(max),
-                    v => v.as_const(),
-                },
-            };
-            let (lo, hi) = s.get(a).range();
-            if let Some(c) = bound {
-                let fits = bits == 64 || (hi <= U32_MAX && c <= U32_MAX);
-                let c = if m == M::Jae {
-                    c.checked_sub(1)
-                } else {
-                    Some(c)
-                };
-                if let (true, Some(c)) = (fits, c) {
-                    let v = AVal::Num(lo.min(c), hi.min(c));
-                    let l8 = s.low8[a as usize];
-                    s.set(a, v);
-                    s.low8[a as usize] = l8;
-                }
-            }
-        }
-        (Flags::HeapSub { r, minus, max }, M::Jb) => {
-            // No borrow: heap_bytes >= minus, so r = heap_bytes - minus exactly.
-            s.set(r, AVal::HeapBytes { minus, max });
-        }
-        (Flags::TableLen { idx, table }, M::Jae) => {
-            let (lo, hi) = s.get(idx).range();
-            s.set(idx, AVal::TableIndex(table, lo, hi));
-        }
-        (Flags::ElemNull { elem }, M::Je) => {
-            if let AVal::ElemAddr { table, sig, .. } = s.get(elem) {
-                s.set(
-                    elem,
-                    AVal::ElemAddr {
-                        table,
-                        null_checked: true,
-                        sig,
-                    },
-                );
-            }
-        }
-        (Flags::ElemSig { elem, sig }, M::Jne) => {
-            if let AVal::ElemAddr {
-                table,
-                null_checked,
-                ..
-            } = s.get(elem)
-            {
-                s.set(
-                    elem,
-                    AVal::ElemAddr {
-                        table,
-                        null_checked,
-                        sig: Some(sig),
-                    },
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
-fn is_immediate(k: OpKind) -> bool {
-    matches!(
-        k,
-        OpKind::Immediate8
-            | OpKind::Immediate16
-            | OpKind::Immediate32
-            | OpKind::Immediate64
-            | OpKind::Immediate8to16
-            | OpKind::Immediate8to32
-            | OpKind::Immediate8to64
-            | OpKind::Immediate32to64
-    )
 }
 
 fn join_state(a: &State, b: &State) -> State {
@@ -1612,6 +1210,7 @@ fn join_state(a: &State, b: &State) -> State {
         .iter()
         .filter_map(|(k, v)| b.slots.get(k).map(|w| (*k, v.join(*w))))
         .collect();
+    // Callers reject edges whose stacks differ before joining.
     s.flags = if a.flags == b.flags {
         a.flags
     } else {

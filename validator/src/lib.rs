@@ -11,6 +11,7 @@
 
 mod check;
 pub mod obligation;
+pub mod semantics;
 mod state;
 
 use std::time::{Duration, Instant};

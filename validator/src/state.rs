@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use iced_x86::Register;
 use pcc::Fact;
 
 pub const U32_MAX: u64 = u32::MAX as u64;
@@ -41,6 +42,8 @@ pub enum AVal {
         minus: u64,
         max: u64,
     },
+    /// `rsp + k` inside the current frame (a host call's slot area).
+    FrameAddr(u32),
 }
 
 pub const UNKNOWN: AVal = AVal::Num(0, u64::MAX);
@@ -68,17 +71,38 @@ impl AVal {
 
     /// What a 32-bit read of this value then zero-extension gives.
     pub fn low32(self) -> AVal {
+        self.truncate(4)
+    }
+
+    /// The low `bytes` bytes, zero-extended (pointers become numbers).
+    pub fn truncate(self, bytes: u32) -> AVal {
+        let m = mask(bytes);
         match self.range() {
-            (lo, hi) if hi <= U32_MAX => AVal::Num(lo, hi),
-            _ => AVal::Num(0, U32_MAX),
+            (lo, hi) if hi <= m && (bytes == 8 || !self.is_pointer()) => {
+                if bytes == 8 {
+                    self
+                } else {
+                    AVal::Num(lo, hi)
+                }
+            }
+            _ => AVal::Num(0, m),
         }
     }
 
-    /// What `movsxd` of the low 32 bits gives.
-    pub fn sext32(self) -> AVal {
-        match self.range() {
-            (lo, hi) if hi <= 0x7fff_ffff => AVal::Num(lo, hi),
-            _ => UNKNOWN,
+    /// A pointer kind rather than a number.
+    pub fn is_pointer(self) -> bool {
+        !matches!(
+            self,
+            AVal::Num(..) | AVal::TableIndex(..) | AVal::HeapBytes { .. }
+        )
+    }
+
+    /// The low `from` bytes sign-extended to `to` bytes (then zero-extended
+    /// to 64 bits): unchanged when the sign bit is known clear.
+    pub fn sext(self, from: u32, to: u32) -> AVal {
+        match self.truncate(from).range() {
+            (lo, hi) if hi <= mask(from) >> 1 => AVal::Num(lo, hi),
+            _ => AVal::Num(0, mask(to)),
         }
     }
 
@@ -197,14 +221,38 @@ pub enum CmpRhs {
     Imm(u64),
 }
 
+/// Where the stack pointer is, relative to the function's entry: the body
+/// runs with the frame set up; the epilogue unwinds it in exactly this
+/// order, on every path, before `ret`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stack {
+    /// rbp = entry rsp - 16 (saved rbp below the return address), rsp = rbp - frame.
+    Body,
+    /// After `mov rsp, rbp`: rsp = rbp = entry - 16.
+    Unwound,
+    /// After `pop rbp`: rsp = entry - 8 (the return address), rbp the caller's.
+    Popped,
+}
+
 #[derive(Clone, Debug)]
 pub struct State {
     pub regs: [AVal; 16],
-    /// Range of the low byte, where `setcc` and byte logic made it known.
+    /// Range of the low byte (al, cl, ..., never ah), where `setcc` and
+    /// byte logic made it known.
     pub low8: [Option<(u8, u8)>; 16],
     /// Frame slots `[rsp + k]` (rsp is fixed after the prologue).
     pub slots: BTreeMap<u32, AVal>,
     pub flags: Flags,
+    pub stack: Stack,
+}
+
+/// All ones in the low `bytes` bytes.
+pub fn mask(bytes: u32) -> u64 {
+    if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * bytes)) - 1
+    }
 }
 
 impl State {
@@ -218,6 +266,7 @@ impl State {
             low8: [None; 16],
             slots: BTreeMap::new(),
             flags: Flags::Unknown,
+            stack: Stack::Body,
         }
     }
 
@@ -233,4 +282,71 @@ impl State {
     pub fn get(&self, r: u8) -> AVal {
         self.regs[r as usize]
     }
+
+    /// Read general register `r` at its own width (iced names carry it):
+    /// the value zero-extended to 64 bits.
+    pub fn read(&self, r: Register) -> Result<AVal, String> {
+        let (g, bytes) = gpr_width(r)?;
+        let v = self.get(g);
+        Ok(match bytes {
+            8 => v,
+            1 => match self.low8[g as usize] {
+                Some((lo, hi)) => AVal::Num(lo as u64, hi as u64),
+                None => v.truncate(1),
+            },
+            b => v.truncate(b),
+        })
+    }
+
+    /// THE width rule, the only way an instruction's result reaches a
+    /// general register. A 64-bit write replaces the value; a 32-bit write
+    /// zero-extends (bits 63..32 become 0); an 8- or 16-bit write merges into
+    /// the old value, whose upper bits stay — so the result is known only
+    /// when those upper bits were known to be zero. High-byte registers
+    /// (ah, bh, ch, dh) are refused by `gpr_width`. Writing rsp, rbp, r14 or
+    /// r15 is refused here: the few rows that may (epilogue, call_indirect's
+    /// instance switch) set them directly after their own checks.
+    pub fn write(&mut self, r: Register, v: AVal) -> Result<(), String> {
+        let (g, bytes) = gpr_width(r)?;
+        if matches!(g, 4 | 5 | 14 | 15) {
+            return Err(format!("write to {r:?}").to_lowercase());
+        }
+        let m = mask(bytes);
+        let new = match bytes {
+            8 => v,
+            4 => v.truncate(4),
+            _ => {
+                let part = v.truncate(bytes);
+                match self.get(g).range() {
+                    (_, hi) if hi <= m && !self.get(g).is_pointer() => part,
+                    _ => UNKNOWN,
+                }
+            }
+        };
+        self.set(g, new);
+        if bytes == 1 {
+            let (lo, hi) = v.truncate(1).range();
+            self.low8[g as usize] = Some((lo as u8, hi as u8));
+        } else if bytes == 2 {
+            // The low byte of a 16-bit value is known only if the value fits.
+            if let (lo, hi @ 0..=0xff) = v.truncate(2).range() {
+                self.low8[g as usize] = Some((lo as u8, hi as u8));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A general register operand's full-register number and width in bytes.
+/// High-byte registers alias bits 15..8 of another register; nothing in
+/// pccc's code uses them, so they have no semantics.
+pub fn gpr_width(r: Register) -> Result<(u8, u32), String> {
+    if matches!(r, Register::AH | Register::CH | Register::DH | Register::BH) {
+        return Err(format!("high-byte register {r:?}").to_lowercase());
+    }
+    if !r.is_gpr() {
+        return Err(format!("{r:?} is not a general register").to_lowercase());
+    }
+    let full = (r.full_register() as u32 - Register::RAX as u32) as u8;
+    Ok((full, r.size() as u32))
 }

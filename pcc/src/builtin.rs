@@ -1,0 +1,97 @@
+//! The builtin ABI: the runtime functions compiled code may call through a
+//! vmctx slot, and what each argument register must hold at the call. The
+//! backend emits calls by this table, the validator proves every call
+//! against it, and the runtime still checks what it can (a vmctx that is
+//! not a live instance's, a slot area outside the wasm stack).
+//!
+//! Every builtin is a System V function: it may change the caller-saved
+//! registers ([`SYSV_CLOBBERS`]) and the flags, and preserves the rest.
+
+use crate::reg::Gpr;
+use crate::vmctx::VmCtxLayout;
+
+/// What an argument register must hold at a builtin call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgRule {
+    /// This instance's vmctx (the value pinned in r14).
+    VmCtx,
+    /// A constant below the module's number of imported functions.
+    ImportIndex,
+    /// A pointer into the caller's frame with room for the host-call slots
+    /// of the import named by the [`ArgRule::ImportIndex`] argument: the
+    /// host reads the arguments there and writes the results back.
+    ImportSlots,
+    /// Any value: the builtin checks it against the instance's own state.
+    Any,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Builtin {
+    pub name: &'static str,
+    /// Offset of the function pointer in vmctx.
+    pub slot: u32,
+    pub args: &'static [(Gpr, ArgRule)],
+}
+
+/// System V caller-saved general registers: what any builtin may change.
+pub const SYSV_CLOBBERS: [Gpr; 9] = [
+    Gpr::RAX,
+    Gpr::RCX,
+    Gpr::RDX,
+    Gpr::RSI,
+    Gpr::RDI,
+    Gpr::R8,
+    Gpr::R9,
+    Gpr::R10,
+    Gpr::R11,
+];
+
+pub const BUILTINS: [Builtin; 4] = [
+    Builtin {
+        name: "host_call",
+        slot: VmCtxLayout::HOST_CALL,
+        args: &[
+            (Gpr::RDI, ArgRule::VmCtx),
+            (Gpr::RSI, ArgRule::ImportIndex),
+            (Gpr::RDX, ArgRule::ImportSlots),
+        ],
+    },
+    Builtin {
+        name: "memory_grow",
+        slot: VmCtxLayout::MEMORY_GROW,
+        args: &[(Gpr::RDI, ArgRule::VmCtx), (Gpr::RSI, ArgRule::Any)],
+    },
+    Builtin {
+        name: "bulk_memory",
+        slot: VmCtxLayout::BULK_MEMORY,
+        args: &[
+            (Gpr::RDI, ArgRule::VmCtx),
+            (Gpr::RSI, ArgRule::Any),
+            (Gpr::RDX, ArgRule::Any),
+            (Gpr::RCX, ArgRule::Any),
+            (Gpr::R8, ArgRule::Any),
+        ],
+    },
+    Builtin {
+        name: "table_op",
+        slot: VmCtxLayout::TABLE_OP,
+        args: &[
+            (Gpr::RDI, ArgRule::VmCtx),
+            (Gpr::RSI, ArgRule::Any),
+            (Gpr::RDX, ArgRule::Any),
+            (Gpr::RCX, ArgRule::Any),
+            (Gpr::R8, ArgRule::Any),
+        ],
+    },
+];
+
+/// The builtin whose function pointer is at vmctx offset `slot`.
+pub fn builtin_at(slot: u32) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.slot == slot)
+}
+
+/// Bytes of the host-call slot area for a function type: one 8-byte slot
+/// per parameter, results written back over them.
+pub fn host_call_slots(params: usize, results: usize) -> u64 {
+    8 * params.max(results) as u64
+}
