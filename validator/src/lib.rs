@@ -12,7 +12,7 @@
 mod check;
 pub mod obligation;
 pub mod semantics;
-mod state;
+pub mod state;
 
 use std::time::{Duration, Instant};
 
