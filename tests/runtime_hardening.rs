@@ -173,7 +173,11 @@ fn builtins_refuse_a_vmctx_the_runtime_did_not_hand_out() {
     let mut copy: Vec<u64> = unsafe { std::slice::from_raw_parts(real, 64) }.to_vec();
     let mut wild = [0x4141_4141_4141_4141u64; 64];
     let oob = pcc::TrapCode::HeapOutOfBounds as u32;
-    for forged in [copy.as_mut_ptr(), wild.as_mut_ptr(), 8 as *mut u64] {
+    for forged in [
+        copy.as_mut_ptr(),
+        wild.as_mut_ptr(),
+        std::ptr::dangling_mut::<u64>(),
+    ] {
         unsafe {
             let grow: MemoryGrow = builtin(real, L::MEMORY_GROW);
             assert_eq!(grow(forged, 1), u64::MAX, "memory_grow on {forged:p}");
