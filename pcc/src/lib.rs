@@ -8,6 +8,7 @@ pub mod artifact;
 pub mod builtin;
 pub mod elf;
 pub mod fact;
+pub mod meta_check;
 pub mod reg;
 pub mod sandbox;
 pub mod trap;
@@ -20,6 +21,7 @@ pub use artifact::{
 };
 pub use elf::{ArtifactFile, FuncSymbol};
 pub use fact::{Fact, FactEntry, Loc, Point};
+pub use meta_check::check_metadata;
 pub use reg::{Gpr, Xmm};
 pub use sandbox::{HeapStrategy, SandboxConfig};
 pub use trap::TrapCode;

@@ -16,6 +16,8 @@
 //! its frame, then calls the function pointer at [`VmCtxLayout::HOST_CALL`]
 //! with the System V ABI: `rdi` = vmctx, `esi` = import index, `rdx` = the
 //! slots (results are written back over them). It returns 0 or a trap code.
+//! The runtime refuses (a trap, touching nothing) a vmctx that is not a live
+//! instance's and slots outside the caller's frame `[rsp, rbp)`.
 
 use crate::reg::{Gpr, Xmm};
 
@@ -254,7 +256,7 @@ pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
 ///  16  stack_limit      u64  lowest rsp compiled code may run at
 ///  24  host_call        fn(vmctx, import_index: u32, slots: *mut u64) -> u32 trap code
 ///  32  memory_grow      fn(vmctx, delta_pages: u64) -> u64 old pages or u64::MAX
-///  40  instance         the runtime's instance pointer (opaque to compiled code)
+///  40  (unused)         0; builtins find their instance by the vmctx address
 ///  48  bulk_memory      fn(vmctx, op: u32, a: u64, b: u64, c: u64) -> u32 trap code, see [`BulkOp`]
 ///  56  table_op         fn(vmctx, op: u64, a: u64, b: u64, c: u64) -> u64, see [`TableOp`]
 ///  64  sig_ids[ntypes]  u64 each: process-wide id of the module's type i

@@ -28,6 +28,9 @@ pub struct EntryFrame {
     pub float_ret: u64,        // 184: xmm0 on return
     pub int_rets: [u64; 9],    // 192..264: INT_RET_REGS on return
     pub float_rets: [u64; 8],  // 264..328: xmm0..xmm7 on return
+    /// rsp at the call into compiled code, written by pccc_enter: the
+    /// frames above it are the runtime's (host_call keeps off them).
+    pub call_sp: u64, // 328
 }
 
 std::arch::global_asm!(
@@ -62,6 +65,7 @@ std::arch::global_asm!(
     "inc rdx",
     "jmp 2b",
     "3:",
+    "mov [rdi + 328], rsp",
     "mov r14, [rdi + 8]",
     "mov r15, [rdi + 16]",
     "mov rax, [rdi]",

@@ -9,11 +9,12 @@ mod signals;
 pub mod wasi;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
 use pcc::vmctx::{
-    arg_locations, result_locations, ArgLoc, HOST_STACK_RESERVE, INT_ARG_REGS, INT_RET_REGS,
+    arg_locations, result_locations, ArgLoc, TableOp, HOST_STACK_RESERVE, INT_ARG_REGS,
+    INT_RET_REGS,
 };
 use pcc::{
     ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType,
@@ -21,10 +22,6 @@ use pcc::{
 use thiserror::Error;
 
 pub use memory::Memory;
-
-/// Offset of the runtime's private back-pointer to its instance, in the
-/// vmctx area pcc reserves for builtins; compiled code never reads it.
-const VMCTX_INSTANCE: usize = 40 / 8;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {
@@ -159,31 +156,8 @@ impl Module {
         }
         let art = ArtifactFile::parse(bytes)?;
         let text_len = art.text.len();
-        for f in &art.meta.funcs {
-            if f.offset as usize + f.size as usize > text_len {
-                return Err(RuntimeError::Inconsistent(format!(
-                    "function {} lies outside .text",
-                    f.name
-                )));
-            }
-        }
-        let ntypes = art.meta.types.len() as u32;
-        for f in
-            art.meta
-                .funcs
-                .iter()
-                .map(|f| f.type_index)
-                .chain(art.meta.imports.iter().filter_map(|i| match i.kind {
-                    ImportKind::Func { type_index } => Some(type_index),
-                    _ => None,
-                }))
-        {
-            if f >= ntypes {
-                return Err(RuntimeError::Inconsistent(format!(
-                    "type index {f} out of range"
-                )));
-            }
-        }
+        // Everything below indexes by the metadata's word: check it first.
+        pcc::check_metadata(&art.meta, text_len).map_err(RuntimeError::Inconsistent)?;
         let len = text_len.max(1).next_multiple_of(4096);
         let base = unsafe {
             libc::mmap(
@@ -240,15 +214,23 @@ type HostFn = dyn Fn(&[Val]) -> Result<Vec<Val>, TrapCode> + Send + Sync;
 
 #[derive(Clone)]
 enum FuncRef {
-    Host { ty: WasmFuncType, f: Arc<HostFn> },
-    Wasm { instance: Instance, index: u32 },
+    Host {
+        ty: WasmFuncType,
+        f: Arc<HostFn>,
+    },
+    /// Function `index` of `instance`, whose type is `ty`.
+    Wasm {
+        instance: Instance,
+        index: u32,
+        ty: WasmFuncType,
+    },
 }
 
 impl FuncRef {
     fn ty(&self) -> WasmFuncType {
         match self {
             FuncRef::Host { ty, .. } => ty.clone(),
-            FuncRef::Wasm { instance, index } => instance.func_type(*index),
+            FuncRef::Wasm { ty, .. } => ty.clone(),
         }
     }
 }
@@ -345,11 +327,8 @@ impl Linker {
         let table = new_table(ValType::FuncRef, 10, Some(20));
         l.defs
             .insert(("spectest".into(), "table".into()), Extern::Table(table));
-        if let Ok(m) = Memory::new(
-            1,
-            Some(2),
-            pcc::HeapStrategy::DEFAULT_STATIC.sandbox_bytes(),
-        ) {
+        let heap = pcc::HeapStrategy::DEFAULT_STATIC;
+        if let Ok(m) = Memory::new(1, Some(2), heap.reservation(), heap.guard()) {
             l.defs.insert(
                 ("spectest".into(), "memory".into()),
                 Extern::Memory(Arc::new(m)),
@@ -422,6 +401,9 @@ struct InstanceInner {
     module: Module,
     vmctx: Box<[u64]>,
     memory: Option<Arc<Memory>>,
+    /// Without a memory, an empty one (all PROT_NONE) that only gives the
+    /// heap base somewhere to point: see `Instance::new`.
+    _no_memory_heap: Option<Memory>,
     tables: Vec<Arc<Shared<Table>>>,
     globals: Vec<GlobalSlot>,
     funcs: Vec<FuncRef>,
@@ -434,6 +416,9 @@ struct InstanceInner {
 
 impl Drop for InstanceInner {
     fn drop(&mut self) {
+        // Before the vmctx is freed, so its address can't be reused while
+        // it is still registered.
+        unregister_vmctx(self);
         if let Some(m) = &self.memory {
             m.remove_user(&mut self.vmctx[1] as *mut u64);
         }
@@ -526,7 +511,9 @@ impl Instance {
             };
             match (&imp.kind, found) {
                 (ImportKind::Func { type_index }, Extern::Func(f)) => {
-                    let want = &meta.types[*type_index as usize];
+                    let want = meta.types.get(*type_index as usize).ok_or_else(|| {
+                        RuntimeError::Inconsistent(format!("type index {type_index}"))
+                    })?;
                     if f.ty() != *want {
                         return Err(bad(format!("expected {want:?}, found {:?}", f.ty())));
                     }
@@ -590,15 +577,29 @@ impl Instance {
                 _ => return Err(bad("kind mismatch".into())),
             }
         }
+        let heap = meta.sandbox.heap;
         if let Some(m) = &meta.memory {
             if !m.imported {
                 memory = Some(Arc::new(Memory::new(
                     m.min_pages,
                     m.max_pages,
-                    meta.sandbox.heap.sandbox_bytes(),
+                    heap.reservation(),
+                    heap.guard(),
                 )?));
             }
         }
+        // Never heap base 0: compiled code addresses [r15, r15 + reservation
+        // + guard) whether or not the module has a memory, and at base 0
+        // that is the host's own address space. A memory of no pages that
+        // can't grow makes every such access fault inside a range the
+        // signal handler knows, i.e. a clean out-of-bounds trap.
+        let (heap_base, no_memory_heap) = match &memory {
+            Some(m) => (m.base as u64, None),
+            None => {
+                let empty = Memory::new(0, Some(0), heap.reservation(), heap.guard())?;
+                (empty.base as u64, Some(empty))
+            }
+        };
         for t in &meta.tables {
             tables.push(new_table(t.elem, t.min, t.max));
         }
@@ -611,9 +612,8 @@ impl Instance {
             ));
         }
         let mut vmctx = vec![0u64; layout.size() as usize / 8].into_boxed_slice();
-        let heap_base = memory.as_ref().map_or(0, |m| m.base as u64);
         vmctx[VmCtxLayout::HEAP_BASE as usize / 8] = heap_base;
-        vmctx[VmCtxLayout::HOST_CALL as usize / 8] = host_call as *const () as u64;
+        vmctx[VmCtxLayout::HOST_CALL as usize / 8] = pccc_host_call as *const () as u64;
         vmctx[VmCtxLayout::MEMORY_GROW as usize / 8] = memory_grow as *const () as u64;
         vmctx[VmCtxLayout::BULK_MEMORY as usize / 8] = bulk_memory as *const () as u64;
         vmctx[VmCtxLayout::TABLE_OP as usize / 8] = table_op as *const () as u64;
@@ -632,6 +632,7 @@ impl Instance {
             module: module.clone(),
             vmctx,
             memory,
+            _no_memory_heap: no_memory_heap,
             tables,
             globals,
             funcs,
@@ -647,18 +648,20 @@ impl Instance {
             let inner = Arc::as_ptr(&inst.0) as *mut InstanceInner;
             // The vmctx is written only here, before the instance is shared.
             unsafe {
-                (*inner).vmctx[VMCTX_INSTANCE] = inner as u64;
                 if let Some(m) = &(*inner).memory {
                     m.add_user(&mut (*inner).vmctx[1] as *mut u64);
                 }
             }
+            register_vmctx(&inst);
         }
         // Globals initialised with ref.func: their handles need the instance.
         let nimp = meta.num_imported_globals() as usize;
         for (i, g) in meta.globals.iter().enumerate() {
             if let ConstExpr::RefFunc(f) = g.init {
                 let (e, _) = inst.elem_for(f)?;
-                inst.0.globals[nimp + i].0 .0.lock().expect("global")[0] = func_handle(e);
+                if let Some(cell) = inst.0.globals.get(nimp + i) {
+                    cell.0 .0.lock().expect("global")[0] = func_handle(e);
+                }
             }
         }
         inst.init_segments()?;
@@ -691,7 +694,9 @@ impl Instance {
             for (k, item) in seg.items.iter().enumerate() {
                 let (e, owner) = self.item_elem(item, &mut t)?;
                 keep_alive(&mut t, owner, self, imported);
-                t.elems[off as usize + k] = e;
+                if let Some(slot) = t.elems.get_mut(off as usize + k) {
+                    *slot = e;
+                }
             }
         }
         for (k, seg) in meta.data.iter().enumerate() {
@@ -700,7 +705,15 @@ impl Instance {
             };
             // An active segment is dropped once applied (memory.init of it
             // then sees an empty segment).
-            self.0.dropped_data.lock().expect("data segments")[k] = true;
+            if let Some(d) = self
+                .0
+                .dropped_data
+                .lock()
+                .expect("data segments")
+                .get_mut(k)
+            {
+                *d = true;
+            }
             let off = eval_const(offset, &self.0.globals) as u32 as u64;
             let ok = self
                 .0
@@ -739,31 +752,47 @@ impl Instance {
     fn elem_for(&self, func: u32) -> Result<(Elem, Instance), InstantiateError> {
         let meta = &self.0.module.0.meta;
         let nimp = meta.num_imported_funcs();
+        let bad = || {
+            InstantiateError::Runtime(RuntimeError::Inconsistent(format!(
+                "function index {func} out of range"
+            )))
+        };
         if func < nimp {
-            return match &self.0.funcs[func as usize] {
-                FuncRef::Wasm { instance, index } => instance.elem_for(*index),
+            return match self.0.funcs.get(func as usize).ok_or_else(bad)? {
+                FuncRef::Wasm {
+                    instance, index, ..
+                } => instance.elem_for(*index),
                 // A host function is called through this module's thunk for
                 // the import, which takes the host-call path.
                 FuncRef::Host { .. } => match meta.import_thunks.get(func as usize) {
-                    Some(Some(t)) => Ok((self.code_elem(*t), self.clone())),
+                    Some(Some(t)) => Ok((self.code_elem(*t).ok_or_else(bad)?, self.clone())),
                     _ => Err(InstantiateError::Unsupported(
                         "a host function of this type in a table (no thunk for it yet)".into(),
                     )),
                 },
             };
         }
-        Ok((self.code_elem(func - nimp), self.clone()))
+        let e = self.code_elem(func - nimp).ok_or_else(bad)?;
+        Ok((e, self.clone()))
     }
 
     /// The table element for entry `funcs[i]` of this module's code.
-    fn code_elem(&self, i: u32) -> Elem {
+    fn code_elem(&self, i: u32) -> Option<Elem> {
         let meta = &self.0.module.0.meta;
-        let f = &meta.funcs[i as usize];
-        Elem {
+        let f = meta.funcs.get(i as usize)?;
+        let sig = meta.vmctx_layout().sig_id(f.type_index) as usize / 8;
+        Some(Elem {
             code: self.0.module.0.code.base as u64 + f.offset as u64,
-            sig: self.0.vmctx[meta.vmctx_layout().sig_id(f.type_index) as usize / 8],
+            sig: *self.0.vmctx.get(sig)?,
             vmctx: self.0.vmctx.as_ptr() as u64,
-        }
+        })
+    }
+
+    /// The vmctx compiled code gets, for tests that call the builtins as
+    /// compiled code would (with pointers of their choosing).
+    #[doc(hidden)]
+    pub fn vmctx_for_tests(&self) -> *mut u64 {
+        self.0.vmctx.as_ptr() as *mut u64
     }
 
     /// The instance's linear memory (its own or imported).
@@ -771,13 +800,14 @@ impl Instance {
         self.0.memory.clone()
     }
 
-    fn func_type(&self, index: u32) -> WasmFuncType {
+    fn func_type(&self, index: u32) -> Option<WasmFuncType> {
         let meta = &self.0.module.0.meta;
         let nimp = meta.num_imported_funcs();
         if index < nimp {
-            self.0.funcs[index as usize].ty()
+            Some(self.0.funcs.get(index as usize)?.ty())
         } else {
-            meta.types[meta.funcs[(index - nimp) as usize].type_index as usize].clone()
+            let f = meta.funcs.get((index - nimp) as usize)?;
+            meta.types.get(f.type_index as usize).cloned()
         }
     }
 
@@ -791,6 +821,7 @@ impl Instance {
                     Extern::Func(FuncRef::Wasm {
                         instance: self.clone(),
                         index,
+                        ty: self.func_type(index)?,
                     })
                 }
             }
@@ -826,7 +857,8 @@ impl Instance {
 
     /// Call function `index` (function index space) with `args`.
     fn call_index(&self, index: u32, args: &[Val]) -> Result<Vec<Val>, RunError> {
-        let ty = self.func_type(index);
+        let bad = || RunError::Unsupported(format!("function index {index} out of range"));
+        let ty = self.func_type(index).ok_or_else(bad)?;
         let got: Vec<ValType> = args.iter().map(|a| a.ty()).collect();
         if got != ty.params {
             return Err(RunError::ArgumentMismatch {
@@ -837,7 +869,7 @@ impl Instance {
         let meta = &self.0.module.0.meta;
         let nimp = meta.num_imported_funcs();
         if index < nimp {
-            return call_func_ref(&self.0.funcs[index as usize], args);
+            return call_func_ref(self.0.funcs.get(index as usize).ok_or_else(bad)?, args);
         }
         if ty
             .params
@@ -847,7 +879,7 @@ impl Instance {
         {
             return Err(RunError::Unsupported("v128 parameters or results".into()));
         }
-        let f = &meta.funcs[(index - nimp) as usize];
+        let f = meta.funcs.get((index - nimp) as usize).ok_or_else(bad)?;
         let is_float = |t: &ValType| matches!(t, ValType::F32 | ValType::F64);
         let result_locs = result_locations(ty.results.iter().map(is_float))
             .ok_or_else(|| RunError::Unsupported("more results than result registers".into()))?;
@@ -891,6 +923,7 @@ impl Instance {
             float_ret: 0,
             int_rets: [0; 9],
             float_rets: [0; 8],
+            call_sp: 0,
         };
         HOST_TRAP.with(|t| t.set(None));
         match unsafe { entry::enter(&mut frame) } {
@@ -928,28 +961,67 @@ impl Instance {
 fn call_func_ref(f: &FuncRef, args: &[Val]) -> Result<Vec<Val>, RunError> {
     match f {
         FuncRef::Host { f, .. } => f(args).map_err(RunError::Trap),
-        FuncRef::Wasm { instance, index } => instance.call_index(*index, args),
+        FuncRef::Wasm {
+            instance, index, ..
+        } => instance.call_index(*index, args),
     }
 }
 
-/// Compiled code's path to imported functions (vmctx `HOST_CALL`).
-extern "sysv64" fn host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u32 {
-    let result = std::panic::catch_unwind(|| unsafe {
-        let inst = &*inner_at(vmctx);
-        let f = &inst.funcs[import as usize];
-        let ty = f.ty();
+// Compiled code's path to imported functions (vmctx `HOST_CALL`): a shim
+// that adds what `host_call` needs to check the slots pointer, which the
+// caller chose: its stack pointer at the call (rsp + 8 past the return
+// address) and its frame pointer.
+std::arch::global_asm!(
+    ".globl pccc_host_call",
+    "pccc_host_call:",
+    "lea rcx, [rsp + 8]",
+    "mov r8, rbp",
+    "jmp {host_call}",
+    host_call = sym host_call,
+);
+
+extern "sysv64" {
+    fn pccc_host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u32;
+}
+
+/// Call import `import` of the instance whose vmctx this is, with its
+/// arguments in `slots` and its results written back over them; 0 or a
+/// trap code. Refused, touching nothing, unless `vmctx` is a live
+/// instance's and the slots lie in the caller's frame.
+extern "sysv64" fn host_call(
+    vmctx: *mut u64,
+    import: u32,
+    slots: *mut u64,
+    caller_sp: usize,
+    caller_rbp: usize,
+) -> u32 {
+    let refused = TrapCode::HostTrap as u32;
+    let Some(inst) = instance_for(vmctx) else {
+        return refused;
+    };
+    let Some(f) = inst.0.funcs.get(import as usize) else {
+        return refused;
+    };
+    let ty = f.ty();
+    let n = ty.params.len().max(ty.results.len());
+    if !in_callers_frame(slots as usize, n, caller_sp, caller_rbp) {
+        return refused;
+    }
+    // A panicking host function is a trap; nothing it shares is reused.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // In the caller's frame (checked above), which waits for us.
         let args: Vec<Val> = ty
             .params
             .iter()
             .enumerate()
-            .map(|(i, &t)| Val::from_slot(t, *slots.add(i)))
+            .map(|(i, &t)| Val::from_slot(t, unsafe { *slots.add(i) }))
             .collect();
         let results = call_func_ref(f, &args)?;
-        for (i, r) in results.iter().enumerate() {
-            *slots.add(i) = r.to_slot();
+        for (i, r) in results.iter().take(n).enumerate() {
+            unsafe { *slots.add(i) = r.to_slot() };
         }
         Ok::<(), RunError>(())
-    });
+    }));
     match result {
         Ok(Ok(())) => 0,
         Ok(Err(RunError::Trap(code))) => {
@@ -965,13 +1037,41 @@ extern "sysv64" fn host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u
     }
 }
 
+/// Whether `n` 8-byte slots at `slots` lie in the frame of compiled code
+/// that called a builtin with stack pointer `sp` and frame pointer `rbp`:
+/// `[sp, rbp)`, on the wasm stack below the innermost entry (whose return
+/// address and saved registers sit just above `rbp` of its first frame).
+/// This keeps the host's writes off everything the runtime owns; that the
+/// slots are the caller's own and not a callee-saved `rbp` of an outer
+/// wasm frame is the validator's proof.
+fn in_callers_frame(slots: usize, n: usize, sp: usize, rbp: usize) -> bool {
+    let entry_sp = entry::INNERMOST.with(|c| {
+        let f = c.get();
+        // SAFETY: INNERMOST is this thread's live entry frame, or null.
+        (!f.is_null()).then(|| unsafe { (*f).call_sp as usize })
+    });
+    let end = n.checked_mul(8).and_then(|b| slots.checked_add(b));
+    match (entry_sp, end) {
+        (Some(entry_sp), Some(end)) => {
+            slots.is_multiple_of(8)
+                && sp <= slots
+                && end <= rbp
+                && rbp.checked_add(16).is_some_and(|r| r <= entry_sp)
+        }
+        _ => false,
+    }
+}
+
 /// Compiled code's bulk-memory operators (vmctx `BULK_MEMORY`): every range
 /// is checked against the memory's current size here; 0 or a trap code.
 extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64) -> u32 {
     let oob = TrapCode::HeapOutOfBounds as u32;
     // Operands are i32s: only their low halves count.
     let (a, b, c) = (a as u32 as u64, b as u32 as u64, c as u32 as u64);
-    let inst = unsafe { &*inner_at(vmctx) };
+    let Some(inst) = instance_for(vmctx) else {
+        return oob;
+    };
+    let inst = &inst.0;
     let mem = inst.memory.as_deref();
     let ok = match pcc::vmctx::BulkOp::decode(op) {
         Some(pcc::vmctx::BulkOp::Copy) => mem.is_some_and(|m| m.copy_within(a, b, c)),
@@ -980,7 +1080,7 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
             let meta = &inst.module.0.meta;
             let dropped = inst.dropped_data.lock().expect("data segments");
             let bytes: &[u8] = match meta.data.get(seg as usize) {
-                Some(d) if !dropped[seg as usize] => &d.bytes,
+                Some(d) if dropped.get(seg as usize) == Some(&false) => &d.bytes,
                 _ => &[],
             };
             let end = b.checked_add(c).filter(|&e| e <= bytes.len() as u64);
@@ -1009,31 +1109,50 @@ extern "sysv64" fn bulk_memory(vmctx: *mut u64, op: u32, a: u64, b: u64, c: u64)
     }
 }
 
-/// An owned handle to the instance whose vmctx this is.
-///
-/// # Safety
-/// `vmctx` must be the vmctx of a live instance.
-unsafe fn instance_at(vmctx: *const u64) -> Instance {
-    let p = inner_at(vmctx);
-    Arc::increment_strong_count(p);
-    Instance(Arc::from_raw(p))
+/// Every live instance by its vmctx address: compiled code hands the
+/// builtins a vmctx pointer of its choosing (rdi), so they look it up here
+/// and never read through a pointer the runtime did not hand out.
+static LIVE_VMCTX: std::sync::LazyLock<RwLock<HashMap<usize, Weak<InstanceInner>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn register_vmctx(inst: &Instance) {
+    let addr = inst.0.vmctx.as_ptr() as usize;
+    if let Ok(mut live) = LIVE_VMCTX.write() {
+        live.insert(addr, Arc::downgrade(&inst.0));
+    }
 }
 
-/// The instance a vmctx belongs to (its `VMCTX_INSTANCE` field), for the
-/// runtime's builtins that compiled code calls with its vmctx.
-///
-/// # Safety
-/// `vmctx` must be the vmctx of a live instance.
-unsafe fn inner_at(vmctx: *const u64) -> *const InstanceInner {
-    *vmctx.add(VMCTX_INSTANCE) as *const InstanceInner
+fn unregister_vmctx(inner: &InstanceInner) {
+    let addr = inner.vmctx.as_ptr() as usize;
+    if let Ok(mut live) = LIVE_VMCTX.write() {
+        if live
+            .get(&addr)
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), inner))
+        {
+            live.remove(&addr);
+        }
+    }
+}
+
+/// The live instance whose vmctx `vmctx` is, if any.
+fn instance_for(vmctx: *const u64) -> Option<Instance> {
+    let live = LIVE_VMCTX.read().ok()?;
+    live.get(&(vmctx as usize))?.upgrade().map(Instance)
 }
 
 /// Compiled code's bulk-table operators (vmctx `TABLE_OP`): every range is
 /// checked against its table's (and segment's) length here; 0 or a trap code.
 extern "sysv64" fn table_op(vmctx: *mut u64, op: u64, a: u64, b: u64, c: u64) -> u64 {
-    // The running instance: its vmctx is only reachable while it is alive.
-    let inst = unsafe { instance_at(vmctx) };
     let decoded = pcc::vmctx::TableOp::decode(op);
+    let Some(inst) = instance_for(vmctx) else {
+        // Refused, in whatever way the operation reports failure.
+        return match decoded {
+            Some(TableOp::Grow(_)) => u32::MAX as u64,
+            Some(TableOp::RefFunc(_) | TableOp::ElemDrop(_)) => 0,
+            Some(TableOp::Get(_)) => u64::MAX,
+            _ => TrapCode::TableAccessOutOfBounds as u64,
+        };
+    };
     let result = match decoded {
         Some(op) => table_op_on(&inst, op, a, b, c),
         None => Err(TrapCode::TableAccessOutOfBounds),
@@ -1054,7 +1173,6 @@ fn table_op_on(
     b: u64,
     c: u64,
 ) -> Result<u64, TrapCode> {
-    use pcc::vmctx::TableOp;
     let oob = TrapCode::TableAccessOutOfBounds;
     // Indexes and lengths are i32s: only their low halves count.
     let idx = |v: u64| v as u32 as u64;
@@ -1090,7 +1208,10 @@ fn table_op_on(
             let mut t = table(ti)?.0.lock().expect("table");
             let (old, delta) = (t.desc.len, idx(b));
             let new = old + delta;
-            if new > t.max.unwrap_or(u32::MAX as u64).min(u32::MAX as u64) {
+            // Capped like a table's initial size, so growth fails rather
+            // than aborting the process on allocation.
+            let cap = pcc::meta_check::MAX_TABLE_ELEMS;
+            if new > t.max.unwrap_or(cap).min(cap) {
                 return Ok(u32::MAX as u64);
             }
             let (e, owner) = elem_of(&t, a).ok_or(oob)?;
@@ -1218,7 +1339,10 @@ fn func_handle(e: Elem) -> u64 {
         }
     }
     // A live element's vmctx belongs to a live instance.
-    let owner = Arc::downgrade(&unsafe { instance_at(e.vmctx as *const u64) }.0);
+    let Some(owner) = instance_for(e.vmctx as *const u64) else {
+        return 0;
+    };
+    let owner = Arc::downgrade(&owner.0);
     h.elems.push((e, owner));
     let k = h.elems.len() as u64;
     h.index.insert((e.code, e.vmctx), k);
@@ -1264,11 +1388,11 @@ fn keep_alive(t: &mut Table, owner: Option<Instance>, inst: &Instance, imported:
 
 /// Compiled code's `memory.grow` (vmctx `MEMORY_GROW`).
 extern "sysv64" fn memory_grow(vmctx: *mut u64, delta: u64) -> u64 {
-    unsafe {
-        let inst = &*inner_at(vmctx);
-        match &inst.memory {
-            Some(m) => m.grow(delta).unwrap_or(u64::MAX),
-            None => u64::MAX,
-        }
+    match instance_for(vmctx)
+        .as_ref()
+        .and_then(|i| i.0.memory.as_ref())
+    {
+        Some(m) => m.grow(delta).unwrap_or(u64::MAX),
+        None => u64::MAX,
     }
 }

@@ -1,7 +1,9 @@
 //! Linear memory: one reservation of `reservation + guard` bytes, mapped
 //! inaccessible, of which only the pages the memory has are opened. Every
 //! out-of-bounds access a compiled function can make lands in the rest of
-//! the reservation and faults.
+//! the reservation and faults. The memory grows up to the reservation and
+//! never into the guard: the validator's proofs assume a memory no larger
+//! than the reservation.
 
 use std::sync::Mutex;
 
@@ -29,16 +31,31 @@ unsafe impl Sync for Memory {}
 const MAX_PAGES: u64 = 65536;
 
 impl Memory {
-    pub fn new(min: u64, max: Option<u64>, reserve: u64) -> Result<Memory, RuntimeError> {
+    /// A memory of `min` pages that may grow to `max` and to no more than
+    /// `reservation` bytes, followed by `guard` inaccessible bytes.
+    pub fn new(
+        min: u64,
+        max: Option<u64>,
+        reservation: u64,
+        guard: u64,
+    ) -> Result<Memory, RuntimeError> {
         let max_pages = max
             .unwrap_or(MAX_PAGES)
             .min(MAX_PAGES)
-            .min(reserve / WASM_PAGE);
+            .min(reservation / WASM_PAGE);
         if min > max_pages {
             return Err(RuntimeError::Resource(format!(
-                "memory of {min} pages does not fit the {reserve:#x}-byte reservation"
+                "memory of {min} pages does not fit the {reservation:#x}-byte reservation"
             )));
         }
+        let reserve = reservation
+            .checked_add(guard)
+            .filter(|&r| r <= pcc::meta_check::MAX_SANDBOX_BYTES)
+            .ok_or_else(|| {
+                RuntimeError::Resource(format!(
+                    "reservation {reservation:#x} + guard {guard:#x} is too large"
+                ))
+            })?;
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),

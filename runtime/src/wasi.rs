@@ -4,13 +4,16 @@
 //!
 //! Host functions reach the guest's memory through the instance's exported
 //! memory, attached after instantiation (`Wasi::attach`). Every guest range
-//! is bounds-checked against the memory's current size; paths may not leave
-//! their preopened directory (no absolute paths, no `..` above it).
+//! is bounds-checked against the memory's current size; paths are resolved
+//! by the kernel beneath the preopened directory's descriptor, so neither
+//! `..`, an absolute path nor a symbolic link (dangling or not) leaves it.
 
 use std::collections::HashMap;
+use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Component, Path, PathBuf};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pcc::{TrapCode, ValType, WasmFuncType};
@@ -27,13 +30,21 @@ const EIO: i32 = 29;
 const ENOENT: i32 = 44;
 const ENOSYS: i32 = 52;
 const ENOTDIR: i32 = 54;
+const EEXIST: i32 = 20;
+const EISDIR: i32 = 31;
+const ELOOP: i32 = 32;
+const ENAMETOOLONG: i32 = 37;
+
+/// WASI lookupflags: follow a symbolic link in the last component.
+const SYMLINK_FOLLOW: u64 = 1;
 
 enum Fd {
     Stdin,
     Stdout,
     Stderr,
-    /// A preopened directory: its guest name and host path.
-    Dir(String, PathBuf),
+    /// A directory: its guest name, and its descriptor every path under it
+    /// is resolved from (`None`: the host directory could not be opened).
+    Dir(String, Option<OwnedFd>),
     File(File),
 }
 
@@ -44,13 +55,15 @@ struct State {
 }
 
 impl State {
-    /// `path` on the host, under the preopened directory `fd`: EBADF if
-    /// `fd` is not a directory, EACCES if the path would leave it.
-    fn resolve(&self, fd: u64, path: &str) -> Result<PathBuf, i32> {
-        let Some(Fd::Dir(_, dir)) = self.fds.get(&(fd as u32)) else {
-            return Err(EBADF);
-        };
-        inside(dir, path).ok_or(EACCES)
+    /// `path` opened with open(2) `flags` beneath the directory `fd`: EBADF
+    /// if `fd` is not a directory, EACCES if the path would leave it, or
+    /// the error of the open as a WASI errno.
+    fn open(&self, fd: u64, path: &str, flags: i32) -> Result<OwnedFd, i32> {
+        match self.fds.get(&(fd as u32)) {
+            Some(Fd::Dir(_, Some(dir))) => open_beneath(dir, path, flags).map_err(wasi_errno),
+            Some(Fd::Dir(_, None)) => Err(ENOENT),
+            _ => Err(EBADF),
+        }
     }
 }
 
@@ -80,7 +93,8 @@ impl Wasi {
         let mut fds = HashMap::from([(0, Fd::Stdin), (1, Fd::Stdout), (2, Fd::Stderr)]);
         let mut next_fd = 3;
         for (guest, host) in dirs {
-            fds.insert(next_fd, Fd::Dir(guest, host));
+            let dir = File::open(&host).ok().map(OwnedFd::from);
+            fds.insert(next_fd, Fd::Dir(guest, dir));
             next_fd += 1;
         }
         Arc::new(Wasi {
@@ -367,16 +381,23 @@ impl Wasi {
             return Ok(EFAULT);
         };
         let st = self.state.lock().expect("wasi state");
-        let host = match st.resolve(arg(a, 0), &path) {
-            Ok(h) => h,
+        let flags = libc::O_PATH | nofollow(arg(a, 1));
+        let file = match st.open(arg(a, 0), &path, flags) {
+            Ok(fd) => File::from(fd),
             Err(errno) => return Ok(errno),
         };
-        Ok(match std::fs::metadata(&host) {
+        Ok(match file.metadata() {
             Ok(md) => {
-                let filetype = if md.is_dir() { 3 } else { 4 };
+                let filetype = if md.is_dir() {
+                    3
+                } else if md.is_symlink() {
+                    7
+                } else {
+                    4
+                };
                 write_filestat(&m, arg(a, 4), filetype, md.len())
             }
-            Err(_) => ENOENT,
+            Err(_) => EIO,
         })
     }
 
@@ -411,36 +432,36 @@ impl Wasi {
         };
         let (oflags, fdflags) = (arg(a, 4), arg(a, 7));
         let mut st = self.state.lock().expect("wasi state");
-        let host = match st.resolve(arg(a, 0), &path) {
-            Ok(h) => h,
+        let nofollow = nofollow(arg(a, 1));
+        let entry = if oflags & 2 != 0 {
+            // O_DIRECTORY: a directory that paths resolve beneath in turn.
+            let flags = libc::O_RDONLY | libc::O_DIRECTORY | nofollow;
+            st.open(arg(a, 0), &path, flags)
+                .map(|dir| Fd::Dir(path, Some(dir)))
+        } else {
+            let write = oflags & (1 | 8) != 0 || fdflags & 1 != 0;
+            let mut flags = if write { libc::O_RDWR } else { libc::O_RDONLY } | nofollow;
+            for (bit, flag) in [
+                (1, libc::O_CREAT),
+                (4, libc::O_CREAT | libc::O_EXCL),
+                (8, libc::O_TRUNC),
+            ] {
+                if oflags & bit != 0 {
+                    flags |= flag;
+                }
+            }
+            if fdflags & 1 != 0 {
+                flags |= libc::O_APPEND;
+            }
+            st.open(arg(a, 0), &path, flags)
+                .map(|f| Fd::File(File::from(f)))
+        };
+        let entry = match entry {
+            Ok(e) => e,
             Err(errno) => return Ok(errno),
         };
-        if oflags & 2 != 0 {
-            // O_DIRECTORY
-            if !host.is_dir() {
-                return Ok(ENOTDIR);
-            }
-            let fd = st.next_fd;
-            st.fds.insert(fd, Fd::Dir(path, host));
-            st.next_fd += 1;
-            return Ok(stored(put_u32(&m, arg(a, 8), fd)));
-        }
-        let mut opts = std::fs::OpenOptions::new();
-        opts.read(true)
-            .write(oflags & (1 | 8) != 0 || fdflags & 1 != 0)
-            .create(oflags & 1 != 0)
-            .truncate(oflags & 8 != 0)
-            .append(fdflags & 1 != 0);
-        if oflags & 4 != 0 {
-            opts.create_new(true);
-        }
-        let file = match opts.open(&host) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ENOENT),
-            Err(_) => return Ok(EACCES),
-        };
         let fd = st.next_fd;
-        st.fds.insert(fd, Fd::File(file));
+        st.fds.insert(fd, entry);
         st.next_fd += 1;
         Ok(stored(put_u32(&m, arg(a, 8), fd)))
     }
@@ -481,38 +502,190 @@ fn put_u32(m: &Memory, at: u64, v: u32) -> bool {
     m.write(at, &v.to_le_bytes())
 }
 
-/// `path` resolved under `dir`, if it stays there: relative, no `..`
-/// climbing above it, and no symbolic link leading out (the deepest part of
-/// the path that exists must resolve inside `dir`).
-fn inside(dir: &Path, path: &str) -> Option<PathBuf> {
-    let out = lexically_inside(dir, path)?;
-    let root = std::fs::canonicalize(dir).ok()?;
-    let mut existing = out.as_path();
-    while !existing.exists() {
-        existing = existing.parent()?;
+/// O_NOFOLLOW unless the WASI lookup flags ask to follow a last-component
+/// symbolic link.
+fn nofollow(lookupflags: u64) -> i32 {
+    if lookupflags & SYMLINK_FOLLOW != 0 {
+        0
+    } else {
+        libc::O_NOFOLLOW
     }
-    std::fs::canonicalize(existing)
-        .ok()?
-        .starts_with(&root)
-        .then_some(out)
 }
 
-fn lexically_inside(dir: &Path, path: &str) -> Option<PathBuf> {
-    let mut out = dir.to_path_buf();
-    let mut depth = 0usize;
-    for c in Path::new(path).components() {
-        match c {
-            Component::Normal(p) => {
-                out.push(p);
-                depth += 1;
-            }
-            Component::CurDir => {}
-            Component::ParentDir if depth > 0 => {
-                out.pop();
-                depth -= 1;
-            }
-            _ => return None,
+/// A host errno as a WASI errno.
+fn wasi_errno(e: i32) -> i32 {
+    match e {
+        libc::ENOENT => ENOENT,
+        libc::ENOTDIR => ENOTDIR,
+        libc::EISDIR => EISDIR,
+        libc::EEXIST => EEXIST,
+        libc::ELOOP => ELOOP,
+        libc::ENAMETOOLONG => ENAMETOOLONG,
+        libc::EINVAL => EINVAL,
+        // EXDEV: the path would leave the directory.
+        _ => EACCES,
+    }
+}
+
+/// Open `path` with open(2) `flags` beneath the directory `dir`, never
+/// resolving anything outside it: not by `..`, an absolute path or a
+/// symbolic link, whether it exists or dangles (the kernel resolves and
+/// creates in one step, so nothing can change in between). A host errno.
+fn open_beneath(dir: &OwnedFd, path: &str, flags: i32) -> Result<OwnedFd, i32> {
+    match openat2_beneath(dir, path, flags) {
+        Err(libc::ENOSYS) => walk_beneath(dir, path, flags),
+        r => r,
+    }
+}
+
+/// The kernel's `struct open_how` (libc's is non-exhaustive).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2 with RESOLVE_BENEATH (Linux 5.6): symbolic links are followed
+/// only while they stay beneath `dir`; absolute ones and `..` above it fail
+/// with EXDEV.
+fn openat2_beneath(dir: &OwnedFd, path: &str, flags: i32) -> Result<OwnedFd, i32> {
+    let c = CString::new(path).map_err(|_| libc::EINVAL)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: if flags & libc::O_CREAT != 0 { 0o666 } else { 0 },
+        resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    // EAGAIN: a concurrent rename made the kernel unsure; try again.
+    for _ in 0..16 {
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd >= 0 {
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EAGAIN | libc::EINTR) => continue,
+            e => return Err(e.unwrap_or(libc::EIO)),
         }
     }
-    Some(out)
+    Err(libc::EAGAIN)
+}
+
+/// Without openat2: one component at a time from `dir`, each directory
+/// opened with O_NOFOLLOW (so a symbolic link anywhere is refused, even
+/// one that would stay inside), `..` going back to the directory it came
+/// from and failing at `dir` itself.
+fn walk_beneath(dir: &OwnedFd, path: &str, flags: i32) -> Result<OwnedFd, i32> {
+    if path.is_empty() {
+        return Err(libc::ENOENT);
+    }
+    if path.starts_with('/') {
+        return Err(libc::EXDEV);
+    }
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let (last, dirs) = match parts.split_last() {
+        Some((last, dirs)) => (*last, dirs),
+        None => (".", &[][..]),
+    };
+    // The directories walked into, below `dir`.
+    let mut walked: Vec<OwnedFd> = vec![];
+    for p in dirs.iter().copied().chain((last == "..").then_some("..")) {
+        if p == ".." {
+            walked.pop().ok_or(libc::EXDEV)?;
+        } else {
+            let at = walked.last().unwrap_or(dir);
+            let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+            walked.push(openat(at, p, flags)?);
+        }
+    }
+    let last = if last == ".." { "." } else { last };
+    openat(walked.last().unwrap_or(dir), last, flags | libc::O_NOFOLLOW)
+}
+
+fn openat(dir: &OwnedFd, name: &str, flags: i32) -> Result<OwnedFd, i32> {
+    let c = CString::new(name).map_err(|_| libc::EINVAL)?;
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC, 0o666) };
+    if fd >= 0 {
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    } else {
+        Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// `data/` (with `f`, `sub/g`, links in and out) next to `secret`.
+    fn tree(name: &str) -> (PathBuf, OwnedFd) {
+        let root = std::env::temp_dir().join(format!("pccc-walk-{}-{name}", std::process::id()));
+        std::fs::remove_dir_all(&root).ok();
+        std::fs::create_dir_all(root.join("data/sub")).unwrap();
+        std::fs::write(root.join("data/f"), "f").unwrap();
+        std::fs::write(root.join("data/sub/g"), "g").unwrap();
+        std::fs::write(root.join("secret"), "s").unwrap();
+        symlink(root.join("new-outside"), root.join("data/dangling")).unwrap();
+        symlink("../secret", root.join("data/out")).unwrap();
+        symlink("loop", root.join("data/loop")).unwrap();
+        symlink("sub/g", root.join("data/in")).unwrap();
+        let dir = OwnedFd::from(File::open(root.join("data")).unwrap());
+        (root, dir)
+    }
+
+    type Open = fn(&OwnedFd, &str, i32) -> Result<OwnedFd, i32>;
+
+    /// What both resolvers must refuse, and what they must allow.
+    fn stays_beneath(name: &str, open: Open) {
+        let (root, dir) = tree(name);
+        let creat = libc::O_RDWR | libc::O_CREAT;
+        assert!(open(&dir, "dangling", creat).is_err());
+        assert!(!root.join("new-outside").exists(), "created outside");
+        for p in [
+            "out",
+            "../secret",
+            "sub/../../secret",
+            "..",
+            "/etc/passwd",
+            "",
+        ] {
+            assert!(open(&dir, p, libc::O_RDONLY).is_err(), "{p:?} opened");
+        }
+        assert_eq!(open(&dir, "loop", libc::O_RDONLY).err(), Some(libc::ELOOP));
+        for p in ["f", "sub/g", "sub/../f", "./sub/./g", "sub/..", "."] {
+            assert!(open(&dir, p, libc::O_RDONLY).is_ok(), "{p:?} refused");
+        }
+        assert!(open(&dir, "sub/new", creat).is_ok());
+        assert!(root.join("data/sub/new").exists());
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn openat2_stays_beneath_and_follows_links_inside() {
+        stays_beneath("openat2", openat2_beneath);
+        let (root, dir) = tree("openat2-in");
+        assert!(openat2_beneath(&dir, "in", libc::O_RDONLY).is_ok());
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    /// The fallback for kernels without openat2 refuses every link.
+    #[test]
+    fn the_component_walk_stays_beneath() {
+        stays_beneath("walk", walk_beneath);
+        let (root, dir) = tree("walk-in");
+        assert!(walk_beneath(&dir, "in", libc::O_RDONLY).is_err());
+        std::fs::remove_dir_all(&root).ok();
+    }
 }
