@@ -472,7 +472,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// Hex digits, whitespace ignored (so long code can be split for reading).
 pub fn from_hex(s: &str) -> Result<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         bail!("odd number of hex digits ({})", digits.len());
     }
     digits
