@@ -2,6 +2,7 @@
 //! run it. This crate is the command-line edge; the stages live in the
 //! workspace crates (`frontend`, `backend`, `validator`, `runtime`, `pcc`).
 
+pub mod artifact_tool;
 pub mod disasm;
 pub mod driver;
 pub mod gate;

@@ -121,12 +121,37 @@ enum Command {
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
     },
+    /// Edit an artifact by hand: dump it as JSON (metadata, facts, symbols,
+    /// code as hex with a disassembly) and build it back. For tests and for
+    /// reviewing the validator with code the compiler would never write.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Artifact(ArtifactCommand),
     /// Disassemble an artifact (or a module compiled in memory) with its facts.
     #[command(after_help = EXIT_CODES)]
     Disasm {
         input: PathBuf,
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum ArtifactCommand {
+    /// Write an artifact as JSON (see README.md, "Artifact assembler").
+    Dump {
+        /// The artifact (`-`: stdin).
+        artifact: PathBuf,
+        /// Where to write the JSON (`-` or absent: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Build an artifact from JSON; nothing is validated (use `pccc verify`).
+    Build {
+        /// The JSON (`-`: stdin).
+        json: PathBuf,
+        /// Where to write the artifact (`-`: stdout).
+        #[arg(short, long)]
+        output: PathBuf,
     },
 }
 
@@ -243,6 +268,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Artifact(cmd) => artifact_command(cmd),
         Command::Disasm { input, heap } => {
             let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
             let art = driver::parse_artifact(&bytes)?;
@@ -277,6 +303,54 @@ fn run(cli: Cli) -> Result<()> {
                 Some(name) => run_export(&art, &bytes, &linker, wasi.as_deref(), &name, &args),
                 None => run_command(&art, &bytes, &linker, wasi.as_deref()),
             }
+        }
+    }
+}
+
+fn is_stdio(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+fn read_input(p: &Path) -> Result<Vec<u8>> {
+    if is_stdio(p) {
+        let mut v = vec![];
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).context("cannot read stdin")?;
+        Ok(v)
+    } else {
+        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+    }
+}
+
+fn write_output(p: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match p {
+        Some(p) if !is_stdio(p) => write_atomically(p, bytes),
+        _ => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .context("cannot write stdout")
+        }
+    }
+}
+
+fn artifact_command(cmd: ArtifactCommand) -> Result<()> {
+    use pccc::artifact_tool;
+    match cmd {
+        ArtifactCommand::Dump { artifact, output } => {
+            let bytes = read_input(&artifact)?;
+            let json =
+                artifact_tool::dump(&bytes).with_context(|| format!("{}", artifact.display()))?;
+            write_output(output.as_deref(), artifact_tool::to_json(&json).as_bytes())
+        }
+        ArtifactCommand::Build { json, output } => {
+            let text = read_input(&json)?;
+            let text = std::str::from_utf8(&text)
+                .map_err(|_| anyhow!("{}: not UTF-8 text", json.display()))?;
+            let art = artifact_tool::from_json(text)
+                .and_then(|a| artifact_tool::build(&a))
+                .with_context(|| format!("{}", json.display()))?;
+            write_output(Some(&output), &art)
         }
     }
 }

@@ -1,0 +1,1560 @@
+//! The adversarial suite (issue 9): hand-written artifacts that try to leave
+//! the sandbox, each built with the artifact assembler
+//! (`pccc::artifact_tool`) and handed to `validator::verify`.
+//!
+//! Every row starts from a compiled skeleton module (`SKELETON`, static or
+//! bounds-checked heap), replaces the code of its function `f` with a
+//! hand-assembled body between the frame prologue
+//! (`push rbp; mov rbp, rsp; [sub rsp, F]; cmp rsp, [r14+16]; jb <trap>`) and
+//! the epilogue (`mov eax, eax; mov rsp, rbp; pop rbp; ret`), with its trap
+//! sites and facts recomputed from labels, and may tamper with the metadata
+//! or the symbols afterwards.
+//!
+//! - A CONTROL row is the same construction without an attack: it must be
+//!   accepted (so the skeletons are valid, and an attack row is rejected for
+//!   its attack, not for its scaffolding).
+//! - An attack row must be rejected, and one failure must sit at one of the
+//!   row's named sites (the attacking instruction, or the instruction that
+//!   acts on what it forged), or name the row's subject in its text
+//!   (metadata rows: "memory", "guard", ...). A rejection elsewhere does not
+//!   count: the attack would not be what was caught.
+//!
+//! The `old` column records what the validator before the rewrite (main at
+//! 682d568, the one this suite was written against) said about each row:
+//! `accepted` means that validator let the attack through. It accepted 47
+//! of the 89 attacks: every row of families 1-13 and 15 but one (`cmp di,
+//! si` against heap_bytes, family 9, which it never refined), and five new
+//! ones (export and import-thunk indices out of range, a rep-prefixed heap
+//! load, a 0x66-prefixed `ret`, an extra symbol inside a function). The 41
+//! other new rows it already rejected, at the attacking instruction. The
+//! suite was committed failing on purpose: `attacks_are_rejected` passes
+//! once the new validator lands; `controls_are_accepted` passes on both.
+//! Run with `--nocapture` to see the table; `PCCC_ADVERSARIAL_SHOW=<part
+//! of a row name>` prints that row's function disassembled.
+//!
+//! Not here: family 14 (WASI path resolution, a runtime test) — no
+//! artifact expresses it.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use iced_x86::code_asm::*;
+use pcc::{ElemItem, Fact, FactEntry, HeapStrategy, Loc, Point, TrapCode, VmCtxLayout};
+use pccc::artifact_tool::{self, ArtifactJson, SymbolJson};
+
+/// Defined functions: g (0), f (1, the one rows rewrite), v (2), then the
+/// import's thunk (3). Types: $t = 0, $v = 1. The table holds v.
+const SKELETON: &str = r#"(module
+  (type $t (func (param i32) (result i32)))
+  (type $v (func (result i32)))
+  (import "env" "h" (func $h (type $t)))
+  (memory 1)
+  (table 2 funcref)
+  (elem (i32.const 0) $v)
+  (func $g (type $t) local.get 0 i32.load)
+  (func $f (export "f") (type $t) local.get 0 i32.load)
+  (func $v (type $v) i32.const 7))"#;
+
+/// The function rows rewrite.
+const F: u32 = 1;
+/// The function direct calls go to.
+const G: u32 = 0;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Heap {
+    Static,
+    Checked,
+}
+
+fn skeleton(heap: Heap) -> &'static ArtifactJson {
+    static S: OnceLock<ArtifactJson> = OnceLock::new();
+    static C: OnceLock<ArtifactJson> = OnceLock::new();
+    let (cell, strategy) = match heap {
+        Heap::Static => (&S, HeapStrategy::DEFAULT_STATIC),
+        Heap::Checked => (&C, HeapStrategy::DEFAULT_BOUNDS_CHECKED),
+    };
+    cell.get_or_init(|| {
+        let wasm = wat::parse_str(SKELETON).unwrap();
+        let opts = backend::CompileOptions::with_heap(strategy);
+        let elf = pccc::compile_bytes(&wasm, &opts).unwrap().to_elf();
+        let report = validator::verify(&elf).unwrap();
+        assert!(report.accepted(), "the compiled skeleton is rejected");
+        artifact_tool::dump(&elf).unwrap()
+    })
+}
+
+type R = Result<(), IcedError>;
+
+/// A function being assembled: the code assembler, named labels (sites,
+/// branch targets), trap sites and claims by label.
+struct Asm {
+    a: CodeAssembler,
+    /// The last label placed, with the instruction count then.
+    placed: Option<(usize, CodeLabel)>,
+    /// Entry and stack-overflow trap of g, for calls.
+    g: u64,
+    g_trap: u64,
+    layout: VmCtxLayout,
+    names: HashMap<&'static str, CodeLabel>,
+    traps: Vec<(CodeLabel, TrapCode)>,
+    claims: Vec<(&'static str, Point, Loc, Fact)>,
+    /// The standard epilogue (`mov eax, eax; mov rsp, rbp; pop rbp; ret`),
+    /// unless the row writes its own.
+    epilogue: bool,
+}
+
+impl Asm {
+    /// The label called `name` (created on first use, placed by `at`).
+    fn l(&mut self, name: &'static str) -> CodeLabel {
+        if let Some(l) = self.names.get(name) {
+            return *l;
+        }
+        let l = self.a.create_label();
+        self.names.insert(name, l);
+        l
+    }
+    /// Place label `name` on the next instruction. Two names for one
+    /// instruction share a label (a name branches already refer to gets a
+    /// `nop` of its own instead).
+    fn at(&mut self, name: &'static str) -> R {
+        let here = self.a.instructions().len();
+        if let Some((at, l)) = self.placed {
+            if at == here {
+                if !self.names.contains_key(name) {
+                    self.names.insert(name, l);
+                    return Ok(());
+                }
+                self.a.nop()?;
+            }
+        }
+        let mut l = self.l(name);
+        self.a.set_label(&mut l)?;
+        self.names.insert(name, l);
+        self.placed = Some((self.a.instructions().len(), l));
+        Ok(())
+    }
+    /// A trap site (its `ud2` is emitted after the epilogue).
+    fn trap(&mut self, code: TrapCode) -> CodeLabel {
+        if let Some((l, _)) = self.traps.iter().find(|(_, c)| *c == code) {
+            return *l;
+        }
+        let l = self.a.create_label();
+        self.traps.push((l, code));
+        l
+    }
+    fn claim(&mut self, at: &'static str, point: Point, loc: Loc, fact: Fact) {
+        self.claims.push((at, point, loc, fact));
+    }
+    /// Standard epilogue, named `epilogue`, `pop`, `ret`.
+    fn standard_epilogue(&mut self) -> R {
+        self.at("end")?;
+        self.a.mov(eax, eax)?;
+        self.at("epilogue")?;
+        self.a.mov(rsp, rbp)?;
+        self.at("pop")?;
+        self.a.pop(rbp)?;
+        self.at("ret")?;
+        self.a.ret()
+    }
+    /// The bounds check the compiler emits for a 4-byte access at `rdi`
+    /// in the bounds-checked strategy.
+    fn bounds_check_rdi(&mut self) -> R {
+        let oob = self.trap(TrapCode::HeapOutOfBounds);
+        self.a.mov(rsi, qword_ptr(r14 + VmCtxLayout::HEAP_BYTES))?;
+        self.a.sub(rsi, 4)?;
+        self.a.jb(oob)?;
+        self.a.cmp(rdi, rsi)?;
+        self.a.ja(oob)
+    }
+    /// `lea rax, [rip -> label]`.
+    fn lea_rip(&mut self, r: AsmRegister64, label: &'static str) -> R {
+        let l = self.l(label);
+        self.a.lea(r, ptr(l))
+    }
+}
+
+/// The assembled function with its sites.
+struct Built {
+    code: Vec<u8>,
+    traps: Vec<(u32, TrapCode)>,
+    facts: Vec<FactEntry>,
+    sites: HashMap<&'static str, u32>,
+}
+
+type Body = Box<dyn Fn(&mut Asm) -> R + Sync>;
+/// Edits after the function is in place, given its sites.
+type Tamper = Box<dyn Fn(&mut ArtifactJson, &HashMap<&'static str, u32>) + Sync>;
+
+fn assemble(art: &ArtifactJson, frame: u32, body: &Body) -> Built {
+    let ip = art.offset(F).unwrap() as u64;
+    let g = art.offset(G).unwrap() as u64;
+    let g_trap = g + art
+        .metadata
+        .trap_sites
+        .iter()
+        .find(|t| t.func == G && t.code == TrapCode::StackOverflow)
+        .unwrap()
+        .offset as u64;
+    let mut s = Asm {
+        a: CodeAssembler::new(64).unwrap(),
+        placed: None,
+        g,
+        g_trap,
+        layout: art.metadata.vmctx_layout(),
+        names: HashMap::new(),
+        traps: vec![],
+        claims: vec![],
+        epilogue: true,
+    };
+    let go = |s: &mut Asm| -> R {
+        let so = s.trap(TrapCode::StackOverflow);
+        s.a.push(rbp)?;
+        s.a.mov(rbp, rsp)?;
+        if frame > 0 {
+            s.a.sub(rsp, frame as i32)?;
+        }
+        s.a.cmp(rsp, qword_ptr(r14 + VmCtxLayout::STACK_LIMIT))?;
+        s.a.jb(so)?;
+        body(s)?;
+        if s.epilogue {
+            s.standard_epilogue()?;
+        }
+        for k in 0..s.traps.len() {
+            let (mut l, _) = s.traps[k];
+            s.a.set_label(&mut l)?;
+            s.traps[k].0 = l;
+            s.a.ud2()?;
+        }
+        Ok(())
+    };
+    go(&mut s).unwrap();
+    let names: Vec<(&'static str, CodeLabel)> = s.names.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut labels: Vec<CodeLabel> = names.iter().map(|(_, l)| *l).collect();
+    labels.extend(s.traps.iter().map(|(l, _)| *l));
+    let (code, offs) = artifact_tool::assemble_at(&mut s.a, ip, &labels).unwrap();
+    let sites: HashMap<&'static str, u32> = names
+        .iter()
+        .map(|(n, _)| *n)
+        .zip(offs.iter().copied())
+        .collect();
+    let traps = s
+        .traps
+        .iter()
+        .zip(&offs[names.len()..])
+        .map(|((_, c), o)| (*o, *c))
+        .collect();
+    let facts = s
+        .claims
+        .iter()
+        .map(|&(at, point, loc, fact)| FactEntry {
+            offset: sites[at],
+            point,
+            loc,
+            fact,
+        })
+        .collect();
+    Built {
+        code,
+        traps,
+        facts,
+        sites,
+    }
+}
+
+/// One row of the table.
+struct Row {
+    name: &'static str,
+    /// Issue 9's family number, "new", or "control".
+    family: &'static str,
+    /// What the old validator said (recorded, not checked).
+    old: &'static str,
+    heap: Heap,
+    /// Frame size (`sub rsp, F`; 0: none).
+    frame: u32,
+    body: Body,
+    /// Edits after the function is in place (metadata, symbols).
+    tamper: Option<Tamper>,
+    /// Labels where a failure may sit.
+    sites: &'static [&'static str],
+    /// Words one of which a failure's text may contain instead.
+    words: &'static [&'static str],
+}
+
+fn control(name: &'static str, heap: Heap, frame: u32, body: Body) -> Row {
+    Row {
+        name,
+        family: "control",
+        old: "accepted",
+        heap,
+        frame,
+        body,
+        tamper: None,
+        sites: &[],
+        words: &[],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attack(
+    name: &'static str,
+    family: &'static str,
+    old: &'static str,
+    heap: Heap,
+    frame: u32,
+    sites: &'static [&'static str],
+    body: Body,
+) -> Row {
+    Row {
+        name,
+        family,
+        old,
+        heap,
+        frame,
+        body,
+        tamper: None,
+        sites,
+        words: &[],
+    }
+}
+
+fn tampered(mut row: Row, words: &'static [&'static str], tamper: Tamper) -> Row {
+    row.tamper = Some(tamper);
+    row.words = words;
+    row
+}
+
+/// `mov eax, [r15 + r]`, the heap access a forged index feeds, at `use`.
+fn use_index(s: &mut Asm, r: AsmRegister64) -> R {
+    s.at("use")?;
+    s.a.mov(eax, dword_ptr(r15 + r))
+}
+
+fn b(f: impl Fn(&mut Asm) -> R + Sync + 'static) -> Body {
+    Box::new(f)
+}
+
+/// The host call the compiler emits for `call $h` with the argument in rdi;
+/// `rdi_src` / `rdx` replaced by the attack rows.
+fn host_call(s: &mut Asm, vmctx: Option<AsmRegister64>, slots: i32, import: u32) -> R {
+    let trap = s.trap(TrapCode::HostTrap);
+    s.a.mov(qword_ptr(rsp), rdi)?;
+    s.at("setup")?;
+    match vmctx {
+        Some(r) => s.a.mov(rdi, r)?,
+        None => s.a.mov(rdi, r14)?,
+    }
+    s.a.mov(esi, import)?;
+    s.a.lea(rdx, ptr(rsp + slots))?;
+    s.at("attack")?;
+    s.a.call(qword_ptr(r14 + VmCtxLayout::HOST_CALL))?;
+    s.a.test(eax, eax)?;
+    s.a.jne(trap)?;
+    s.a.mov(eax, dword_ptr(rsp))
+}
+
+/// call_indirect of table 0 at index `rdi << 32 | ...` with the bound
+/// compared at `bits` (64 in the compiler's sequence).
+fn call_indirect(s: &mut Asm, bound32: bool) -> R {
+    let (t_oob, t_null, t_sig) = (
+        s.trap(TrapCode::TableOutOfBounds),
+        s.trap(TrapCode::IndirectCallToNull),
+        s.trap(TrapCode::BadSignature),
+    );
+    let (table, sig) = (s.layout.table(0), s.layout.sig_id(1));
+    s.a.mov(r8, rdi)?;
+    // An index with upper bits: only a 64-bit bound check stops it.
+    s.a.shl(r8, 32)?;
+    s.a.mov(rsi, qword_ptr(r14 + table))?;
+    s.at("attack")?;
+    if bound32 {
+        s.a.cmp(r8d, dword_ptr(rsi + VmCtxLayout::TABLE_LEN))?;
+    } else {
+        s.a.cmp(r8, qword_ptr(rsi + VmCtxLayout::TABLE_LEN))?;
+    }
+    s.a.jae(t_oob)?;
+    s.a.mov(rsi, qword_ptr(rsi))?;
+    s.a.lea(rdi, qword_ptr(r8 + r8 * 2))?;
+    s.a.lea(rsi, qword_ptr(rsi + rdi * 8))?;
+    s.a.cmp(qword_ptr(rsi + VmCtxLayout::ELEM_CODE), 0)?;
+    s.a.je(t_null)?;
+    s.a.mov(rdi, qword_ptr(r14 + sig))?;
+    s.a.cmp(qword_ptr(rsi + VmCtxLayout::ELEM_SIG), rdi)?;
+    s.a.jne(t_sig)?;
+    s.a.mov(qword_ptr(rsp), r14)?;
+    s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+    s.a.mov(r15, qword_ptr(r14))?;
+    s.at("use")?;
+    s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
+    s.a.mov(r14, qword_ptr(rsp))?;
+    s.a.mov(r15, qword_ptr(r14))
+}
+
+/// `syscall` bytes that no instruction boundary leads to, at `hidden`.
+fn hidden_syscall(s: &mut Asm) -> R {
+    s.at("hidden")?;
+    s.a.db(&[0x0f, 0x05])
+}
+
+fn rows() -> Vec<Row> {
+    use Heap::{Checked, Static};
+    let rel = |s: &mut Asm| -> R {
+        s.at("use")?;
+        s.a.mov(eax, dword_ptr(r15 + rdi))
+    };
+    let mut rows = vec![
+        // ---- controls: one per skeleton shape ----
+        control("control: heap load, static", Static, 0, b(rel)),
+        control(
+            "control: spill and reload, static",
+            Static,
+            0x20,
+            b(|s| {
+                s.a.mov(ecx, 5)?;
+                s.a.mov(qword_ptr(rsp + 8), rcx)?;
+                s.a.mov(rax, qword_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        control(
+            "control: bounds-checked load",
+            Checked,
+            0,
+            b(|s| {
+                s.bounds_check_rdi()?;
+                use_index(s, rdi)
+            }),
+        ),
+        control(
+            "control: call_indirect",
+            Static,
+            0x10,
+            b(|s| call_indirect(s, false)),
+        ),
+        control(
+            "control: host_call",
+            Static,
+            0x10,
+            b(|s| host_call(s, None, 0, 0)),
+        ),
+        control(
+            "control: memory_grow",
+            Static,
+            0,
+            b(|s| {
+                s.a.mov(esi, edi)?;
+                s.a.mov(rdi, r14)?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::MEMORY_GROW))
+            }),
+        ),
+        control(
+            "control: bulk_memory fill",
+            Static,
+            0,
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.mov(rdi, r14)?;
+                s.a.mov(esi, 1)?;
+                s.a.xor(edx, edx)?;
+                s.a.xor(ecx, ecx)?;
+                s.a.xor(r8d, r8d)?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::BULK_MEMORY))?;
+                s.a.test(eax, eax)?;
+                s.a.jne(oob)
+            }),
+        ),
+        control(
+            "control: table_op ref.func",
+            Static,
+            0,
+            b(|s| {
+                s.a.mov(rdi, r14)?;
+                s.a.mov(esi, 7)?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::TABLE_OP))
+            }),
+        ),
+        control(
+            "control: direct call",
+            Static,
+            0,
+            b(|s| {
+                let g = s.g;
+                s.a.call(g)
+            }),
+        ),
+        control(
+            "control: claim at a join",
+            Static,
+            0,
+            b(|s| {
+                s.a.xor(eax, eax)?;
+                s.a.cmp(rdi, 10)?;
+                let l = s.l("join");
+                s.a.ja(l)?;
+                s.a.mov(eax, edi)?;
+                s.at("join")?;
+                s.claim("join", Point::Before, Loc::Gpr(pcc::Gpr::RAX), Fact::ZEXT32);
+                use_index(s, rax)
+            }),
+        ),
+        // ---- 1: 8/16-bit writes replace the whole register ----
+        attack(
+            "mov ax, imm",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(ax, 5)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "mov al, imm",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(al, 5)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "movzx ax, cl",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.movzx(ax, cl)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "lea ax, [rdi+1]",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.lea(ax, ptr(rdi + 1))?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "popcnt ax, cx",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.popcnt(ax, cx)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "lzcnt ax, cx",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.lzcnt(ax, cx)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "mov ax, [rsp+8]",
+            "1",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(ax, word_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "shr ax, 15; shr rax, 17",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.shr(ax, 15)?;
+                s.a.shr(rax, 17)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "mov ax, imm; claim at block entry",
+            "1",
+            "accepted",
+            Static,
+            0,
+            &["attack", "join", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(ax, 5)?;
+                let l = s.l("join");
+                s.a.jmp(l)?;
+                s.at("join")?;
+                s.claim(
+                    "join",
+                    Point::Before,
+                    Loc::Gpr(pcc::Gpr::RAX),
+                    Fact::constant(64, 5),
+                );
+                use_index(s, rax)
+            }),
+        ),
+        // ---- 2: ah/bh/ch/dh and setcc ----
+        attack(
+            "mov ah, imm",
+            "2",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(ah, 1)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "sete ah; movzx eax, al",
+            "2",
+            "accepted",
+            Static,
+            0,
+            &["attack", "read", "use"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.sete(ah)?;
+                s.at("read")?;
+                s.a.movzx(eax, al)?;
+                s.a.shl(rax, 28)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "sete al; movzx ecx, ah",
+            "2",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.a.sete(al)?;
+                s.at("attack")?;
+                s.a.movzx(ecx, ah)?;
+                s.a.shl(rcx, 28)?;
+                use_index(s, rcx)
+            }),
+        ),
+        // ---- 3: imul forms ----
+        attack(
+            "imul rax, rcx, 0x10000",
+            "3",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.a.xor(eax, eax)?;
+                s.a.mov(ecx, 0x10_0000)?;
+                s.at("attack")?;
+                s.a.imul_3(rax, rcx, 0x10000)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "imul rcx (rdx:rax = rax*rcx)",
+            "3",
+            "accepted",
+            Static,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                s.a.mov(eax, 0x10000)?;
+                s.a.mov(ecx, 0x10_0000)?;
+                s.at("attack")?;
+                s.a.imul(rcx)?;
+                use_index(s, rax)
+            }),
+        ),
+        // ---- 4: SSE stores over frame slots ----
+        attack(
+            "movq [rsp+8], xmm0 over a slot",
+            "4",
+            "accepted",
+            Static,
+            0x20,
+            &["attack", "reload", "use"],
+            b(|s| {
+                s.a.mov(ecx, 5)?;
+                s.a.mov(qword_ptr(rsp + 8), rcx)?;
+                s.at("attack")?;
+                s.a.movq(qword_ptr(rsp + 8), xmm0)?;
+                s.at("reload")?;
+                s.a.mov(rax, qword_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "movd [rsp+12], xmm0 into a slot's top",
+            "4",
+            "accepted",
+            Static,
+            0x20,
+            &["attack", "reload", "use"],
+            b(|s| {
+                s.a.mov(ecx, 5)?;
+                s.a.mov(qword_ptr(rsp + 8), rcx)?;
+                s.at("attack")?;
+                s.a.movd(dword_ptr(rsp + 12), xmm0)?;
+                s.at("reload")?;
+                s.a.mov(rax, qword_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "movss [rsp+12], xmm0 into a slot's top",
+            "4",
+            "accepted",
+            Static,
+            0x20,
+            &["attack", "reload", "use"],
+            b(|s| {
+                s.a.mov(ecx, 5)?;
+                s.a.mov(qword_ptr(rsp + 8), rcx)?;
+                s.at("attack")?;
+                s.a.movss(dword_ptr(rsp + 12), xmm0)?;
+                s.at("reload")?;
+                s.a.mov(rax, qword_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        // ---- 5: indirect jumps ----
+        attack(
+            "lea rax, [rip+X]; jmp rax",
+            "5",
+            "accepted",
+            Static,
+            0,
+            &["attack", "lea", "hidden"],
+            b(|s| {
+                s.at("lea")?;
+                s.lea_rip(rax, "hidden")?;
+                s.at("attack")?;
+                s.a.jmp(rax)?;
+                hidden_syscall(s)
+            }),
+        ),
+        attack(
+            "jmp [rsp+8] holding rip+X",
+            "5",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "lea", "hidden"],
+            b(|s| {
+                s.at("lea")?;
+                s.lea_rip(rax, "hidden")?;
+                s.a.mov(qword_ptr(rsp + 8), rax)?;
+                s.at("attack")?;
+                s.a.jmp(qword_ptr(rsp + 8))?;
+                hidden_syscall(s)
+            }),
+        ),
+        attack(
+            "jmp rdi (the argument)",
+            "5",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.jmp(rdi)
+            }),
+        ),
+        // ---- 6: ret on a path that skipped the epilogue ----
+        attack(
+            "jmp to ret with rsp not restored",
+            "6",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "ret"],
+            b(|s| {
+                s.lea_rip(rax, "hidden")?;
+                s.a.mov(qword_ptr(rsp), rax)?;
+                let l = s.l("ret");
+                s.at("attack")?;
+                s.a.jmp(l)?;
+                hidden_syscall(s)
+            }),
+        ),
+        attack(
+            "jmp to pop rbp skipping mov rsp, rbp",
+            "6",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "pop", "ret"],
+            b(|s| {
+                s.lea_rip(rax, "hidden")?;
+                s.a.mov(qword_ptr(rsp + 8), rax)?;
+                let l = s.l("pop");
+                s.at("attack")?;
+                s.a.jmp(l)?;
+                hidden_syscall(s)
+            }),
+        ),
+        // ---- 7: 0x67 address size ----
+        attack(
+            "mov eax, [r15d+edi]",
+            "7",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(eax, dword_ptr(r15d + edi))
+            }),
+        ),
+        attack(
+            "mov [esp+8], eax",
+            "7",
+            "accepted",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.mov(dword_ptr(esp + 8), eax)
+            }),
+        ),
+        // ---- 8: 0x66 near branches (Intel and AMD disagree) ----
+        attack(
+            "66 jmp",
+            "8",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.set_prefer_short_branch(false);
+                let l = s.l("next");
+                s.at("attack")?;
+                s.a.db(&[0x66])?;
+                s.a.jmp(l)?;
+                s.at("next")?;
+                s.a.nop()
+            }),
+        ),
+        attack(
+            "66 je",
+            "8",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.set_prefer_short_branch(false);
+                let l = s.l("next");
+                s.a.test(edi, edi)?;
+                s.at("attack")?;
+                s.a.db(&[0x66])?;
+                s.a.je(l)?;
+                s.at("next")?;
+                s.a.nop()
+            }),
+        ),
+        attack(
+            "66 call g",
+            "8",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                let g = s.g;
+                s.at("attack")?;
+                s.a.db(&[0x66])?;
+                s.a.call(g)
+            }),
+        ),
+        // ---- 9: bounds-checked heap, narrow compare ----
+        attack(
+            "cmp di, imm16; ja",
+            "9",
+            "accepted",
+            Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.at("attack")?;
+                s.a.cmp(di, 0x100)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        attack(
+            "cmp dil, imm8; ja",
+            "9",
+            "accepted",
+            Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.at("attack")?;
+                s.a.cmp(dil, 0x10)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        attack(
+            "cmp di, si against heap_bytes",
+            "9",
+            "rejected",
+            Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.mov(rsi, qword_ptr(r14 + VmCtxLayout::HEAP_BYTES))?;
+                s.a.sub(rsi, 4)?;
+                s.a.jb(oob)?;
+                s.at("attack")?;
+                s.a.cmp(di, si)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // ---- 10: 32-bit table bound ----
+        attack(
+            "cmp r8d, [table+len]",
+            "10",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "use"],
+            b(|s| call_indirect(s, true)),
+        ),
+        // ---- 11: builtin arguments ----
+        attack(
+            "host_call, rdi = heap base",
+            "11",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "setup"],
+            b(|s| host_call(s, Some(r15), 0, 0)),
+        ),
+        attack(
+            "host_call, rdx = heap base",
+            "11",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "slots"],
+            b(|s| {
+                let trap = s.trap(TrapCode::HostTrap);
+                s.a.mov(qword_ptr(rsp), rdi)?;
+                s.a.mov(rdi, r14)?;
+                s.a.mov(esi, 0)?;
+                s.at("slots")?;
+                s.a.mov(rdx, r15)?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::HOST_CALL))?;
+                s.a.test(eax, eax)?;
+                s.a.jne(trap)
+            }),
+        ),
+        attack(
+            "host_call, rdx = rsp-0x1000",
+            "11",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "setup"],
+            b(|s| host_call(s, None, -0x1000, 0)),
+        ),
+        attack(
+            "host_call, slots over the saved rbp",
+            "11",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "setup"],
+            b(|s| host_call(s, None, 0x10, 0)),
+        ),
+        attack(
+            "host_call, import index 5 of 1",
+            "11",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "setup"],
+            b(|s| host_call(s, None, 0, 5)),
+        ),
+        attack(
+            "memory_grow, rdi = argument",
+            "11",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(esi, 1)?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::MEMORY_GROW))
+            }),
+        ),
+        attack(
+            "bulk_memory, rdi = heap base",
+            "11",
+            "accepted",
+            Static,
+            0,
+            &["attack", "setup"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.at("setup")?;
+                s.a.mov(rdi, r15)?;
+                s.a.mov(esi, 1)?;
+                s.a.xor(edx, edx)?;
+                s.a.xor(ecx, ecx)?;
+                s.a.xor(r8d, r8d)?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::BULK_MEMORY))?;
+                s.a.test(eax, eax)?;
+                s.a.jne(oob)
+            }),
+        ),
+        attack(
+            "table_op, rdi = rsp",
+            "11",
+            "accepted",
+            Static,
+            0,
+            &["attack", "setup"],
+            b(|s| {
+                s.at("setup")?;
+                s.a.mov(rdi, rsp)?;
+                s.a.mov(esi, 7)?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::TABLE_OP))
+            }),
+        ),
+    ];
+    // ---- 12, 13, 15: metadata the runtime acts on ----
+    rows.push(tampered(
+        attack(
+            "memory: None with a heap access",
+            "12",
+            "accepted",
+            Static,
+            0,
+            &["use"],
+            b(rel),
+        ),
+        &["memory"],
+        Box::new(|j, _| j.metadata.memory = None),
+    ));
+    rows.push(tampered(
+        attack(
+            "bounds-checked with a guard, disp into it",
+            "13",
+            "accepted",
+            Checked,
+            0,
+            &["use"],
+            b(|s| {
+                s.bounds_check_rdi()?;
+                s.at("use")?;
+                s.a.mov(eax, dword_ptr(r15 + rdi + 0x0fff_fff0))
+            }),
+        ),
+        &["guard"],
+        Box::new(|j, _| {
+            j.metadata.sandbox.heap = HeapStrategy::BoundsChecked {
+                reservation: 256 << 20,
+                guard: 256 << 20,
+            }
+        }),
+    ));
+    rows.push(tampered(
+        attack(
+            "start function 99",
+            "15",
+            "accepted",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["start", "99"],
+        Box::new(|j, _| j.metadata.start = Some(99)),
+    ));
+    rows.push(tampered(
+        attack(
+            "element segment names function 99",
+            "15",
+            "accepted",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["elem", "99"],
+        Box::new(|j, _| j.metadata.elems[0].items[0] = ElemItem::Func(99)),
+    ));
+    rows.push(tampered(
+        attack(
+            "export of function 99",
+            "new",
+            "accepted",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["export", "99"],
+        Box::new(|j, _| j.metadata.exports[0].index = 99),
+    ));
+    rows.push(tampered(
+        attack("import thunk 99", "new", "accepted", Static, 0, &[], b(rel)),
+        &["thunk", "99"],
+        Box::new(|j, _| j.metadata.import_thunks[0] = Some(99)),
+    ));
+    // ---- new families ----
+    let one = |name: &'static str, old: &'static str, frame: u32, f: fn(&mut Asm) -> R| {
+        attack(
+            name,
+            "new",
+            old,
+            Static,
+            frame,
+            &["attack"],
+            Box::new(move |s: &mut Asm| {
+                s.at("attack")?;
+                f(s)
+            }),
+        )
+    };
+    rows.extend([
+        one(
+            "bts [rsp+8], rax (bit offset past the operand)",
+            "rejected",
+            0x10,
+            |s| s.a.bts(qword_ptr(rsp + 8), rax),
+        ),
+        one("rep stosb", "rejected", 0, |s| s.a.rep().stosb()),
+        one("movsb", "rejected", 0, |s| s.a.movsb()),
+        one("xchg r15, rax", "rejected", 0, |s| s.a.xchg(r15, rax)),
+        one("xadd r14, rax", "rejected", 0, |s| s.a.xadd(r14, rax)),
+        one("cmpxchg [rsp+8], rcx", "rejected", 0x10, |s| {
+            s.a.cmpxchg(qword_ptr(rsp + 8), rcx)
+        }),
+        one("push rax", "rejected", 0, |s| {
+            s.a.push(rax)?;
+            s.a.pop(rcx)
+        }),
+        one("push [rsp+8]", "rejected", 0x10, |s| {
+            s.a.push(qword_ptr(rsp + 8))?;
+            s.a.pop(rcx)
+        }),
+        one("enter 16, 0", "rejected", 0, |s| s.a.enter(16, 0)),
+        one("call into the middle of g", "rejected", 0, |s| {
+            let t = s.g + 4;
+            s.a.call(t)
+        }),
+        one("call g's trap site", "rejected", 0, |s| {
+            let t = s.g_trap;
+            s.a.call(t)
+        }),
+        one("jmp to g's entry", "rejected", 0, |s| {
+            let t = s.g;
+            s.a.jmp(t)
+        }),
+        one(
+            "jmp into the middle of an instruction",
+            "rejected",
+            0,
+            |s| {
+                // jmp +1 lands inside `mov eax, imm32`.
+                s.a.db(&[0xeb, 0x01, 0xb8, 0x0f, 0x05, 0x90, 0x90])
+            },
+        ),
+        one("call rax", "rejected", 0, |s| s.a.call(rax)),
+        one("call [r15+rdi] (through the heap)", "rejected", 0, |s| {
+            s.a.call(qword_ptr(r15 + rdi))
+        }),
+        one("mov [r14+16], rax (vmctx write)", "rejected", 0, |s| {
+            s.a.mov(qword_ptr(r14 + VmCtxLayout::STACK_LIMIT), rax)
+        }),
+        one("syscall", "rejected", 0, |s| s.a.syscall()),
+        one("int 0x80", "rejected", 0, |s| s.a.int(0x80)),
+        one("int3", "rejected", 0, |s| s.a.int3()),
+        one("cpuid", "rejected", 0, |s| s.a.cpuid()),
+        one("rdtsc", "rejected", 0, |s| s.a.rdtsc()),
+        one("ud2 not declared as a trap", "rejected", 0, |s| s.a.ud2()),
+        one("lock add [rsp+8], 1", "rejected", 0x10, |s| {
+            s.a.lock().add(dword_ptr(rsp + 8), 1)
+        }),
+        one("rep-prefixed heap load", "accepted", 0, |s| {
+            s.a.db(&[0xf3])?;
+            s.a.mov(eax, dword_ptr(r15 + rdi))
+        }),
+        one("mov eax, fs:[r15+rdi]", "rejected", 0, |s| {
+            s.a.mov(eax, dword_ptr(r15 + rdi).fs())
+        }),
+        one("mov gs:[rsp+8], eax", "rejected", 0x10, |s| {
+            s.a.mov(dword_ptr(rsp + 8).gs(), eax)
+        }),
+        one("vmovdqu [r15+rdi], ymm0", "rejected", 0, |s| {
+            s.a.vmovdqu(ymmword_ptr(r15 + rdi), ymm0)
+        }),
+        one("vpgatherdd (VSIB) from the heap", "rejected", 0, |s| {
+            s.a.vpgatherdd_3(xmm0, dword_ptr(r15 + xmm1 * 4), xmm2)
+        }),
+        one("maskmovdqu (implicit [rdi] store)", "rejected", 0, |s| {
+            s.a.maskmovdqu(xmm0, xmm1)
+        }),
+        one("cmovne r15, rax", "rejected", 0, |s| s.a.cmovne(r15, rax)),
+        one("add rsp, 8", "rejected", 0, |s| s.a.add(rsp, 8)),
+        one(
+            "mov r15d, [r14] (pinned register, 32 bits)",
+            "rejected",
+            0,
+            |s| s.a.mov(r15d, dword_ptr(r14)),
+        ),
+        one("scaled heap index [r15+rdi*8]", "rejected", 0, |s| {
+            s.a.mov(eax, dword_ptr(r15 + rdi * 8))
+        }),
+        one("negative displacement [r15+rdi-8]", "rejected", 0, |s| {
+            s.a.mov(eax, dword_ptr(r15 + rdi - 8))
+        }),
+    ]);
+    rows.push(attack(
+        "leave; ret",
+        "new",
+        "rejected",
+        Static,
+        0x10,
+        &["attack"],
+        b(|s| {
+            s.epilogue = false;
+            s.a.mov(eax, eax)?;
+            s.at("attack")?;
+            s.a.leave()?;
+            s.a.ret()
+        }),
+    ));
+    rows.push(attack(
+        "ret 8",
+        "new",
+        "rejected",
+        Static,
+        0,
+        &["attack", "epilogue"],
+        b(|s| {
+            s.epilogue = false;
+            s.a.mov(eax, eax)?;
+            s.at("epilogue")?;
+            s.a.mov(rsp, rbp)?;
+            s.a.pop(rbp)?;
+            s.at("attack")?;
+            s.a.ret_1(8)
+        }),
+    ));
+    rows.push(attack(
+        "66 ret (16-bit return on AMD)",
+        "new",
+        "accepted",
+        Static,
+        0,
+        &["attack"],
+        b(|s| {
+            s.epilogue = false;
+            s.a.mov(eax, eax)?;
+            s.a.mov(rsp, rbp)?;
+            s.a.pop(rbp)?;
+            s.at("attack")?;
+            s.a.db(&[0x66, 0xc3])
+        }),
+    ));
+    rows.push(attack(
+        "8-bit sub on heap_bytes",
+        "new",
+        "rejected",
+        Checked,
+        0,
+        &["attack", "use"],
+        b(|s| {
+            let oob = s.trap(TrapCode::HeapOutOfBounds);
+            s.a.mov(rsi, qword_ptr(r14 + VmCtxLayout::HEAP_BYTES))?;
+            s.at("attack")?;
+            s.a.sub(sil, 4)?;
+            s.a.jb(oob)?;
+            s.a.cmp(rdi, rsi)?;
+            s.a.ja(oob)?;
+            use_index(s, rdi)
+        }),
+    ));
+    rows.push(attack(
+        "claim: rax is heap_base",
+        "new",
+        "rejected",
+        Static,
+        0,
+        &["join", "use"],
+        b(|s| {
+            s.a.mov(rax, rdi)?;
+            let l = s.l("join");
+            s.a.jmp(l)?;
+            s.at("join")?;
+            s.claim(
+                "join",
+                Point::Before,
+                Loc::Gpr(pcc::Gpr::RAX),
+                Fact::HeapBase,
+            );
+            s.at("use")?;
+            s.a.mov(eax, dword_ptr(rax + rdi))
+        }),
+    ));
+    rows.push(attack(
+        "claim at a join, false on one edge",
+        "new",
+        "rejected",
+        Static,
+        0,
+        &["join", "use"],
+        b(|s| {
+            s.a.xor(eax, eax)?;
+            s.a.cmp(rdi, 10)?;
+            let l = s.l("join");
+            s.a.ja(l)?;
+            s.a.mov(rax, rcx)?;
+            s.at("join")?;
+            s.claim("join", Point::Before, Loc::Gpr(pcc::Gpr::RAX), Fact::ZEXT32);
+            use_index(s, rax)
+        }),
+    ));
+    // Container: symbols, function bounds, trap sites.
+    rows.push(tampered(
+        attack(
+            "symbol offset disagrees with metadata",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["symbol"],
+        Box::new(|j, _| j.symbols[F as usize].offset += 1),
+    ));
+    rows.push(tampered(
+        attack(
+            "extra symbol inside f",
+            "new",
+            "accepted",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["symbol"],
+        Box::new(|j, _| {
+            let f = &j.symbols[F as usize];
+            let extra = SymbolJson {
+                name: "inside_f".into(),
+                offset: f.offset + 4,
+                size: 4,
+            };
+            j.symbols.push(extra);
+        }),
+    ));
+    rows.push(tampered(
+        attack(
+            "functions overlap",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["overlap"],
+        Box::new(|j, _| {
+            // f starts inside g; symbols agree with the metadata.
+            j.metadata.funcs[F as usize].offset -= 2;
+            j.metadata.funcs[F as usize].size += 2;
+            j.symbols[F as usize].offset -= 2;
+            j.symbols[F as usize].size += 2;
+        }),
+    ));
+    rows.push(tampered(
+        attack(
+            "trap site declared on a heap load",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(rel),
+        ),
+        &["trap"],
+        Box::new(|j, sites| {
+            j.metadata.trap_sites.push(pcc::TrapSite {
+                func: F,
+                offset: sites["use"],
+                code: TrapCode::HeapOutOfBounds,
+            })
+        }),
+    ));
+    rows
+}
+
+/// The verdict on one row.
+struct Outcome {
+    verdict: &'static str,
+    reason: String,
+    ok: bool,
+}
+
+fn run(row: &Row) -> Outcome {
+    let mut art = skeleton(row.heap).clone();
+    let built = assemble(&art, row.frame, &row.body);
+    art.replace_function(F, &built.code, &built.traps, built.facts.clone())
+        .unwrap();
+    if let Some(t) = &row.tamper {
+        t(&mut art, &built.sites);
+    }
+    let bytes = artifact_tool::build(&art).unwrap();
+    // PCCC_ADVERSARIAL_SHOW=<part of a row name>: print that row's function.
+    if std::env::var("PCCC_ADVERSARIAL_SHOW").is_ok_and(|w| row.name.contains(&w)) {
+        let dumped = artifact_tool::dump(&bytes).unwrap();
+        let f = dumped
+            .functions
+            .iter()
+            .find(|f| f.name.as_deref() == Some("f"));
+        eprintln!("{}:\n  {}", row.name, f.unwrap().disasm.join("\n  "));
+    }
+    let is_control = row.family == "control";
+    let report = match validator::verify(&bytes) {
+        Err(e) => {
+            let text = e.to_string();
+            let named = row.words.iter().any(|w| text.to_lowercase().contains(w));
+            return Outcome {
+                verdict: "refused",
+                ok: !is_control && named,
+                reason: text,
+            };
+        }
+        Ok(r) => r,
+    };
+    if report.accepted() {
+        return Outcome {
+            verdict: "accepted",
+            reason: String::new(),
+            ok: is_control,
+        };
+    }
+    let sites: Vec<u32> = row
+        .sites
+        .iter()
+        .filter_map(|s| built.sites.get(s).copied())
+        .collect();
+    let fits = |f: &validator::Failure| {
+        let text = format!("{} {}", f.instruction, f.reason).to_lowercase();
+        (f.function == "f" && sites.contains(&f.offset))
+            || row.words.iter().any(|w| text.contains(w))
+    };
+    let show = |f: &validator::Failure| {
+        format!(
+            "{} +{:#x} `{}`: {}",
+            f.function, f.offset, f.instruction, f.reason
+        )
+    };
+    match report.failures.iter().find(|f| fits(f)) {
+        Some(f) => Outcome {
+            verdict: "rejected",
+            reason: show(f),
+            ok: !is_control,
+        },
+        None => Outcome {
+            verdict: "rejected elsewhere",
+            reason: format!("{} (sites {:x?})", show(&report.failures[0]), sites),
+            ok: false,
+        },
+    }
+}
+
+fn table(rows: &[Row], outcomes: &[Outcome]) -> String {
+    let mut s = format!(
+        "{:<3} {:<48} {:<7} {:<8} {:<18} reason\n",
+        "#", "row", "family", "old", "verdict"
+    );
+    for (i, (r, o)) in rows.iter().zip(outcomes).enumerate() {
+        s.push_str(&format!(
+            "{:<3} {:<48} {:<7} {:<8} {:<18} {}{}\n",
+            i,
+            r.name,
+            r.family,
+            r.old,
+            o.verdict,
+            if o.ok { "" } else { "!! " },
+            o.reason
+        ));
+    }
+    s
+}
+
+/// The skeletons are valid: every control row is accepted.
+#[test]
+fn controls_are_accepted() {
+    let rows: Vec<Row> = rows()
+        .into_iter()
+        .filter(|r| r.family == "control")
+        .collect();
+    let outcomes: Vec<Outcome> = rows.iter().map(run).collect();
+    println!("{}", table(&rows, &outcomes));
+    assert!(outcomes.iter().all(|o| o.ok), "{}", table(&rows, &outcomes));
+}
+
+/// Every attack is rejected at its site; every control accepted.
+#[test]
+fn attacks_are_rejected() {
+    let rows = rows();
+    let outcomes: Vec<Outcome> = rows.iter().map(run).collect();
+    let t = table(&rows, &outcomes);
+    println!("{t}");
+    let bad = outcomes.iter().filter(|o| !o.ok).count();
+    assert_eq!(bad, 0, "{bad} row(s) not as required (marked !!):\n{t}");
+}
