@@ -375,6 +375,8 @@ fn call_indirect(s: &mut Asm, bound32: bool) -> R {
     s.a.mov(rsi, qword_ptr(rsi))?;
     s.a.lea(rdi, qword_ptr(r8 + r8 * 2))?;
     s.a.lea(rsi, qword_ptr(rsi + rdi * 8))?;
+    // The first read through the element address the bound check made.
+    s.at("elem")?;
     s.a.cmp(qword_ptr(rsi + VmCtxLayout::ELEM_CODE), 0)?;
     s.a.je(t_null)?;
     s.a.mov(rdi, qword_ptr(r14 + sig))?;
@@ -805,12 +807,13 @@ fn rows() -> Vec<Row> {
             0x10,
             &["attack", "ret"],
             b(|s| {
-                s.lea_rip(rax, "hidden")?;
+                // Any address as the new return address (rip-relative lea is
+                // a family of its own, 5).
+                s.a.mov(rax, 0x4141_4141_4141u64)?;
                 s.a.mov(qword_ptr(rsp), rax)?;
                 let l = s.l("ret");
                 s.at("attack")?;
-                s.a.jmp(l)?;
-                hidden_syscall(s)
+                s.a.jmp(l)
             }),
         ),
         attack(
@@ -821,12 +824,11 @@ fn rows() -> Vec<Row> {
             0x10,
             &["attack", "pop", "ret"],
             b(|s| {
-                s.lea_rip(rax, "hidden")?;
+                s.a.mov(rax, 0x4141_4141_4141u64)?;
                 s.a.mov(qword_ptr(rsp + 8), rax)?;
                 let l = s.l("pop");
                 s.at("attack")?;
-                s.a.jmp(l)?;
-                hidden_syscall(s)
+                s.a.jmp(l)
             }),
         ),
         // ---- 7: 0x67 address size ----
@@ -960,7 +962,7 @@ fn rows() -> Vec<Row> {
             "accepted",
             Static,
             0x10,
-            &["attack", "use"],
+            &["attack", "elem", "use"],
             b(|s| call_indirect(s, true)),
         ),
         // ---- 11: builtin arguments ----

@@ -150,6 +150,11 @@ impl Checker<'_> {
             window: vec![],
             chain: vec![],
         };
+        // Every metadata field the runtime acts on, by the check the runtime
+        // itself applies at load.
+        if let Err(why) = pcc::check_metadata(meta, art.text.len()) {
+            return vec![fail("(metadata)", format!("metadata: {why}"))];
+        }
         // Function bounds come from the symbol table; the metadata must agree.
         let symbols: HashMap<u64, u64> = art.symbols.iter().map(|s| (s.offset, s.size)).collect();
         let mut end = 0u64;
@@ -173,6 +178,34 @@ impl Checker<'_> {
                 ));
             }
             end = end.max(stop);
+        }
+        // And every symbol in .text is one of those functions: no code the
+        // metadata does not describe can be named to a linker.
+        let funcs: HashSet<(u64, u64)> = meta
+            .funcs
+            .iter()
+            .map(|f| (f.offset as u64, f.size as u64))
+            .collect();
+        for sym in &art.symbols {
+            if !funcs.contains(&(sym.offset, sym.size)) {
+                failures.push(fail(
+                    &sym.name,
+                    format!(
+                        "symbol {} at {:#x} (size {}) is not a function of the metadata",
+                        sym.name, sym.offset, sym.size
+                    ),
+                ));
+            }
+        }
+        if art.symbols.len() != meta.funcs.len() {
+            failures.push(fail(
+                "?",
+                format!(
+                    "{} function symbols for {} functions",
+                    art.symbols.len(),
+                    meta.funcs.len()
+                ),
+            ));
         }
         for t in &meta.trap_sites {
             if t.func as usize >= meta.funcs.len() {
