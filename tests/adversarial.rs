@@ -809,9 +809,11 @@ fn rows() -> Vec<Row> {
             b(|s| {
                 // Any address as the new return address (rip-relative lea is
                 // a family of its own, 5).
-                s.a.mov(rax, 0x4141_4141_4141u64)?;
-                s.a.mov(qword_ptr(rsp), rax)?;
+                s.a.mov(rcx, 0x4141_4141_4141u64)?;
+                s.a.mov(qword_ptr(rsp), rcx)?;
                 let l = s.l("ret");
+                // A zero-extended i32 result, as the epilogue path has.
+                s.a.xor(eax, eax)?;
                 s.at("attack")?;
                 s.a.jmp(l)
             }),
@@ -824,9 +826,11 @@ fn rows() -> Vec<Row> {
             0x10,
             &["attack", "pop", "ret"],
             b(|s| {
-                s.a.mov(rax, 0x4141_4141_4141u64)?;
-                s.a.mov(qword_ptr(rsp + 8), rax)?;
+                s.a.mov(rcx, 0x4141_4141_4141u64)?;
+                s.a.mov(qword_ptr(rsp + 8), rcx)?;
                 let l = s.l("pop");
+                // A zero-extended i32 result, as the epilogue path has.
+                s.a.xor(eax, eax)?;
                 s.at("attack")?;
                 s.a.jmp(l)
             }),
