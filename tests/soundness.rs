@@ -21,7 +21,7 @@ use native::{Machine, Outcome};
 use validator::semantics::{Env, Flow, FormChecker, Mem, Op, Semantics, ROWS};
 use validator::state::{AVal, State, UNKNOWN};
 
-const SEED: u64 = 0x5eed_0f_9cc;
+const SEED: u64 = 0x0005_eed0_f9cc;
 const INSTANCES: usize = 6;
 const INPUTS: usize = 48;
 const FRAME: u32 = 256;
@@ -440,7 +440,7 @@ fn check_branch_row(rng: &mut Rng, code: Code, t: &mut Tally) -> Result<(), Stri
             match r {
                 Ok(Flow::Branch(_, taken)) => {
                     inputs.push(m);
-                    paths.push((s, taken));
+                    paths.push((s, *taken));
                 }
                 Ok(other) => return Err(format!("{code:?}: unexpected flow {other:?}")),
                 Err(_) => t.rejected += 1,
@@ -494,7 +494,7 @@ fn check_control_rows(t: &mut Tally) -> Result<Vec<Code>, String> {
         for (m, out) in inputs.iter().zip(native::run(bytes, &inputs)) {
             t.cases += 1;
             match (out, faults) {
-                (Outcome::Fault(libc_sigill), true) if libc_sigill == 4 => {}
+                (Outcome::Fault(4), true) => {} // SIGILL
                 (Outcome::Ok(after), false) => {
                     let mut want = *m;
                     want.gpr[4] = 0;

@@ -353,7 +353,7 @@ pub enum Flow {
     Jump(u64),
     /// Conditional branch: the taken edge's state; the state passed in is
     /// now the fall-through's.
-    Branch(u64, State),
+    Branch(u64, Box<State>),
     /// A call (with its classified memory operand, if any): the caller
     /// applies the ABI, then execution falls through.
     Call(Option<Mem>),
@@ -558,7 +558,7 @@ impl Semantics {
                 check_pinned(s)?;
                 let taken = s.clone();
                 refine(insn.mnemonic(), s);
-                return Ok(Flow::Branch(target, taken));
+                return Ok(Flow::Branch(target, Box::new(taken)));
             }
             Jmp => {
                 check_pinned(s)?;
