@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use iced_x86::code_asm::*;
 use iced_x86::IcedError;
+use pcc::builtin::{builtin, BuiltinKind};
 use pcc::vmctx::VmCtxLayout;
 use pcc::{Fact, Gpr, Loc, Point, TrapCode};
 use regalloc2::{Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, RegClass, VReg};
@@ -1041,7 +1042,9 @@ impl<'a> FuncEmitter<'a> {
             MInst::MemoryGrow { dst, .. } => {
                 asm.mov(esi, esi)?;
                 asm.mov(rdi, r14)?;
-                asm.call(qword_ptr(r14 + VmCtxLayout::MEMORY_GROW as i32))?;
+                asm.call(qword_ptr(
+                    r14 + builtin(BuiltinKind::MemoryGrow).slot as i32,
+                ))?;
                 asm.mov(eax, eax)?;
                 defs.push((0, *dst));
             }
@@ -1097,7 +1100,7 @@ impl<'a> FuncEmitter<'a> {
                 asm.mov(rdi, r14)?;
                 asm.mov(esi, *import)?;
                 asm.lea(rdx, qword_ptr(rsp + *area as i32))?;
-                asm.call(qword_ptr(r14 + VmCtxLayout::HOST_CALL as i32))?;
+                asm.call(qword_ptr(r14 + builtin(BuiltinKind::HostCall).slot as i32))?;
                 asm.test(eax, eax)?;
                 asm.jne(trap)?;
             }

@@ -465,8 +465,8 @@ fn add_all_xmm(s: &mut PRegSet) {
 /// Registers the System V ABI lets a host function change.
 pub fn sysv_clobbers() -> PRegSet {
     let mut s = PRegSet::empty();
-    for hw in [0u8, 1, 2, 6, 7, 8, 9, 10, 11] {
-        s.add(preg(hw));
+    for r in pcc::builtin::SYSV_CLOBBERS {
+        s.add(preg(r.0));
     }
     add_all_xmm(&mut s);
     s

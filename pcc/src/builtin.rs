@@ -25,8 +25,18 @@ pub enum ArgRule {
     Any,
 }
 
+/// Which runtime function a builtin is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuiltinKind {
+    HostCall,
+    MemoryGrow,
+    BulkMemory,
+    TableOp,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Builtin {
+    pub kind: BuiltinKind,
     pub name: &'static str,
     /// Offset of the function pointer in vmctx.
     pub slot: u32,
@@ -48,6 +58,7 @@ pub const SYSV_CLOBBERS: [Gpr; 9] = [
 
 pub const BUILTINS: [Builtin; 4] = [
     Builtin {
+        kind: BuiltinKind::HostCall,
         name: "host_call",
         slot: VmCtxLayout::HOST_CALL,
         args: &[
@@ -57,11 +68,13 @@ pub const BUILTINS: [Builtin; 4] = [
         ],
     },
     Builtin {
+        kind: BuiltinKind::MemoryGrow,
         name: "memory_grow",
         slot: VmCtxLayout::MEMORY_GROW,
         args: &[(Gpr::RDI, ArgRule::VmCtx), (Gpr::RSI, ArgRule::Any)],
     },
     Builtin {
+        kind: BuiltinKind::BulkMemory,
         name: "bulk_memory",
         slot: VmCtxLayout::BULK_MEMORY,
         args: &[
@@ -73,6 +86,7 @@ pub const BUILTINS: [Builtin; 4] = [
         ],
     },
     Builtin {
+        kind: BuiltinKind::TableOp,
         name: "table_op",
         slot: VmCtxLayout::TABLE_OP,
         args: &[
@@ -85,6 +99,15 @@ pub const BUILTINS: [Builtin; 4] = [
     },
 ];
 
+/// The builtin of a kind.
+pub fn builtin(kind: BuiltinKind) -> &'static Builtin {
+    // Every kind has exactly one row (tested below).
+    BUILTINS
+        .iter()
+        .find(|b| b.kind == kind)
+        .unwrap_or(&BUILTINS[0])
+}
+
 /// The builtin whose function pointer is at vmctx offset `slot`.
 pub fn builtin_at(slot: u32) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.slot == slot)
@@ -94,4 +117,27 @@ pub fn builtin_at(slot: u32) -> Option<&'static Builtin> {
 /// per parameter, results written back over them.
 pub fn host_call_slots(params: usize, results: usize) -> u64 {
     8 * params.max(results) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_kind_and_slot_and_vmctx_first() {
+        for kind in [
+            BuiltinKind::HostCall,
+            BuiltinKind::MemoryGrow,
+            BuiltinKind::BulkMemory,
+            BuiltinKind::TableOp,
+        ] {
+            assert_eq!(BUILTINS.iter().filter(|b| b.kind == kind).count(), 1);
+            assert_eq!(builtin(kind).kind, kind);
+        }
+        for b in &BUILTINS {
+            assert_eq!(BUILTINS.iter().filter(|c| c.slot == b.slot).count(), 1);
+            assert_eq!(b.args[0], (Gpr::RDI, ArgRule::VmCtx), "{}", b.name);
+            assert!(b.slot < VmCtxLayout::FIXED_END);
+        }
+    }
 }

@@ -613,10 +613,16 @@ impl Instance {
         }
         let mut vmctx = vec![0u64; layout.size() as usize / 8].into_boxed_slice();
         vmctx[VmCtxLayout::HEAP_BASE as usize / 8] = heap_base;
-        vmctx[VmCtxLayout::HOST_CALL as usize / 8] = pccc_host_call as *const () as u64;
-        vmctx[VmCtxLayout::MEMORY_GROW as usize / 8] = memory_grow as *const () as u64;
-        vmctx[VmCtxLayout::BULK_MEMORY as usize / 8] = bulk_memory as *const () as u64;
-        vmctx[VmCtxLayout::TABLE_OP as usize / 8] = table_op as *const () as u64;
+        // The builtin ABI table says where each builtin lives.
+        for b in &pcc::builtin::BUILTINS {
+            use pcc::builtin::BuiltinKind as B;
+            vmctx[b.slot as usize / 8] = match b.kind {
+                B::HostCall => pccc_host_call as *const () as u64,
+                B::MemoryGrow => memory_grow as *const () as u64,
+                B::BulkMemory => bulk_memory as *const () as u64,
+                B::TableOp => table_op as *const () as u64,
+            };
+        }
         for (i, t) in meta.types.iter().enumerate() {
             vmctx[layout.sig_id(i as u32) as usize / 8] = sig_id(t);
         }
