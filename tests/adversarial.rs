@@ -1371,6 +1371,8 @@ fn rows() -> Vec<Row> {
             use_index(s, rax)
         }),
     ));
+    // ---- review (second adversarial review, of the rewritten validator) ----
+    rows.extend(review_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1445,6 +1447,143 @@ fn rows() -> Vec<Row> {
         }),
     ));
     rows
+}
+
+/// `out` := the address of table 0's element at the (zero-extended) index
+/// in `idx`, bound-checked against the table's length (scratch: rax, r10).
+fn elem_addr(s: &mut Asm, idx: AsmRegister64, out: AsmRegister64) -> R {
+    let t_oob = s.trap(TrapCode::TableOutOfBounds);
+    let table = s.layout.table(0);
+    s.a.mov(r10, qword_ptr(r14 + table))?;
+    s.a.cmp(idx, qword_ptr(r10 + VmCtxLayout::TABLE_LEN))?;
+    s.a.jae(t_oob)?;
+    s.a.mov(r10, qword_ptr(r10))?;
+    s.a.lea(rax, qword_ptr(idx + idx * 2))?;
+    s.a.lea(out, qword_ptr(r10 + rax * 8))
+}
+
+/// The null and signature ($v) checks of the element at `e`.
+fn elem_checks(s: &mut Asm, e: AsmRegister64) -> R {
+    let (t_null, t_sig) = (
+        s.trap(TrapCode::IndirectCallToNull),
+        s.trap(TrapCode::BadSignature),
+    );
+    let sig = s.layout.sig_id(1);
+    s.a.cmp(qword_ptr(e + VmCtxLayout::ELEM_CODE), 0)?;
+    s.a.je(t_null)?;
+    s.a.mov(rax, qword_ptr(r14 + sig))?;
+    s.a.cmp(qword_ptr(e + VmCtxLayout::ELEM_SIG), rax)?;
+    s.a.jne(t_sig)
+}
+
+/// Rows of the second review: families the first list did not name.
+fn review_rows() -> Vec<Row> {
+    use Heap::Static;
+    vec![
+        // An element address (bound-, null- and signature-checked) kept in a
+        // callee-saved register across a builtin that grows the table: the
+        // runtime reallocates the elements (`Vec::resize`), so rbx points
+        // into freed memory; the code pointer and vmctx are read from it.
+        attack(
+            "elem addr in rbx across table.grow (stale)",
+            "review",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "vmctx", "use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                elem_addr(s, r8, rbx)?;
+                elem_checks(s, rbx)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                // table.grow(table 0, null, 1000): the elements move.
+                s.a.mov(rdi, r14)?;
+                s.a.mov(esi, pcc::vmctx::TableOp::Grow(0).encode() as u32)?;
+                s.a.xor(edx, edx)?;
+                s.a.mov(ecx, 1000)?;
+                s.a.xor(r8d, r8d)?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::TABLE_OP))?;
+                s.at("vmctx")?;
+                s.a.mov(r14, qword_ptr(rbx + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rbx + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // The same in a frame slot across a direct call (any callee may grow
+        // the table): the element array pointer is loaded before the call,
+        // the index is checked against the (grown) length after it, so the
+        // element read lies past the old, freed array.
+        attack(
+            "elems ptr in a slot across a call (stale)",
+            "review",
+            "accepted",
+            Static,
+            0x20,
+            &["attack", "reload", "elem", "use"],
+            b(|s| {
+                let t_oob = s.trap(TrapCode::TableOutOfBounds);
+                let table = s.layout.table(0);
+                s.a.mov(r10, qword_ptr(r14 + table))?;
+                s.a.mov(r10, qword_ptr(r10 + VmCtxLayout::TABLE_ELEMS))?;
+                s.a.mov(qword_ptr(rsp + 8), r10)?;
+                s.a.mov(qword_ptr(rsp + 16), rdi)?;
+                let g = s.g;
+                s.at("attack")?;
+                s.a.call(g)?;
+                s.a.mov(r8d, dword_ptr(rsp + 16))?;
+                s.a.mov(r10, qword_ptr(r14 + table))?;
+                s.a.cmp(r8, qword_ptr(r10 + VmCtxLayout::TABLE_LEN))?;
+                s.a.jae(t_oob)?;
+                s.at("reload")?;
+                s.a.mov(r10, qword_ptr(rsp + 8))?;
+                s.a.lea(rax, qword_ptr(r8 + r8 * 2))?;
+                s.a.lea(rsi, qword_ptr(r10 + rax * 8))?;
+                s.at("elem")?;
+                elem_checks(s, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // call_indirect whose instance switch reads the vmctx of one
+        // element (unchecked) and calls the code of another (checked): a
+        // table may hold functions of several instances (imported tables,
+        // table.set of another instance's funcref), so element 0's code runs
+        // with another module's vmctx and heap base — its own layout's
+        // global/table offsets and its own heap strategy's 6 GiB of offsets
+        // applied to a vmctx and heap that are not sized for them.
+        attack(
+            "call_indirect: vmctx of one element, code of another",
+            "review",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                s.a.xor(r9d, r9d)?;
+                elem_addr(s, r8, rdx)?;
+                elem_addr(s, r9, rsi)?;
+                elem_checks(s, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.at("attack")?;
+                s.a.mov(r14, qword_ptr(rdx + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+    ]
 }
 
 /// The verdict on one row.
