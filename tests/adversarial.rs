@@ -1553,6 +1553,211 @@ fn review_rows() -> Vec<Row> {
                 s.a.mov(r15, qword_ptr(r14))
             }),
         ),
+        // ---- tried, rejected: classes not in the table before ----
+        // Flags about rdi survive a 32-bit rewrite of rdi.
+        attack(
+            "cmp rdi, 16; mov edi, ecx; ja (flags of old rdi)",
+            "review",
+            "rejected",
+            Heap::Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.cmp(rdi, 16)?;
+                s.at("attack")?;
+                s.a.mov(edi, ecx)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // The compare's right-hand register changes before the branch.
+        attack(
+            "cmp rdi, rcx; mov rcx, -1; ja (bound changed)",
+            "review",
+            "rejected",
+            Heap::Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.mov(ecx, 16)?;
+                s.a.cmp(rdi, rcx)?;
+                s.at("attack")?;
+                s.a.mov(rcx, -1i64)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // Flags about rdi across a spill of rdi and a reload of another slot.
+        attack(
+            "cmp rdi, 16; spill rdi; reload other slot; ja",
+            "review",
+            "rejected",
+            Heap::Checked,
+            0x20,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.mov(qword_ptr(rsp + 16), rcx)?;
+                s.a.cmp(rdi, 16)?;
+                s.a.mov(qword_ptr(rsp + 8), rdi)?;
+                s.at("attack")?;
+                s.a.mov(rdi, qword_ptr(rsp + 16))?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // A loop whose header has no claim: the range of the first
+        // iteration must not carry round the back edge.
+        attack(
+            "loop header without claim, index grows each round",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["loop", "use"],
+            b(|s| {
+                s.a.xor(eax, eax)?;
+                s.at("loop")?;
+                s.at("use")?;
+                s.a.mov(ecx, dword_ptr(r15 + rax))?;
+                s.a.add(rax, 0x4000_0000)?;
+                let l = s.l("loop");
+                s.a.jmp(l)
+            }),
+        ),
+        // The heap base on one edge, a number on the other, joined.
+        attack(
+            "join of heap base and a number as a base",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["join", "use"],
+            b(|s| {
+                s.a.mov(rax, r15)?;
+                s.a.test(edi, edi)?;
+                let l = s.l("join");
+                s.a.je(l)?;
+                s.a.mov(rax, rdi)?;
+                s.at("join")?;
+                s.at("use")?;
+                s.a.mov(ecx, dword_ptr(rax))
+            }),
+        ),
+        // cmov of the heap base and a number.
+        attack(
+            "cmovne rax, r15 as a base",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.mov(rax, rdi)?;
+                s.a.test(edi, edi)?;
+                s.a.cmovne(rax, r15)?;
+                s.at("use")?;
+                s.a.mov(ecx, dword_ptr(rax))
+            }),
+        ),
+        // lea range: 9 * a 32-bit index is past the guard.
+        attack(
+            "lea rax, [rdi+rdi*8] as an index",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.lea(rax, qword_ptr(rdi + rdi * 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        // Displacement at the top of the guard: 4 GiB + 2 GiB - 1 + 4.
+        attack(
+            "disp 0x7fffffff past the guard",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.at("use")?;
+                s.a.mov(eax, dword_ptr(r15 + rdi + 0x7fff_ffff))
+            }),
+        ),
+        // The frame-slot address as a base: a store anywhere in the frame
+        // (or, with an index, past it).
+        attack(
+            "lea rax, [rsp+8]; mov [rax+rdi], rcx",
+            "review",
+            "rejected",
+            Static,
+            0x10,
+            &["use"],
+            b(|s| {
+                s.a.lea(rax, qword_ptr(rsp + 8))?;
+                s.at("use")?;
+                s.a.mov(qword_ptr(rax + rdi), rcx)
+            }),
+        ),
+        // Stack arguments are read-only; the return address is not one.
+        attack(
+            "mov [rbp+8], rcx (return address)",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.at("use")?;
+                s.a.mov(qword_ptr(rbp + 8), rcx)
+            }),
+        ),
+        // The other instance's heap base as the base of an access.
+        attack(
+            "foreign heap base as an access base",
+            "review",
+            "rejected",
+            Static,
+            0x10,
+            &["use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                elem_addr(s, r8, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.mov(eax, dword_ptr(r15 + rdi))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // A branch taken with the foreign instance still pinned.
+        attack(
+            "branch while r14/r15 are the foreign instance's",
+            "review",
+            "rejected",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                elem_addr(s, r8, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                let l = s.l("next");
+                s.at("attack")?;
+                s.a.jmp(l)?;
+                s.at("next")?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
         // call_indirect whose instance switch reads the vmctx of one
         // element (unchecked) and calls the code of another (checked): a
         // table may hold functions of several instances (imported tables,
