@@ -1371,6 +1371,8 @@ fn rows() -> Vec<Row> {
             use_index(s, rax)
         }),
     ));
+    // ---- review (second adversarial review, of the rewritten validator) ----
+    rows.extend(review_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1445,6 +1447,348 @@ fn rows() -> Vec<Row> {
         }),
     ));
     rows
+}
+
+/// `out` := the address of table 0's element at the (zero-extended) index
+/// in `idx`, bound-checked against the table's length (scratch: rax, r10).
+fn elem_addr(s: &mut Asm, idx: AsmRegister64, out: AsmRegister64) -> R {
+    let t_oob = s.trap(TrapCode::TableOutOfBounds);
+    let table = s.layout.table(0);
+    s.a.mov(r10, qword_ptr(r14 + table))?;
+    s.a.cmp(idx, qword_ptr(r10 + VmCtxLayout::TABLE_LEN))?;
+    s.a.jae(t_oob)?;
+    s.a.mov(r10, qword_ptr(r10))?;
+    s.a.lea(rax, qword_ptr(idx + idx * 2))?;
+    s.a.lea(out, qword_ptr(r10 + rax * 8))
+}
+
+/// The null and signature ($v) checks of the element at `e`.
+fn elem_checks(s: &mut Asm, e: AsmRegister64) -> R {
+    let (t_null, t_sig) = (
+        s.trap(TrapCode::IndirectCallToNull),
+        s.trap(TrapCode::BadSignature),
+    );
+    let sig = s.layout.sig_id(1);
+    s.a.cmp(qword_ptr(e + VmCtxLayout::ELEM_CODE), 0)?;
+    s.a.je(t_null)?;
+    s.a.mov(rax, qword_ptr(r14 + sig))?;
+    s.a.cmp(qword_ptr(e + VmCtxLayout::ELEM_SIG), rax)?;
+    s.a.jne(t_sig)
+}
+
+/// Rows of the second review: families the first list did not name.
+fn review_rows() -> Vec<Row> {
+    use Heap::Static;
+    vec![
+        // An element address (bound-, null- and signature-checked) kept in a
+        // callee-saved register across a builtin that grows the table: the
+        // runtime reallocates the elements (`Vec::resize`), so rbx points
+        // into freed memory; the code pointer and vmctx are read from it.
+        attack(
+            "elem addr in rbx across table.grow (stale)",
+            "review",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "vmctx", "use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                elem_addr(s, r8, rbx)?;
+                elem_checks(s, rbx)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                // table.grow(table 0, null, 1000): the elements move.
+                s.a.mov(rdi, r14)?;
+                s.a.mov(esi, pcc::vmctx::TableOp::Grow(0).encode() as u32)?;
+                s.a.xor(edx, edx)?;
+                s.a.mov(ecx, 1000)?;
+                s.a.xor(r8d, r8d)?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::TABLE_OP))?;
+                s.at("vmctx")?;
+                s.a.mov(r14, qword_ptr(rbx + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rbx + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // The same in a frame slot across a direct call (any callee may grow
+        // the table): the element array pointer is loaded before the call,
+        // the index is checked against the (grown) length after it, so the
+        // element read lies past the old, freed array.
+        attack(
+            "elems ptr in a slot across a call (stale)",
+            "review",
+            "accepted",
+            Static,
+            0x20,
+            &["attack", "reload", "elem", "use"],
+            b(|s| {
+                let t_oob = s.trap(TrapCode::TableOutOfBounds);
+                let table = s.layout.table(0);
+                s.a.mov(r10, qword_ptr(r14 + table))?;
+                s.a.mov(r10, qword_ptr(r10 + VmCtxLayout::TABLE_ELEMS))?;
+                s.a.mov(qword_ptr(rsp + 8), r10)?;
+                s.a.mov(qword_ptr(rsp + 16), rdi)?;
+                let g = s.g;
+                s.at("attack")?;
+                s.a.call(g)?;
+                s.a.mov(r8d, dword_ptr(rsp + 16))?;
+                s.a.mov(r10, qword_ptr(r14 + table))?;
+                s.a.cmp(r8, qword_ptr(r10 + VmCtxLayout::TABLE_LEN))?;
+                s.a.jae(t_oob)?;
+                s.at("reload")?;
+                s.a.mov(r10, qword_ptr(rsp + 8))?;
+                s.a.lea(rax, qword_ptr(r8 + r8 * 2))?;
+                s.a.lea(rsi, qword_ptr(r10 + rax * 8))?;
+                s.at("elem")?;
+                elem_checks(s, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // ---- tried, rejected: classes not in the table before ----
+        // Flags about rdi survive a 32-bit rewrite of rdi.
+        attack(
+            "cmp rdi, 16; mov edi, ecx; ja (flags of old rdi)",
+            "review",
+            "rejected",
+            Heap::Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.cmp(rdi, 16)?;
+                s.at("attack")?;
+                s.a.mov(edi, ecx)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // The compare's right-hand register changes before the branch.
+        attack(
+            "cmp rdi, rcx; mov rcx, -1; ja (bound changed)",
+            "review",
+            "rejected",
+            Heap::Checked,
+            0,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.mov(ecx, 16)?;
+                s.a.cmp(rdi, rcx)?;
+                s.at("attack")?;
+                s.a.mov(rcx, -1i64)?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // Flags about rdi across a spill of rdi and a reload of another slot.
+        attack(
+            "cmp rdi, 16; spill rdi; reload other slot; ja",
+            "review",
+            "rejected",
+            Heap::Checked,
+            0x20,
+            &["attack", "use"],
+            b(|s| {
+                let oob = s.trap(TrapCode::HeapOutOfBounds);
+                s.a.mov(qword_ptr(rsp + 16), rcx)?;
+                s.a.cmp(rdi, 16)?;
+                s.a.mov(qword_ptr(rsp + 8), rdi)?;
+                s.at("attack")?;
+                s.a.mov(rdi, qword_ptr(rsp + 16))?;
+                s.a.ja(oob)?;
+                use_index(s, rdi)
+            }),
+        ),
+        // A loop whose header has no claim: the range of the first
+        // iteration must not carry round the back edge.
+        attack(
+            "loop header without claim, index grows each round",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["loop", "use"],
+            b(|s| {
+                s.a.xor(eax, eax)?;
+                s.at("loop")?;
+                s.at("use")?;
+                s.a.mov(ecx, dword_ptr(r15 + rax))?;
+                s.a.add(rax, 0x4000_0000)?;
+                let l = s.l("loop");
+                s.a.jmp(l)
+            }),
+        ),
+        // The heap base on one edge, a number on the other, joined.
+        attack(
+            "join of heap base and a number as a base",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["join", "use"],
+            b(|s| {
+                s.a.mov(rax, r15)?;
+                s.a.test(edi, edi)?;
+                let l = s.l("join");
+                s.a.je(l)?;
+                s.a.mov(rax, rdi)?;
+                s.at("join")?;
+                s.at("use")?;
+                s.a.mov(ecx, dword_ptr(rax))
+            }),
+        ),
+        // cmov of the heap base and a number.
+        attack(
+            "cmovne rax, r15 as a base",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.mov(rax, rdi)?;
+                s.a.test(edi, edi)?;
+                s.a.cmovne(rax, r15)?;
+                s.at("use")?;
+                s.a.mov(ecx, dword_ptr(rax))
+            }),
+        ),
+        // lea range: 9 * a 32-bit index is past the guard.
+        attack(
+            "lea rax, [rdi+rdi*8] as an index",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.lea(rax, qword_ptr(rdi + rdi * 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        // Displacement at the top of the guard: 4 GiB + 2 GiB - 1 + 4.
+        attack(
+            "disp 0x7fffffff past the guard",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.at("use")?;
+                s.a.mov(eax, dword_ptr(r15 + rdi + 0x7fff_ffff))
+            }),
+        ),
+        // The frame-slot address as a base: a store anywhere in the frame
+        // (or, with an index, past it).
+        attack(
+            "lea rax, [rsp+8]; mov [rax+rdi], rcx",
+            "review",
+            "rejected",
+            Static,
+            0x10,
+            &["use"],
+            b(|s| {
+                s.a.lea(rax, qword_ptr(rsp + 8))?;
+                s.at("use")?;
+                s.a.mov(qword_ptr(rax + rdi), rcx)
+            }),
+        ),
+        // Stack arguments are read-only; the return address is not one.
+        attack(
+            "mov [rbp+8], rcx (return address)",
+            "review",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.at("use")?;
+                s.a.mov(qword_ptr(rbp + 8), rcx)
+            }),
+        ),
+        // The other instance's heap base as the base of an access.
+        attack(
+            "foreign heap base as an access base",
+            "review",
+            "rejected",
+            Static,
+            0x10,
+            &["use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                elem_addr(s, r8, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.mov(eax, dword_ptr(r15 + rdi))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // A branch taken with the foreign instance still pinned.
+        attack(
+            "branch while r14/r15 are the foreign instance's",
+            "review",
+            "rejected",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                elem_addr(s, r8, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                let l = s.l("next");
+                s.at("attack")?;
+                s.a.jmp(l)?;
+                s.at("next")?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // call_indirect whose instance switch reads the vmctx of one
+        // element (unchecked) and calls the code of another (checked): a
+        // table may hold functions of several instances (imported tables,
+        // table.set of another instance's funcref), so element 0's code runs
+        // with another module's vmctx and heap base — its own layout's
+        // global/table offsets and its own heap strategy's 6 GiB of offsets
+        // applied to a vmctx and heap that are not sized for them.
+        attack(
+            "call_indirect: vmctx of one element, code of another",
+            "review",
+            "accepted",
+            Static,
+            0x10,
+            &["attack", "use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                s.a.xor(r9d, r9d)?;
+                elem_addr(s, r8, rdx)?;
+                elem_addr(s, r9, rsi)?;
+                elem_checks(s, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
+                s.at("attack")?;
+                s.a.mov(r14, qword_ptr(rdx + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+    ]
 }
 
 /// The verdict on one row.
