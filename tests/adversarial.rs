@@ -1727,6 +1727,7 @@ fn review_rows() -> Vec<Row> {
             b(|s| {
                 s.a.mov(r8d, edi)?;
                 elem_addr(s, r8, rsi)?;
+                elem_checks(s, rsi)?;
                 s.a.mov(qword_ptr(rsp), r14)?;
                 s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
                 s.a.mov(r15, qword_ptr(r14))?;
@@ -1747,6 +1748,7 @@ fn review_rows() -> Vec<Row> {
             b(|s| {
                 s.a.mov(r8d, edi)?;
                 elem_addr(s, r8, rsi)?;
+                elem_checks(s, rsi)?;
                 s.a.mov(qword_ptr(rsp), r14)?;
                 s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
                 s.a.mov(r15, qword_ptr(r14))?;
@@ -1780,6 +1782,31 @@ fn review_rows() -> Vec<Row> {
                 elem_checks(s, rsi)?;
                 s.a.mov(qword_ptr(rsp), r14)?;
                 s.at("attack")?;
+                s.a.mov(r14, qword_ptr(rdx + VmCtxLayout::ELEM_VMCTX))?;
+                s.a.mov(r15, qword_ptr(r14))?;
+                s.at("use")?;
+                s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
+                s.a.mov(r14, qword_ptr(rsp))?;
+                s.a.mov(r15, qword_ptr(r14))
+            }),
+        ),
+        // The same with both elements checked: only the element's identity
+        // ties the switch to the call.
+        attack(
+            "call_indirect: both checked, vmctx of one, code of another",
+            "review",
+            "accepted",
+            Static,
+            0x10,
+            &["use"],
+            b(|s| {
+                s.a.mov(r8d, edi)?;
+                s.a.xor(r9d, r9d)?;
+                elem_addr(s, r8, rdx)?;
+                elem_checks(s, rdx)?;
+                elem_addr(s, r9, rsi)?;
+                elem_checks(s, rsi)?;
+                s.a.mov(qword_ptr(rsp), r14)?;
                 s.a.mov(r14, qword_ptr(rdx + VmCtxLayout::ELEM_VMCTX))?;
                 s.a.mov(r15, qword_ptr(r14))?;
                 s.at("use")?;

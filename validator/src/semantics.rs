@@ -306,6 +306,7 @@ pub enum Mem {
     Frame(u32),
     StackArg,
     Vm(u32),
+    /// The foreign instance's heap-base field, of element `id`'s instance.
     ForeignVm(u32),
     Heap,
     Global(u32),
@@ -614,17 +615,18 @@ impl Semantics {
             }
             Register::R14 => {
                 // Only call_indirect's switch to the callee's instance and back.
-                if !matches!(v, AVal::ForeignVmCtx | AVal::VmCtx) {
+                if !matches!(v, AVal::ForeignVmCtx(_) | AVal::VmCtx) {
                     return Err(format!("write to r14 of {v:?}").into());
                 }
                 s.set(14, v);
                 Ok(())
             }
             Register::R15 => {
-                let ok = matches!(
-                    (v, s.get(14)),
-                    (AVal::ForeignHeapBase, AVal::ForeignVmCtx) | (AVal::HeapBase, AVal::VmCtx)
-                );
+                let ok = matches!((v, s.get(14)), (AVal::HeapBase, AVal::VmCtx))
+                    || matches!(
+                        (v, s.get(14)),
+                        (AVal::ForeignHeapBase(a), AVal::ForeignVmCtx(b)) if a == b
+                    );
                 if !ok {
                     return Err(format!("write to r15 of {v:?}").into());
                 }
@@ -743,6 +745,7 @@ fn lea(insn: &Instruction, s: &State, frame: u32) -> Result<AVal, String> {
                 table: t,
                 null_checked: false,
                 sig: None,
+                id: insn.ip() as u32,
             }
         }
         _ => {
@@ -867,13 +870,14 @@ pub fn refine(m: Mnemonic, s: &mut State) {
             }
         }
         (Flags::ElemNull { elem }, M::Je) => {
-            if let AVal::ElemAddr { table, sig, .. } = s.get(elem) {
+            if let AVal::ElemAddr { table, sig, id, .. } = s.get(elem) {
                 s.set(
                     elem,
                     AVal::ElemAddr {
                         table,
                         null_checked: true,
                         sig,
+                        id,
                     },
                 );
             }
@@ -882,6 +886,7 @@ pub fn refine(m: Mnemonic, s: &mut State) {
             if let AVal::ElemAddr {
                 table,
                 null_checked,
+                id,
                 ..
             } = s.get(elem)
             {
@@ -890,6 +895,7 @@ pub fn refine(m: Mnemonic, s: &mut State) {
                     AVal::ElemAddr {
                         table,
                         null_checked,
+                        id,
                         sig: Some(sig),
                     },
                 );

@@ -16,9 +16,10 @@ pub enum AVal {
     /// This instance's vmctx / heap base (the pinned registers' values).
     VmCtx,
     HeapBase,
-    /// Another instance's vmctx and heap base, inside the call_indirect sequence.
-    ForeignVmCtx,
-    ForeignHeapBase,
+    /// The vmctx and heap base of the instance of the checked table element
+    /// `id` (see `ElemAddr`), inside the call_indirect sequence.
+    ForeignVmCtx(u32),
+    ForeignHeapBase(u32),
     /// The pointer to table `t`'s descriptor, its element array, `3*i` for a
     /// checked index `i`, and the address of element `i`.
     Table(u32),
@@ -28,6 +29,11 @@ pub enum AVal {
         table: u32,
         null_checked: bool,
         sig: Option<u32>,
+        /// Which element: the address of the `lea` that computed it. A lea
+        /// runs at most once on any path without a loop header, and loop
+        /// headers start from claims, which can't name elements; so one id
+        /// is one element, and the instance switch can be tied to it.
+        id: u32,
     },
     /// An index proved below table `t`'s length (still a number in `[lo, hi]`).
     TableIndex(u32, u64, u64),
@@ -281,6 +287,27 @@ impl State {
 
     pub fn get(&self, r: u8) -> AVal {
         self.regs[r as usize]
+    }
+
+    /// After any call: a table's element array may have moved (table.grow
+    /// reallocates it), so pointers into it, and the foreign instance read
+    /// through them, no longer hold — in registers or in frame slots.
+    pub fn forget_element_pointers(&mut self) {
+        let stale = |v: &AVal| {
+            matches!(
+                v,
+                AVal::Elems(_)
+                    | AVal::ElemAddr { .. }
+                    | AVal::ForeignVmCtx(_)
+                    | AVal::ForeignHeapBase(_)
+            )
+        };
+        for r in 0..16u8 {
+            if stale(&self.get(r)) {
+                self.set(r, UNKNOWN);
+            }
+        }
+        self.slots.retain(|_, v| !stale(v));
     }
 
     /// Read general register `r` at its own width (iced names carry it):

@@ -112,6 +112,7 @@ impl<'a> Func<'a> {
                 s.set(r.0, UNKNOWN);
             }
             s.flags = Flags::Unknown;
+            s.forget_element_pointers();
         };
         // The callee's i32 results come back zero-extended (checked at its `ret`).
         let set_result = |s: &mut State, ty: &WasmFuncType| {
@@ -145,18 +146,20 @@ impl<'a> Func<'a> {
                     s.set(r.0, UNKNOWN);
                 }
                 s.flags = Flags::Unknown;
+                s.forget_element_pointers();
             }
             (OpKind::Memory, Some(Mem::Elem(e, off))) if off == VmCtxLayout::ELEM_CODE => {
                 let AVal::ElemAddr {
                     null_checked: true,
                     sig: Some(t),
+                    id,
                     ..
                 } = s.get(e)
                 else {
                     self.reject(i, "indirect call through a table element without the null and signature checks");
                     return false;
                 };
-                if (s.get(R14), s.get(R15)) != (AVal::ForeignVmCtx, AVal::ForeignHeapBase) {
+                if (s.get(R14), s.get(R15)) != (AVal::ForeignVmCtx(id), AVal::ForeignHeapBase(id)) {
                     self.reject(
                         i,
                         "indirect call without switching to the element's instance",

@@ -121,9 +121,11 @@ impl<'a> Func<'a> {
                 ck.counts.vmctx += 1;
                 read_only(self, Mem::Vm(disp as u32))
             }
-            (AVal::ForeignVmCtx, None) if disp == VmCtxLayout::HEAP_BASE as i64 && size == 8 => {
+            (AVal::ForeignVmCtx(id), None)
+                if disp == VmCtxLayout::HEAP_BASE as i64 && size == 8 =>
+            {
                 ck.counts.vmctx += 1;
-                read_only(self, Mem::ForeignVm(disp as u32))
+                read_only(self, Mem::ForeignVm(id))
             }
             (AVal::Global(g), None) if disp == 0 && size <= 8 => {
                 ck.counts.global += 1;
@@ -188,9 +190,19 @@ impl<'a> Func<'a> {
         match m {
             Mem::Frame(k) => s.slots.get(&k).copied().unwrap_or(UNKNOWN),
             Mem::Vm(off) => self.vm_field(off),
-            Mem::ForeignVm(_) => AVal::ForeignHeapBase,
+            Mem::ForeignVm(id) => AVal::ForeignHeapBase(id),
             Mem::TableDesc(t, off) if off == VmCtxLayout::TABLE_ELEMS => AVal::Elems(t),
-            Mem::Elem(_, off) if off == VmCtxLayout::ELEM_VMCTX => AVal::ForeignVmCtx,
+            // An element's instance, once the element is known non-null and
+            // of the expected signature.
+            Mem::Elem(e, off) if off == VmCtxLayout::ELEM_VMCTX => match s.get(e) {
+                AVal::ElemAddr {
+                    null_checked: true,
+                    sig: Some(_),
+                    id,
+                    ..
+                } => AVal::ForeignVmCtx(id),
+                _ => UNKNOWN,
+            },
             _ => UNKNOWN,
         }
     }
