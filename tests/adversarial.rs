@@ -1354,6 +1354,24 @@ fn rows() -> Vec<Row> {
         }),
     ));
     rows.push(attack(
+        "claim about register 142 (tampered facts)",
+        "new",
+        "panic",
+        Static,
+        0,
+        &["attack"],
+        b(|s| {
+            s.at("attack")?;
+            s.claim(
+                "attack",
+                Point::After,
+                Loc::Gpr(pcc::Gpr(142)),
+                Fact::ZEXT32,
+            );
+            s.a.mov(eax, dword_ptr(r15 + rdi))
+        }),
+    ));
+    rows.push(attack(
         "claim at a join, false on one edge",
         "new",
         "rejected",

@@ -314,6 +314,11 @@ impl<'a> Func<'a> {
         }
         for ff in facts {
             for e in &ff.entries {
+                // A claim names a register by number: only the 16 exist.
+                if let Loc::Gpr(pcc::Gpr(16..)) | Loc::Xmm(pcc::Xmm(16..)) = e.loc {
+                    func.reject_at(e.offset, "", format!("claim about register {:?}", e.loc));
+                    return func;
+                }
                 let at = func.claims.entry((e.offset, e.point)).or_default();
                 // One claim per location and point: a second one could go
                 // unchecked where a block starts from its claimed state.
