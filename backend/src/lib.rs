@@ -73,6 +73,21 @@ use pcc::{FactEntry, ImportKind, TrapSite};
 pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifact, CompileError> {
     let mut meta = module.meta.clone();
     meta.sandbox = opts.sandbox;
+    // A memory that starts larger than the strategy's reservation can never
+    // be instantiated (the runtime caps memory at the reservation, and the
+    // proofs assume it): refuse it here, naming the limit, rather than emit
+    // an artifact the validator must reject.
+    if let Some(m) = &meta.memory {
+        let reservation = opts.sandbox.heap.reservation();
+        if m.min_pages.saturating_mul(pcc::sandbox::WASM_PAGE) > reservation {
+            return Err(CompileError::Unsupported(format!(
+                "memory of {} pages does not fit the {} heap's {}-page reservation",
+                m.min_pages,
+                opts.sandbox.heap.name(),
+                reservation / pcc::sandbox::WASM_PAGE
+            )));
+        }
+    }
     let mut func_types = vec![];
     for imp in &meta.imports {
         if let ImportKind::Func { type_index } = imp.kind {
@@ -162,6 +177,10 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
             entries,
         });
     }
+    // What the validator and the runtime would refuse as metadata (counts
+    // past their caps, ...) is refused here already, as a resource limit.
+    pcc::meta_check::check_metadata(&meta, text.len())
+        .map_err(|e| CompileError::Unsupported(format!("module exceeds a limit: {e}")))?;
     Ok(Artifact {
         meta,
         text,

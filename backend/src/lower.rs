@@ -779,9 +779,52 @@ fn reachable(f: &Function) -> Vec<bool> {
     seen
 }
 
+/// A copy of `f` in which every block with a heap access that can never be in
+/// bounds ends at that access with a `HeapOutOfBounds` trap, or None if `f`
+/// has no such access.
+///
+/// The memory never grows past the reservation (the runtime caps it, the
+/// validator assumes it), so an access whose static `offset + width` exceeds
+/// the reservation traps whatever its index. Lowering it as an access would
+/// need an address the validator cannot bound inside the sandbox (the
+/// bounds-checked strategy has no guard to absorb the offset); lowering it as
+/// the trap it is needs no proof at all. The rest of the block is dead, and so
+/// is every block only it reached: `reachable` drops them, and the values they
+/// define are used only where they dominate, so nothing refers to them.
+fn trap_impossible_accesses(f: &Function, heap: HeapStrategy) -> Option<Function> {
+    let limit = heap.reservation();
+    let impossible = |op: &Op| match op {
+        Op::Load { mem, .. } | Op::Store { mem, .. } => {
+            mem.offset.saturating_add(mem.width as u64) > limit
+        }
+        _ => false,
+    };
+    let mut out: Option<Function> = None;
+    for b in 0..f.blocks.len() {
+        let Some(pos) = f.blocks[b]
+            .insts
+            .iter()
+            .position(|&i| impossible(&f.inst(i).op))
+        else {
+            continue;
+        };
+        let g = out.get_or_insert_with(|| f.clone());
+        g.blocks[b].insts.truncate(pos);
+        g.push(
+            ir::Block(b as u32),
+            Op::Trap(pcc::TrapCode::HeapOutOfBounds),
+            vec![],
+            &[],
+        );
+    }
+    out
+}
+
 pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
     f.check()
         .map_err(|msg| CompileError::Function { func: f.index, msg })?;
+    let trapping = trap_impossible_accesses(f, ctx.heap);
+    let f = trapping.as_ref().unwrap_or(f);
     let live = reachable(f);
     let mut block_map = vec![None; f.blocks.len()];
     let mut n = 0;
