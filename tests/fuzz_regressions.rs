@@ -79,7 +79,11 @@ fn run(name: &str, heap: &str, invoke: &str, args: &[&str], want: Want) {
             assert_eq!(out.trim_end(), v, "{what}");
         }
         Want::Traps(kind) => {
-            assert_eq!(o.status.code(), Some(3), "{what}: stdout {out}, stderr {err}");
+            assert_eq!(
+                o.status.code(),
+                Some(3),
+                "{what}: stdout {out}, stderr {err}"
+            );
             assert_eq!(err.trim_end(), format!("trap: {kind}"), "{what}");
         }
     }
@@ -148,7 +152,13 @@ fn large_offsets_after_memory_grow() {
         assert_verifies(m, heap);
         run(m, heap, "grow", &["4095"], Want::Prints("1"));
         run(m, heap, "grow_then_access", &["0", "0"], Want::Traps(OOB));
-        run(m, heap, "grow_then_access", &["4094", "0"], Want::Traps(OOB));
+        run(
+            m,
+            heap,
+            "grow_then_access",
+            &["4094", "0"],
+            Want::Traps(OOB),
+        );
         run(
             m,
             heap,
@@ -156,7 +166,13 @@ fn large_offsets_after_memory_grow() {
             &["4095", "12"],
             Want::Prints("4096042"),
         );
-        run(m, heap, "grow_then_access", &["4095", "13"], Want::Traps(OOB));
+        run(
+            m,
+            heap,
+            "grow_then_access",
+            &["4095", "13"],
+            Want::Traps(OOB),
+        );
     }
     // Past the reservation: refused under bounds-checked, fine under static.
     run(m, "bounds-checked", "grow", &["4096"], Want::Prints("-1"));
@@ -192,7 +208,9 @@ fn static_offsets_past_the_guard() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("memory of 32769 pages does not fit the bounds-checked heap's 4096-page reservation"),
+        err.contains(
+            "memory of 32769 pages does not fit the bounds-checked heap's 4096-page reservation"
+        ),
         "{err}"
     );
 }

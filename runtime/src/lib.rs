@@ -324,9 +324,10 @@ impl Linker {
                 },
             );
         }
-        let table = new_table(ValType::FuncRef, 10, Some(20));
-        l.defs
-            .insert(("spectest".into(), "table".into()), Extern::Table(table));
+        if let Ok(table) = new_table(ValType::FuncRef, 10, Some(20)) {
+            l.defs
+                .insert(("spectest".into(), "table".into()), Extern::Table(table));
+        }
         let heap = pcc::HeapStrategy::DEFAULT_STATIC;
         if let Ok(m) = Memory::new(1, Some(2), heap.reservation(), heap.guard()) {
             l.defs.insert(
@@ -360,26 +361,75 @@ impl Linker {
     }
 }
 
-fn new_table(elem_ty: ValType, min: u64, max: Option<u64>) -> Arc<Shared<Table>> {
-    let mut elems = vec![
+/// Table elements alive in this process, over all tables of all instances.
+static LIVE_TABLE_ELEMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The cap on [`LIVE_TABLE_ELEMS`]: two tables at the per-table cap
+/// (`MAX_TABLE_ELEMS`), about 480 MiB of elements. Each table is capped on its
+/// own, but many tables growing together would otherwise exhaust memory and
+/// get the process killed; past this, creation is refused and growth fails.
+pub const MAX_LIVE_TABLE_ELEMS: u64 = 2 * pcc::meta_check::MAX_TABLE_ELEMS;
+
+/// Take `n` elements from the process budget, or refuse.
+fn charge_table_elems(n: u64) -> bool {
+    use std::sync::atomic::Ordering;
+    LIVE_TABLE_ELEMS
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |live| {
+            live.checked_add(n).filter(|&t| t <= MAX_LIVE_TABLE_ELEMS)
+        })
+        .is_ok()
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        LIVE_TABLE_ELEMS.fetch_sub(self.elems.len() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Elements for `len` slots, without aborting when the allocator says no.
+fn alloc_elems(len: u64) -> Option<Vec<Elem>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(usize::try_from(len).ok()?).ok()?;
+    v.resize(
+        len as usize,
         Elem {
             code: 0,
             sig: 0,
-            vmctx: 0
-        };
-        min as usize
-    ];
+            vmctx: 0,
+        },
+    );
+    Some(v)
+}
+
+fn new_table(
+    elem_ty: ValType,
+    min: u64,
+    max: Option<u64>,
+) -> Result<Arc<Shared<Table>>, RuntimeError> {
+    let refused = || {
+        RuntimeError::Resource(format!(
+            "a table of {min} elements exceeds the {MAX_LIVE_TABLE_ELEMS} table elements \
+             this process may hold"
+        ))
+    };
+    if !charge_table_elems(min) {
+        return Err(refused());
+    }
+    let Some(mut elems) = alloc_elems(min) else {
+        LIVE_TABLE_ELEMS.fetch_sub(min, std::sync::atomic::Ordering::SeqCst);
+        return Err(refused());
+    };
     let desc = Box::new(TableDesc {
         elems: elems.as_mut_ptr(),
         len: min,
     });
-    Arc::new(Shared(Mutex::new(Table {
+    Ok(Arc::new(Shared(Mutex::new(Table {
         desc,
         elems,
         max,
         elem_ty,
         keep_alive: vec![],
-    })))
+    }))))
 }
 
 /// Process-wide signature ids: equal function types get equal ids.
@@ -600,8 +650,21 @@ impl Instance {
                 (empty.base as u64, Some(empty))
             }
         };
+        // All at once, before allocating any: a module whose tables alone
+        // exceed the budget is refused without touching memory.
+        let total = meta
+            .tables
+            .iter()
+            .fold(0u64, |a, t| a.saturating_add(t.min));
+        if total > MAX_LIVE_TABLE_ELEMS {
+            return Err(RuntimeError::Resource(format!(
+                "tables of {total} elements in all exceed the {MAX_LIVE_TABLE_ELEMS} \
+                 table elements this process may hold"
+            ))
+            .into());
+        }
         for t in &meta.tables {
-            tables.push(new_table(t.elem, t.min, t.max));
+            tables.push(new_table(t.elem, t.min, t.max)?);
         }
         for g in &meta.globals {
             let v = eval_const(&g.init, &globals);
@@ -1221,6 +1284,15 @@ fn table_op_on(
                 return Ok(u32::MAX as u64);
             }
             let (e, owner) = elem_of(&t, a).ok_or(oob)?;
+            // Within the process budget and what the allocator grants, or
+            // growth fails (-1) rather than aborting the process.
+            if !charge_table_elems(delta) {
+                return Ok(u32::MAX as u64);
+            }
+            if t.elems.try_reserve_exact(delta as usize).is_err() {
+                LIVE_TABLE_ELEMS.fetch_sub(delta, std::sync::atomic::Ordering::SeqCst);
+                return Ok(u32::MAX as u64);
+            }
             t.elems.resize(new as usize, e);
             keep_alive(&mut t, owner, inst, ti < meta.num_imported_tables());
             // The elements may have moved: compiled code reads the descriptor.
