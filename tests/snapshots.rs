@@ -83,8 +83,10 @@ fn bounds_checked() -> CompileOptions {
 }
 
 // Bounds-checked heap: each access compares its end with heap_bytes first;
-// an offset too large for a displacement is added into the index (and
-// checked against the reservation) before that.
+// an access whose offset + size exceeds the 256 MiB reservation can never be
+// in bounds (the memory never grows past it) and compiles to its trap, the
+// rest of the block being dead (issue 10: such accesses were emitted with an
+// unprovable address and the validator rejected them).
 snapshot!(
     access_bounds_checked,
     r#"(module (memory 1)
