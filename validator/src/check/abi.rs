@@ -77,9 +77,7 @@ impl<'a> Func<'a> {
             && ins[i].memory_displacement64() == VmCtxLayout::STACK_LIMIT as u64;
         let jb_ok = matches!(ins[i + 1].code(), Code::Jb_rel8_64 | Code::Jb_rel32_64) && {
             let rel = self.rel_target(i + 1) as u32;
-            self.art.meta.trap_sites.iter().any(|t| {
-                t.func == self.index && t.offset == rel && t.code == pcc::TrapCode::StackOverflow
-            })
+            self.traps.get(&rel) == Some(&pcc::TrapCode::StackOverflow)
         };
         if !(cmp_ok && jb_ok) {
             self.reject(i, "prologue does not check the stack limit (cmp rsp, [r14+stack_limit]; jb <stack overflow>)");

@@ -104,7 +104,8 @@ struct Func<'a> {
     /// Function-relative offset of each instruction.
     offs: Vec<u32>,
     starts: BTreeMap<u32, usize>,
-    traps: BTreeSet<u32>,
+    /// This function's trap sites: offset → code.
+    traps: BTreeMap<u32, pcc::TrapCode>,
     claims: HashMap<(u32, Point), Vec<(Loc, Fact)>>,
     /// Per instruction: whether any claim sits before (bit 0) or after
     /// (bit 1) it, so the common claim-free instruction costs no lookup.
@@ -234,6 +235,28 @@ impl Checker<'_> {
         for ff in &art.facts {
             facts.entry(ff.func).or_default().push(ff);
         }
+        // Trap sites grouped by function once (a scan per function is
+        // quadratic in the function count); one code per site.
+        let mut traps: HashMap<u32, BTreeMap<u32, pcc::TrapCode>> = HashMap::new();
+        for t in &meta.trap_sites {
+            if traps
+                .entry(t.func)
+                .or_default()
+                .insert(t.offset, t.code)
+                .is_some()
+            {
+                failures.push(fail(
+                    "?",
+                    format!(
+                        "two trap sites at offset {:#x} of function {}",
+                        t.offset, t.func
+                    ),
+                ));
+            }
+        }
+        if !failures.is_empty() {
+            return failures;
+        }
         let mut sem = Semantics::new();
         for (i, f) in meta.funcs.iter().enumerate() {
             let Some(ty) = meta.types.get(f.type_index as usize) else {
@@ -244,7 +267,8 @@ impl Checker<'_> {
                 continue;
             };
             let claims = facts.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
-            let mut func = Func::decode(art, i as u32, ty, &entries, claims);
+            let fn_traps = traps.remove(&(i as u32)).unwrap_or_default();
+            let mut func = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
             if func.failures.is_empty() {
                 func.walk(self, &mut sem);
             }
@@ -261,6 +285,7 @@ impl<'a> Func<'a> {
         ty: &'a WasmFuncType,
         entries: &'a HashMap<u64, usize>,
         facts: &[&FunctionFacts],
+        traps: BTreeMap<u32, pcc::TrapCode>,
     ) -> Func<'a> {
         let meta = &art.meta;
         let f = &meta.funcs[index as usize];
@@ -275,12 +300,7 @@ impl<'a> Func<'a> {
             rows: vec![],
             offs: vec![],
             starts: BTreeMap::new(),
-            traps: meta
-                .trap_sites
-                .iter()
-                .filter(|t| t.func == index)
-                .map(|t| t.offset)
-                .collect(),
+            traps,
             claims: HashMap::new(),
             claimed: vec![],
             frame: 0,
@@ -329,7 +349,7 @@ impl<'a> Func<'a> {
                 }
             }
         }
-        let traps: Vec<u32> = func.traps.iter().copied().collect();
+        let traps: Vec<u32> = func.traps.keys().copied().collect();
         for t in traps {
             let ok = func
                 .starts
@@ -444,7 +464,7 @@ impl<'a> Func<'a> {
                     return;
                 }
                 let rel = rel as u32;
-                if !self.traps.contains(&rel) {
+                if !self.traps.contains_key(&rel) {
                     if self.starts[&rel] < body {
                         self.reject(i, "branch into the prologue");
                         return;
@@ -651,7 +671,7 @@ impl<'a> Func<'a> {
                 false
             }
             Flow::Trap => {
-                if !self.traps.contains(&self.offs[i]) {
+                if !self.traps.contains_key(&self.offs[i]) {
                     self.reject(i, "ud2 that is not a declared trap site");
                 }
                 false
@@ -669,7 +689,7 @@ impl<'a> Func<'a> {
     /// The instruction index a branch goes to, or None for a trap site.
     fn target(&mut self, i: usize) -> Option<usize> {
         let rel = self.rel_target(i) as u32;
-        if self.traps.contains(&rel) {
+        if self.traps.contains_key(&rel) {
             None
         } else {
             self.starts.get(&rel).copied()
