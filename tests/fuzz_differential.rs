@@ -157,3 +157,128 @@ fn short_seeded_run() {
     let agreed: u64 = names.iter().map(|s| tally.count(s, Class::Agree)).sum();
     assert!(agreed > 0, "no module agreed: the harness is broken");
 }
+
+/// The comparison's own rules, on values chosen by hand: the fuzzer is
+/// only as good as them.
+#[test]
+fn comparison_rules() {
+    use fuzz::compare::{compare, Exec, Value};
+    use pcc::TrapCode as P;
+    use wasmi::TrapCode as W;
+    let vals = |v: Vec<Value>| Exec::<W>::Values(v);
+    let got = |v: Vec<Value>| Exec::<P>::Values(v);
+    let class = |r: &Exec<W>, s: &Exec<P>, canonical| compare(r, s, canonical).0;
+    let (nan, other_nan) = (Value::F32(0x7fc0_0000), Value::F32(0xffc0_0001));
+    // Any NaN matches any NaN, unless NaNs are canonicalised.
+    assert_eq!(
+        class(&vals(vec![nan]), &got(vec![other_nan]), false),
+        Class::Agree
+    );
+    assert_eq!(
+        class(&vals(vec![nan]), &got(vec![other_nan]), true),
+        Class::ResultMismatch
+    );
+    let nan64 = Value::F64(0x7ff8_0000_0000_0000);
+    assert_eq!(
+        class(
+            &vals(vec![nan64]),
+            &got(vec![Value::F64(0xfff8_0000_0000_0000)]),
+            false
+        ),
+        Class::Agree
+    );
+    // Zeros and integers bit for bit; a NaN is no number.
+    assert_eq!(
+        class(
+            &vals(vec![Value::F32(0)]),
+            &got(vec![Value::F32(0x8000_0000)]),
+            false
+        ),
+        Class::ResultMismatch
+    );
+    assert_eq!(
+        class(&vals(vec![Value::F32(0)]), &got(vec![nan]), false),
+        Class::ResultMismatch
+    );
+    assert_eq!(
+        class(
+            &vals(vec![Value::I32(-1)]),
+            &got(vec![Value::I64(-1)]),
+            false
+        ),
+        Class::ResultMismatch
+    );
+    assert_eq!(
+        class(&vals(vec![Value::I32(1)]), &got(vec![]), false),
+        Class::ResultMismatch
+    );
+    // References by nullness.
+    let null = Value::FuncRef { null: true };
+    assert_eq!(
+        class(&vals(vec![null]), &got(vec![null]), false),
+        Class::Agree
+    );
+    assert_eq!(
+        class(
+            &vals(vec![null]),
+            &got(vec![Value::FuncRef { null: false }]),
+            false
+        ),
+        Class::ResultMismatch
+    );
+    // Traps by kind, through the table; a trap against a value; limits.
+    assert_eq!(
+        class(
+            &Exec::Trap(W::TableOutOfBounds),
+            &Exec::Trap(P::TableAccessOutOfBounds),
+            false
+        ),
+        Class::Agree
+    );
+    assert_eq!(
+        class(
+            &Exec::Trap(W::MemoryOutOfBounds),
+            &Exec::Trap(P::TableOutOfBounds),
+            false
+        ),
+        Class::TrapMismatch
+    );
+    assert_eq!(
+        class(
+            &Exec::Trap(W::IntegerOverflow),
+            &got(vec![Value::I32(0)]),
+            false
+        ),
+        Class::TrapMismatch
+    );
+    assert_eq!(
+        class(&vals(vec![]), &Exec::Trap(P::StackOverflow), false),
+        Class::Agree
+    );
+    assert_eq!(class(&Exec::Exhausted, &got(vec![]), false), Class::Skipped);
+    assert_eq!(
+        class(&vals(vec![]), &Exec::Exhausted, false),
+        Class::Timeout
+    );
+    assert_eq!(
+        class(&vals(vec![]), &Exec::Error("panic".into()), false),
+        Class::Crash
+    );
+    // Every wasmi trap a generated module can raise has a row.
+    for w in [
+        W::UnreachableCodeReached,
+        W::MemoryOutOfBounds,
+        W::TableOutOfBounds,
+        W::IndirectCallToNull,
+        W::IntegerDivisionByZero,
+        W::IntegerOverflow,
+        W::BadConversionToInteger,
+        W::StackOverflow,
+        W::BadSignature,
+    ] {
+        assert!(
+            fuzz::compare::TRAPS.iter().any(|(t, _)| *t == w),
+            "{w:?} has no row"
+        );
+    }
+}
