@@ -144,6 +144,15 @@ fn main() {
             shown.join(" ")
         );
     }
+    let known = tally
+        .findings
+        .iter()
+        .filter(|f| fuzz::known::known(f).is_some())
+        .count();
+    println!(
+        "findings: {known} known (tests/fuzz/known.rs), {} new",
+        tally.findings.len() - known
+    );
     if let Some(dir) = &args.save {
         std::fs::create_dir_all(dir).expect("create --save directory");
         for f in tally.findings.iter().filter(|f| !f.wasm.is_empty()) {

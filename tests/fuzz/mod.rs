@@ -10,6 +10,7 @@
 
 pub mod compare;
 pub mod gen;
+pub mod known;
 pub mod outcome;
 pub mod reference;
 pub mod subject;
