@@ -243,6 +243,14 @@ pub fn run_module(
     }
 }
 
+/// Print each module's index before it runs (`FUZZ_TRACE=1`): a fault
+/// that kills the process (an abort) cannot be counted, but is named.
+fn trace(index: u64) {
+    if std::env::var_os("FUZZ_TRACE").is_some() {
+        eprintln!("module {index}");
+    }
+}
+
 /// A run: modules `first..first + count` of `seed`, on `threads` workers,
 /// until `stop_at` if given; `progress` sees the tally after each module.
 pub fn campaign(
@@ -265,6 +273,7 @@ pub fn campaign(
                     if index >= first + count || stop_at.is_some_and(|t| Instant::now() >= t) {
                         break;
                     }
+                    trace(index);
                     let r = run_module(&reference, seed, index, strategies);
                     let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
                     record(&mut t, index, r);
