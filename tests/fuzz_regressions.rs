@@ -209,7 +209,7 @@ fn static_offsets_past_the_guard() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
         err.contains(
-            "memory of 32769 pages does not fit the bounds-checked heap's 4096-page reservation"
+            "memory of 32769 pages is not supported by the bounds-checked heap: its reservation holds 4096 pages"
         ),
         "{err}"
     );

@@ -214,7 +214,7 @@ fn memory_larger_than_the_reservation_is_refused() {
     let wat = "(module (memory 4097) (func (export \"f\")))";
     refused(
         &run_wat("mr1", wat, &["--heap", "bounds-checked", "--invoke", "f"]),
-        "memory of 4097 pages does not fit the bounds-checked heap's 4096-page reservation",
+        "memory of 4097 pages is not supported by the bounds-checked heap: its reservation holds 4096 pages",
     );
     prints(
         &run_wat("mr2", wat, &["--heap", "static", "--invoke", "f"]),

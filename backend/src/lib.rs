@@ -81,7 +81,7 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
         let reservation = opts.sandbox.heap.reservation();
         if m.min_pages.saturating_mul(pcc::sandbox::WASM_PAGE) > reservation {
             return Err(CompileError::Unsupported(format!(
-                "memory of {} pages does not fit the {} heap's {}-page reservation",
+                "memory of {} pages is not supported by the {} heap: its reservation holds {} pages",
                 m.min_pages,
                 opts.sandbox.heap.name(),
                 reservation / pcc::sandbox::WASM_PAGE
