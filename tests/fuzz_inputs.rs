@@ -306,6 +306,7 @@ enum Kind {
     WasmTruncate,
     WasmInsert,
     WasmDelete,
+    WasmCode,
     ElfFlip,
     ElfTruncate,
     TextFlip,
@@ -315,11 +316,12 @@ enum Kind {
     FactsField,
 }
 
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 12] = [
     Kind::WasmFlip,
     Kind::WasmTruncate,
     Kind::WasmInsert,
     Kind::WasmDelete,
+    Kind::WasmCode,
     Kind::ElfFlip,
     Kind::ElfTruncate,
     Kind::TextFlip,
@@ -336,6 +338,7 @@ impl Kind {
             Kind::WasmTruncate => "wasm/truncate",
             Kind::WasmInsert => "wasm/insert",
             Kind::WasmDelete => "wasm/delete",
+            Kind::WasmCode => "wasm/code",
             Kind::ElfFlip => "elf/flip",
             Kind::ElfTruncate => "elf/truncate",
             Kind::TextFlip => "text/flip",
@@ -348,7 +351,11 @@ impl Kind {
     fn is_wasm(self) -> bool {
         matches!(
             self,
-            Kind::WasmFlip | Kind::WasmTruncate | Kind::WasmInsert | Kind::WasmDelete
+            Kind::WasmFlip
+                | Kind::WasmTruncate
+                | Kind::WasmInsert
+                | Kind::WasmDelete
+                | Kind::WasmCode
         )
     }
 }
@@ -436,6 +443,11 @@ fn make_case(corpus: &[Seed], seed: u64, id: u64) -> Case {
             edits.push(format!("delete {n} at {at:#x}"));
             bytes.drain(at..at + n);
         }
+        Kind::WasmCode => {
+            if let Some(b) = edit_code(&mut rng, &bytes, &mut edits) {
+                bytes = b;
+            }
+        }
         Kind::TextFlip => flip(&mut rng, &mut bytes, compiled.sections[0], &mut edits),
         Kind::MetaFlip => {
             let r = payload(compiled.sections[1], &mut rng);
@@ -478,6 +490,91 @@ fn make_case(corpus: &[Seed], seed: u64, id: u64) -> Case {
         bytes,
         run_rng: rng.next(),
     }
+}
+
+fn read_leb(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn leb(mut v: u64) -> Vec<u8> {
+    let mut out = vec![];
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Flip, insert or delete bytes inside one function body and re-frame the
+/// body and the code section sizes, so the edit reaches the function
+/// validator and the frontend instead of stopping at a section length.
+fn edit_code(rng: &mut Rng, wasm: &[u8], edits: &mut Vec<String>) -> Option<Vec<u8>> {
+    let mut pos = 8;
+    while pos < wasm.len() {
+        let header = pos;
+        let id = wasm[pos];
+        pos += 1;
+        let size = read_leb(wasm, &mut pos)? as usize;
+        let (start, end) = (pos, pos.checked_add(size)?);
+        if id != 10 {
+            pos = end;
+            continue;
+        }
+        let sec = wasm.get(start..end)?;
+        let mut p = 0;
+        let count = read_leb(sec, &mut p)?;
+        let mut bodies = vec![];
+        for _ in 0..count {
+            let n = read_leb(sec, &mut p)? as usize;
+            bodies.push(sec.get(p..p.checked_add(n)?)?.to_vec());
+            p += n;
+        }
+        let i = some_index(rng, bodies.len())?;
+        let body = &mut bodies[i];
+        let at = rng.index(body.len() + 1);
+        match rng.below(3) {
+            0 if at < body.len() => {
+                let len = body.len();
+                flip(rng, body, (0, len), edits);
+            }
+            1 if at < body.len() => {
+                let n = (1 + rng.index(4)).min(body.len() - at);
+                body.drain(at..at + n);
+                edits.push(format!("body {i}: delete {n} at {at:#x}"));
+            }
+            _ => {
+                let n = 1 + rng.index(6);
+                let ins: Vec<u8> = (0..n).map(|_| rng.byte()).collect();
+                edits.push(format!("body {i}: insert at {at:#x}: {ins:02x?}"));
+                body.splice(at..at, ins);
+            }
+        }
+        let mut new_sec = leb(count);
+        for b in &bodies {
+            new_sec.extend(leb(b.len() as u64));
+            new_sec.extend_from_slice(b);
+        }
+        let mut out = wasm[..header].to_vec();
+        out.push(10);
+        out.extend(leb(new_sec.len() as u64));
+        out.extend(new_sec);
+        out.extend_from_slice(&wasm[end..]);
+        return Some(out);
+    }
+    None
 }
 
 fn some_index(rng: &mut Rng, len: usize) -> Option<usize> {
@@ -987,7 +1084,7 @@ fn pipeline(
     wasm_heap: HeapStrategy,
     prover: &mut validator::Prover,
     run_rng: u64,
-    run_deadline: Duration,
+    (stage_deadline, run_deadline): (Duration, Duration),
     stats: &Stats,
 ) -> Outcome {
     let stage = guarded(|| -> Result<(Vec<u8>, ArtifactFile), Outcome> {
@@ -1043,7 +1140,7 @@ fn pipeline(
     };
     let mut rng = Rng(run_rng);
     let calls = pick_calls(&art.meta, &mut rng);
-    run_forked(&elf, &calls, run_deadline)
+    run_forked(&elf, &calls, stage_deadline, run_deadline)
 }
 
 type Call = (String, Vec<runtime::Val>);
@@ -1108,7 +1205,12 @@ const CHILD_PANIC: i32 = 101;
 
 /// Load, instantiate and invoke in a forked child, so that neither a crash
 /// nor an endless loop of the running code can take the fuzzer down.
-fn run_forked(elf: &[u8], calls: &[Call], deadline: Duration) -> Outcome {
+fn run_forked(
+    elf: &[u8],
+    calls: &[Call],
+    load_deadline: Duration,
+    run_deadline: Duration,
+) -> Outcome {
     let mut fds = [0; 2];
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
     let (rd, wr) = (fds[0], fds[1]);
@@ -1155,32 +1257,45 @@ fn run_forked(elf: &[u8], calls: &[Call], deadline: Duration) -> Outcome {
         };
         unsafe { libc::_exit(code) };
     }
-    unsafe { libc::close(wr) };
+    unsafe {
+        libc::close(wr);
+        libc::fcntl(rd, libc::F_SETFL, libc::O_NONBLOCK);
+    }
     let start = Instant::now();
+    let mut started_wasm: Option<Instant> = None;
     let mut nap = Duration::from_micros(50);
     let mut status = 0;
     let mut killed = false;
-    loop {
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if r == pid {
-            break;
-        }
-        assert!(r == 0, "waitpid");
-        if start.elapsed() > deadline && !killed {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            killed = true;
-        }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(5));
-    }
     let mut out = vec![];
     let mut buf = [0u8; 4096];
-    loop {
+    let mut drain = |out: &mut Vec<u8>| loop {
         let n = unsafe { libc::read(rd, buf.as_mut_ptr().cast(), buf.len()) };
         if n <= 0 {
             break;
         }
         out.extend_from_slice(&buf[..n as usize]);
+    };
+    loop {
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        drain(&mut out);
+        if r == pid {
+            break;
+        }
+        assert!(r == 0, "waitpid");
+        if started_wasm.is_none() && out.first() == Some(&b'I') {
+            started_wasm = Some(Instant::now());
+        }
+        // Loading gets the stage deadline, running wasm code the run deadline.
+        let late = match started_wasm {
+            Some(t) => t.elapsed() > run_deadline,
+            None => start.elapsed() > load_deadline,
+        };
+        if late && !killed {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(5));
     }
     unsafe { libc::close(rd) };
     let wasm_started = out.first() == Some(&b'I');
@@ -1189,7 +1304,7 @@ fn run_forked(elf: &[u8], calls: &[Call], deadline: Duration) -> Outcome {
             Outcome::RunLoop
         } else {
             Outcome::FailHang(format!(
-                "loading or instantiating an accepted artifact took over {deadline:?}"
+                "loading or instantiating an accepted artifact took over {load_deadline:?}"
             ))
         };
     }
@@ -1254,7 +1369,7 @@ struct Worker {
     rx: mpsc::Receiver<Outcome>,
 }
 
-fn spawn_worker(stats: Arc<Stats>, run_deadline: Duration) -> Worker {
+fn spawn_worker(stats: Arc<Stats>, deadlines: (Duration, Duration)) -> Worker {
     let (tx, jobs) = mpsc::channel::<Job>();
     let (done, rx) = mpsc::channel();
     std::thread::Builder::new()
@@ -1268,7 +1383,7 @@ fn spawn_worker(stats: Arc<Stats>, run_deadline: Duration) -> Worker {
                     job.heap,
                     &mut prover,
                     job.run_rng,
-                    run_deadline,
+                    deadlines,
                     &stats,
                 );
                 if done.send(o).is_err() {
@@ -1366,7 +1481,7 @@ fn campaign(k: &Knobs, corpus: &Arc<Vec<Seed>>, stats: &Arc<Stats>) {
             let (seed, stage_deadline, run_deadline) = (k.seed, k.stage_deadline, k.run_deadline);
             let verbose = k.one_case.is_some();
             std::thread::spawn(move || {
-                let mut worker = spawn_worker(stats.clone(), run_deadline);
+                let mut worker = spawn_worker(stats.clone(), (stage_deadline, run_deadline));
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed) as usize;
                     let Some(&id) = ids.get(n) else { break };
@@ -1383,11 +1498,14 @@ fn campaign(k: &Knobs, corpus: &Arc<Vec<Seed>>, stats: &Arc<Stats>) {
                             run_rng: case.run_rng,
                         })
                         .expect("worker alive");
-                    let outcome = match worker.rx.recv_timeout(stage_deadline + run_deadline * 2) {
+                    let outcome = match worker
+                        .rx
+                        .recv_timeout(stage_deadline * 2 + run_deadline * 2)
+                    {
                         Ok(o) => o,
                         Err(_) => {
                             // Abandon the stuck worker (it keeps its thread).
-                            worker = spawn_worker(stats.clone(), run_deadline);
+                            worker = spawn_worker(stats.clone(), (stage_deadline, run_deadline));
                             Outcome::FailHang(format!(
                                 "compile/verify did not finish within {stage_deadline:?}"
                             ))
@@ -1746,7 +1864,14 @@ fn regressions_stay_fixed() {
         let heaps: &[HeapStrategy] = if wasm { &HEAPS } else { &HEAPS[..1] };
         for &heap in heaps {
             let mut prover = validator::Prover::default();
-            let o = pipeline(&bytes, heap, &mut prover, 1, k.run_deadline, &stats);
+            let o = pipeline(
+                &bytes,
+                heap,
+                &mut prover,
+                1,
+                (k.stage_deadline, k.run_deadline),
+                &stats,
+            );
             println!("{} ({}): {}", p.display(), heap.name(), o.class());
             if let Some(m) = o.failure() {
                 failures.push(format!("{}: {m}", p.display()));
