@@ -22,7 +22,9 @@ pub struct Outcome {
 }
 
 /// The artifacts named by `paths`: files as given, directories searched
-/// recursively for `.o` files (sorted, so output order is stable).
+/// recursively for `.o` files (sorted, so output order is stable). A file
+/// named twice (`a.o a.o`, `./a.o`, or a file and its directory) is kept
+/// once, where it first appears.
 pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = vec![];
     for p in paths {
@@ -32,6 +34,8 @@ pub fn collect(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             out.push(p.clone());
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(out)
 }
 
@@ -50,8 +54,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Verify the artifact at `path` (`-`: stdin).
 pub fn verify_one(path: &Path) -> Verdict {
-    let bytes = match std::fs::read(path) {
+    let read = if crate::driver::is_stdio(path) {
+        let mut v = vec![];
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map(|_| v)
+    } else {
+        std::fs::read(path)
+    };
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => return Verdict::BadInput(format!("cannot read: {e}")),
     };
@@ -62,8 +73,9 @@ pub fn verify_one(path: &Path) -> Verdict {
     }
 }
 
-/// Verify every artifact on `jobs` threads (0: one per core), with a
-/// progress bar on an interactive stderr.
+/// Verify every artifact on `jobs` threads (0: rayon's default, one per
+/// CPU), with a progress bar on an interactive stderr. The caller caps
+/// `jobs`: a pool of thousands of threads would only thrash.
 pub fn verify_all(paths: &[PathBuf], jobs: usize) -> Vec<Outcome> {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new(paths.len() as u64)
@@ -98,7 +110,7 @@ pub fn verify_all(paths: &[PathBuf], jobs: usize) -> Vec<Outcome> {
 
 /// One line per artifact.
 pub fn line(o: &Outcome) -> String {
-    let p = o.path.display();
+    let p = crate::driver::display_name(&o.path);
     match &o.verdict {
         Verdict::Accepted(r) => format!(
             "ok        {p}: {} functions, {} heap accesses, {} z3 calls, {:.1} ms",
@@ -127,7 +139,7 @@ pub fn json_line(
     o: &Outcome,
     report_json: impl Fn(&validator::Report) -> serde_json::Value,
 ) -> String {
-    let path = o.path.display().to_string();
+    let path = crate::driver::display_name(&o.path);
     match &o.verdict {
         Verdict::Accepted(r) | Verdict::Rejected(r) => {
             let mut v = report_json(r);
@@ -140,8 +152,9 @@ pub fn json_line(
     }
 }
 
-/// The summary table printed after the per-artifact lines.
-pub fn summary(outcomes: &[Outcome], wall: Duration) -> String {
+/// The summary table printed after the per-artifact lines. "heap accesses
+/// proved" counts accepted artifacts only: a rejected one proved nothing.
+pub fn summary(outcomes: &[Outcome], wall: Duration, threads: usize) -> String {
     let (mut ok, mut rejected, mut bad) = (0, 0, 0);
     let (mut funcs, mut heap, mut z3) = (0usize, 0u64, 0u64);
     let mut cpu = Duration::ZERO;
@@ -149,12 +162,12 @@ pub fn summary(outcomes: &[Outcome], wall: Duration) -> String {
         match &o.verdict {
             Verdict::Accepted(r) | Verdict::Rejected(r) => {
                 if r.accepted() {
-                    ok += 1
+                    ok += 1;
+                    heap += r.accesses.heap as u64;
                 } else {
                     rejected += 1
                 }
                 funcs += r.functions;
-                heap += r.accesses.heap as u64;
                 z3 += r.z3_calls as u64;
                 cpu += r.elapsed;
             }
@@ -162,7 +175,7 @@ pub fn summary(outcomes: &[Outcome], wall: Duration) -> String {
         }
     }
     format!(
-        "\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8.2}s ({:.2}s of verifier time)",
+        "\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8}\n{:<22} {:>8.2}s ({:.2}s of verifier time)",
         "artifacts", outcomes.len(),
         "accepted", ok,
         "rejected", rejected,
@@ -170,18 +183,20 @@ pub fn summary(outcomes: &[Outcome], wall: Duration) -> String {
         "functions", funcs,
         "heap accesses proved", heap,
         "z3 calls", z3,
+        "threads", threads,
         "wall time", wall.as_secs_f64(), cpu.as_secs_f64(),
     )
 }
 
-/// Verify many artifacts and print lines and a summary; the failing ones,
-/// for the caller's exit status (rejected, bad input).
+/// Verify many artifacts on `jobs` threads and print a line (or a JSON
+/// line) each and, without `json`, a summary; the outcomes, for the
+/// caller's messages and exit status.
 pub fn run(
     paths: &[PathBuf],
     jobs: usize,
     json: bool,
     report_json: impl Fn(&validator::Report) -> serde_json::Value,
-) -> (Vec<PathBuf>, Vec<PathBuf>) {
+) -> Vec<Outcome> {
     let start = Instant::now();
     let outcomes = verify_all(paths, jobs);
     for o in &outcomes {
@@ -192,17 +207,12 @@ pub fn run(
         }
     }
     if !json {
-        println!("{}", summary(&outcomes, start.elapsed()));
+        let threads = if jobs == 0 {
+            rayon::current_num_threads()
+        } else {
+            jobs
+        };
+        println!("{}", summary(&outcomes, start.elapsed(), threads));
     }
-    let pick = |f: fn(&Verdict) -> bool| {
-        outcomes
-            .iter()
-            .filter(|o| f(&o.verdict))
-            .map(|o| o.path.clone())
-            .collect()
-    };
-    (
-        pick(|v| matches!(v, Verdict::Rejected(_))),
-        pick(|v| matches!(v, Verdict::BadInput(_))),
-    )
+    outcomes
 }

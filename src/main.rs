@@ -11,13 +11,18 @@ use pccc::driver::{self, Input};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (for verify: the artifact is accepted)
-  1  the validator rejected the artifact (each failure on stderr: function, offset,
+  0  success (for verify: every artifact is accepted)
+  1  the validator rejected an artifact (each failure on stderr: function, offset,
      instruction, reason, obligation and counterexample)
-  2  bad input or usage (malformed module, corrupted artifact, unknown export, bad arguments)
+  2  bad input or usage (malformed or unsupported module, corrupted artifact, unknown
+     export, bad arguments)
   3  the invoked function trapped (`trap: <kind>` on stderr)
 A WASI command run without --invoke exits with the status it passed to proc_exit
-(0 if `_start` returns).";
+(0 if `_start` returns).
+
+`-` as an input reads stdin, as an output writes stdout. Options may come before or
+after the positional arguments; everything after `--` is positional.
+`pccc <COMMAND> --help` shows an example of each command.";
 
 #[derive(Parser)]
 #[command(
@@ -44,18 +49,24 @@ enum HeapArg {
 enum FormatArg {
     /// One SMT-LIB2 script; `z3 FILE` answers unsat per proved obligation.
     Smtlib,
+    /// One line per obligation: its name, function, instruction and condition.
     Text,
+    /// A JSON array, one object per obligation.
     Json,
 }
+
+/// The help of `--heap` wherever the input may be a module or an artifact.
+const HEAP_HELP: &str = "Heap strategy when compiling a .wasm/.wat input [default: static]; \
+                         refused for an artifact, which keeps the one it was compiled with";
 
 #[derive(Subcommand)]
 enum Command {
     /// Compile a .wasm or .wat module to an ELF artifact.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = "Example:\n  pccc compile fib.wat -o fib.o --verify")]
     Compile {
-        /// Input module (.wasm binary or .wat text).
+        /// Input module (.wasm binary or .wat text; `-`: stdin).
         input: PathBuf,
-        /// Where to write the artifact (ELF64 relocatable object).
+        /// Where to write the artifact, an ELF64 relocatable object (`-`: stdout).
         #[arg(short, long)]
         output: PathBuf,
         /// Heap sandboxing strategy.
@@ -65,18 +76,21 @@ enum Command {
         #[arg(long)]
         verify: bool,
     },
-    /// Prove an artifact's heap accesses sandboxed: exit 0 accepted, 1 rejected, 2 bad input.
-    #[command(after_help = EXIT_CODES)]
+    /// Prove artifacts' heap accesses sandboxed: exit 0 accepted, 1 rejected, 2 bad input.
+    #[command(
+        after_help = "Examples:\n  pccc verify fib.o\n  pccc verify build/artifacts/ --json > verify.jsonl"
+    )]
     Verify {
-        /// Artifacts, or directories to search for `.o` artifacts. More than
-        /// one artifact: verified in parallel, a line each and a summary.
+        /// Artifacts (`-`: stdin), or directories to search for `.o` files.
+        /// Several: verified in parallel (each once), a line each and a summary.
         #[arg(required = true)]
         artifacts: Vec<PathBuf>,
         /// JSON on stdout instead of the human summary (one object per
         /// artifact, a line each when there are several).
         #[arg(long)]
         json: bool,
-        /// Threads for many artifacts (0: one per core).
+        /// Threads for several artifacts: 0 (default) is one per CPU; more
+        /// is capped at the number of CPUs.
         #[arg(long, default_value_t = 0)]
         jobs: usize,
         /// For each rejected heap access, the instructions before it with the
@@ -84,60 +98,74 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
-    /// Run a module (.wasm/.wat compiled in memory) or an artifact: an exported
-    /// function (--invoke), or a WASI command's `_start`.
-    #[command(after_help = EXIT_CODES)]
+    /// Run an exported function (--invoke) or a WASI command's `_start`.
+    ///
+    /// The input is a module (.wasm/.wat, compiled in memory) or an artifact;
+    /// either is verified before it runs.
+    #[command(after_help = "Examples:\n  pccc run fib.wat --invoke fib 20\n  \
+                            pccc run app.o --dir data -- --verbose input.txt")]
     Run {
+        /// Module (.wasm/.wat) or artifact (.o) to run (`-`: stdin).
         input: PathBuf,
+        /// With --invoke: one per parameter, integers (decimal or 0x-hex) or
+        /// floats (1.5, -2e3, inf, nan). Without: the WASI program's arguments.
+        /// Put any that start with `-` (but negative decimals) after `--`.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
         /// Name of the exported function to call. Without it, the module runs
         /// as a WASI command (its `_start`).
         #[arg(long)]
         invoke: Option<String>,
-        /// With --invoke: one per parameter, decimal or 0x-hex integers.
-        /// Without: the WASI program's arguments (put them after `--`).
-        #[arg(allow_hyphen_values = true)]
-        args: Vec<String>,
         /// Preopen a host directory for WASI: DIR (seen as `.`) or GUEST::DIR.
         #[arg(long = "dir", value_name = "DIR")]
         dirs: Vec<String>,
         /// A WASI environment variable, KEY=VALUE.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
-        /// Heap strategy when compiling a .wasm/.wat input.
-        #[arg(long, value_enum, default_value = "static")]
-        heap: HeapArg,
+        #[arg(long, value_enum, help = HEAP_HELP)]
+        heap: Option<HeapArg>,
         /// Run without validating first (prints a warning).
         #[arg(long)]
         unverified: bool,
     },
-    /// Every heap-access proof obligation, named by function and access
-    /// (stable across compiler versions), as SMT-LIB2, text or JSON.
-    #[command(after_help = EXIT_CODES)]
+    /// Every heap-access proof obligation, as SMT-LIB2, text or JSON.
+    ///
+    /// Named by function and access (`f<function>.a<access>`), stable across
+    /// compiler versions.
+    #[command(after_help = "Example:\n  pccc obligations fib.o > fib.smt2 && z3 fib.smt2")]
     Obligations {
+        /// Module (.wasm/.wat, compiled in memory) or artifact (.o); `-`: stdin.
         input: PathBuf,
+        /// Output format.
         #[arg(long, value_enum, default_value = "smtlib")]
         format: FormatArg,
-        /// Heap strategy when compiling a .wasm/.wat input.
-        #[arg(long, value_enum, default_value = "static")]
-        heap: HeapArg,
+        #[arg(long, value_enum, help = HEAP_HELP)]
+        heap: Option<HeapArg>,
     },
-    /// Edit an artifact by hand: dump it as JSON (metadata, facts, symbols,
-    /// code as hex with a disassembly) and build it back. For tests and for
-    /// reviewing the validator with code the compiler would never write.
-    #[command(subcommand, after_help = EXIT_CODES)]
+    /// Edit an artifact by hand: dump it as JSON and build it back.
+    ///
+    /// The JSON holds the metadata, facts, symbols and code (as hex with a
+    /// disassembly). For tests and for reviewing the validator with code the
+    /// compiler would never write.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  pccc artifact dump fib.o -o fib.json && pccc artifact build fib.json -o fib2.o"
+    )]
     Artifact(ArtifactCommand),
     /// Disassemble an artifact (or a module compiled in memory) with its facts.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = "Example:\n  pccc disasm fib.wat --heap bounds-checked")]
     Disasm {
+        /// Module (.wasm/.wat, compiled in memory) or artifact (.o); `-`: stdin.
         input: PathBuf,
-        #[arg(long, value_enum, default_value = "static")]
-        heap: HeapArg,
+        #[arg(long, value_enum, help = HEAP_HELP)]
+        heap: Option<HeapArg>,
     },
 }
 
 #[derive(Subcommand)]
 enum ArtifactCommand {
     /// Write an artifact as JSON (see README.md, "Artifact assembler").
+    #[command(after_help = "Example:\n  pccc artifact dump fib.o -o fib.json")]
     Dump {
         /// The artifact (`-`: stdin).
         artifact: PathBuf,
@@ -146,6 +174,9 @@ enum ArtifactCommand {
         output: Option<PathBuf>,
     },
     /// Build an artifact from JSON; nothing is validated (use `pccc verify`).
+    #[command(
+        after_help = "Example:\n  pccc artifact build fib.json -o fib.o && pccc verify fib.o"
+    )]
     Build {
         /// The JSON (`-`: stdin).
         json: PathBuf,
@@ -177,8 +208,10 @@ fn main() -> ExitCode {
                     eprintln!("{e}");
                     return ExitCode::from(3);
                 }
-                Some(Outcome::Rejected(_)) => {
-                    eprintln!("{e}");
+                Some(Outcome::Rejected(text)) => {
+                    if !text.is_empty() {
+                        eprintln!("{text}");
+                    }
                     return ExitCode::from(1);
                 }
                 Some(Outcome::Exit(status)) => return ExitCode::from(*status as u8),
@@ -190,12 +223,39 @@ fn main() -> ExitCode {
     }
 }
 
-fn options(heap: HeapArg) -> Result<CompileOptions> {
+fn options(heap: HeapArg) -> CompileOptions {
     let heap = match heap {
         HeapArg::Static => HeapStrategy::DEFAULT_STATIC,
         HeapArg::BoundsChecked => HeapStrategy::DEFAULT_BOUNDS_CHECKED,
     };
-    Ok(CompileOptions::with_heap(heap))
+    CompileOptions::with_heap(heap)
+}
+
+/// `input` as an artifact: read (`-`: stdin), compiled in memory if it is a
+/// module, parsed. Every error names the input. `--heap` only means something
+/// when compiling: for an artifact it is refused rather than ignored.
+fn load_artifact(input: &Path, heap: Option<HeapArg>) -> Result<(Vec<u8>, pcc::ArtifactFile)> {
+    let name = driver::display_name(input);
+    let bytes = match driver::load_input(input)? {
+        Input::Artifact(bytes) => {
+            if let Some(h) = heap {
+                let h = h.to_possible_value().map(|v| v.get_name().to_string());
+                bail!(
+                    "{name}: --heap {} applies when compiling a .wasm/.wat input; this is an \
+                     artifact, which keeps the heap strategy it was compiled with (drop --heap)",
+                    h.unwrap_or_default()
+                );
+            }
+            bytes
+        }
+        Input::Wasm(wasm) => {
+            driver::compile_bytes(&wasm, &options(heap.unwrap_or(HeapArg::Static)))
+                .with_context(|| format!("cannot compile {name}"))?
+                .to_elf()
+        }
+    };
+    let art = driver::parse_artifact(&bytes).with_context(|| name)?;
+    Ok((bytes, art))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -206,56 +266,35 @@ fn run(cli: Cli) -> Result<()> {
             heap,
             verify,
         } => {
-            let opts = options(heap)?;
+            let name = driver::display_name(&input);
             let Input::Wasm(wasm) = driver::load_input(&input)? else {
-                bail!("{} is already a compiled artifact", input.display());
+                bail!("{name} is already a compiled artifact");
             };
-            let artifact = driver::compile_bytes(&wasm, &opts)
-                .with_context(|| format!("cannot compile {}", input.display()))?;
+            let artifact = driver::compile_bytes(&wasm, &options(heap))
+                .with_context(|| format!("cannot compile {name}"))?;
             let elf = artifact.to_elf();
             if verify {
-                let report = validator::verify(&elf).context("validating the new artifact")?;
+                let report = validator::verify(&elf)
+                    .with_context(|| format!("validating the artifact of {name}"))?;
                 if !report.accepted() {
-                    return Err(Outcome::Rejected(rejection(&report, false)).into());
+                    return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
                 }
                 eprintln!("{}", summary(&report));
             }
-            write_atomically(&output, &elf)?;
-            Ok(())
+            write_output(Some(&output), &elf)
         }
         Command::Verify {
             artifacts,
             json,
             jobs,
             explain,
-        } => {
-            let paths = pccc::gate::collect(&artifacts).context("cannot list the artifacts")?;
-            if let ([artifact], [one]) = (artifacts.as_slice(), paths.as_slice()) {
-                if artifact == one {
-                    return verify_single(artifact, json, explain);
-                }
-            }
-            if paths.is_empty() {
-                bail!("no .o artifacts found in {}", show_paths(&artifacts));
-            }
-            let (rejected, bad) = pccc::gate::run(&paths, jobs, json, report_json);
-            if !rejected.is_empty() {
-                return Err(
-                    Outcome::Rejected(format!("rejected: {}", show_paths(&rejected))).into(),
-                );
-            }
-            if !bad.is_empty() {
-                bail!("not readable as pccc artifacts: {}", show_paths(&bad));
-            }
-            Ok(())
-        }
+        } => verify(&artifacts, json, jobs, explain),
         Command::Obligations {
             input,
             format,
             heap,
         } => {
-            let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
-            let art = driver::parse_artifact(&bytes)?;
+            let (_, art) = load_artifact(&input, heap)?;
             let format = match format {
                 FormatArg::Smtlib => pccc::obligations::Format::Smtlib,
                 FormatArg::Text => pccc::obligations::Format::Text,
@@ -264,14 +303,14 @@ fn run(cli: Cli) -> Result<()> {
             let (out, report) = pccc::obligations::render(&art, format);
             print!("{out}");
             if !report.accepted() {
-                return Err(Outcome::Rejected(rejection(&report, false)).into());
+                let name = driver::display_name(&input);
+                return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
             }
             Ok(())
         }
         Command::Artifact(cmd) => artifact_command(cmd),
         Command::Disasm { input, heap } => {
-            let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
-            let art = driver::parse_artifact(&bytes)?;
+            let (_, art) = load_artifact(&input, heap)?;
             print!("{}", pccc::disasm::render(&art));
             Ok(())
         }
@@ -284,14 +323,14 @@ fn run(cli: Cli) -> Result<()> {
             heap,
             unverified,
         } => {
-            let bytes = driver::artifact_bytes(driver::load_input(&input)?, &options(heap)?)?;
-            let art = driver::parse_artifact(&bytes)?;
+            let (bytes, art) = load_artifact(&input, heap)?;
+            let name = driver::display_name(&input);
             if unverified {
                 eprintln!("warning: running unverified code (--unverified)");
             } else {
                 let report = validator::verify_parsed(&art);
                 if !report.accepted() {
-                    return Err(Outcome::Rejected(rejection(&report, false)).into());
+                    return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
                 }
             }
             let mut linker = runtime::Linker::new();
@@ -299,31 +338,61 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(w) = &wasi {
                 w.add_to(&mut linker);
             }
+            let instance = || instantiate(&bytes, &linker, wasi.as_deref(), &name);
             match invoke {
-                Some(name) => run_export(&art, &bytes, &linker, wasi.as_deref(), &name, &args),
-                None => run_command(&art, &bytes, &linker, wasi.as_deref()),
+                Some(func) => run_export(&art, instance, &name, &func, &args),
+                None => run_command(&art, instance, &name),
             }
         }
     }
 }
 
-fn is_stdio(p: &Path) -> bool {
-    p.as_os_str() == "-"
-}
-
-fn read_input(p: &Path) -> Result<Vec<u8>> {
-    if is_stdio(p) {
-        let mut v = vec![];
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).context("cannot read stdin")?;
-        Ok(v)
-    } else {
-        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+/// `pccc verify`: one artifact (its summary or its full rejection), or
+/// several (a line each and a summary table; the failing ones named).
+fn verify(artifacts: &[PathBuf], json: bool, jobs: usize, explain: bool) -> Result<()> {
+    let paths = pccc::gate::collect(artifacts).context("cannot list the artifacts")?;
+    if paths.is_empty() {
+        bail!("no .o artifacts found in {}", show_paths(artifacts));
     }
+    if let [one] = paths.as_slice() {
+        if !artifacts.iter().any(|a| a.is_dir()) {
+            return verify_single(one, json, explain);
+        }
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = if jobs == 0 { cpus } else { jobs.min(cpus) };
+    let outcomes = pccc::gate::run(&paths, jobs, json, report_json);
+    let (mut rejected, mut bad) = (vec![], vec![]);
+    for o in &outcomes {
+        match &o.verdict {
+            pccc::gate::Verdict::Rejected(r) => {
+                if explain {
+                    eprintln!("{}", rejection(r, &driver::display_name(&o.path), true));
+                }
+                rejected.push(o.path.clone());
+            }
+            pccc::gate::Verdict::BadInput(_) => bad.push(o.path.clone()),
+            pccc::gate::Verdict::Accepted(_) => {}
+        }
+    }
+    let bad_line = format!("not readable as pccc artifacts: {}", show_paths(&bad));
+    if !rejected.is_empty() {
+        let mut text = format!("rejected: {}", show_paths(&rejected));
+        if !bad.is_empty() {
+            text.push_str(&format!("\nerror: {bad_line}"));
+        }
+        return Err(Outcome::Rejected(text).into());
+    }
+    if !bad.is_empty() {
+        bail!("{bad_line}");
+    }
+    Ok(())
 }
 
+/// Write `bytes` to `p`; `-` or absent: stdout.
 fn write_output(p: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match p {
-        Some(p) if !is_stdio(p) => write_atomically(p, bytes),
+        Some(p) if !driver::is_stdio(p) => write_file(p, bytes),
         _ => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -338,18 +407,18 @@ fn artifact_command(cmd: ArtifactCommand) -> Result<()> {
     use pccc::artifact_tool;
     match cmd {
         ArtifactCommand::Dump { artifact, output } => {
-            let bytes = read_input(&artifact)?;
+            let bytes = driver::read_path(&artifact)?;
             let json =
-                artifact_tool::dump(&bytes).with_context(|| format!("{}", artifact.display()))?;
+                artifact_tool::dump(&bytes).with_context(|| driver::display_name(&artifact))?;
             write_output(output.as_deref(), artifact_tool::to_json(&json).as_bytes())
         }
         ArtifactCommand::Build { json, output } => {
-            let text = read_input(&json)?;
-            let text = std::str::from_utf8(&text)
-                .map_err(|_| anyhow!("{}: not UTF-8 text", json.display()))?;
+            let name = driver::display_name(&json);
+            let text = driver::read_path(&json)?;
+            let text = std::str::from_utf8(&text).map_err(|_| anyhow!("{name}: not UTF-8 text"))?;
             let art = artifact_tool::from_json(text)
                 .and_then(|a| artifact_tool::build(&a))
-                .with_context(|| format!("{}", json.display()))?;
+                .with_context(|| name)?;
             write_output(Some(&output), &art)
         }
     }
@@ -405,13 +474,14 @@ fn instantiate(
     bytes: &[u8],
     linker: &runtime::Linker,
     wasi: Option<&runtime::wasi::Wasi>,
+    name: &str,
 ) -> Result<runtime::Instance> {
-    let module = runtime::Module::from_artifact(bytes)?;
+    let module = runtime::Module::from_artifact(bytes).with_context(|| name.to_string())?;
     let instance = runtime::Instance::new(&module, linker).map_err(|e| match e {
         runtime::InstantiateError::Trap(code) => {
             anyhow::Error::new(Outcome::Trap(code.to_string()))
         }
-        other => anyhow::Error::new(other),
+        other => anyhow::Error::new(other).context(name.to_string()),
     })?;
     if let Some(w) = wasi {
         w.attach(&instance);
@@ -430,31 +500,28 @@ fn run_error(e: runtime::RunError) -> anyhow::Error {
 /// Run a WASI command: its `_start`, then its exit status.
 fn run_command(
     art: &pcc::ArtifactFile,
-    bytes: &[u8],
-    linker: &runtime::Linker,
-    wasi: Option<&runtime::wasi::Wasi>,
+    instance: impl FnOnce() -> Result<runtime::Instance>,
+    name: &str,
 ) -> Result<()> {
     if !art.meta.exports.iter().any(|e| e.name == "_start") {
-        bail!("no --invoke given and the module exports no `_start` (not a WASI command)");
+        bail!("{name}: no --invoke given and the module exports no `_start` (not a WASI command)");
     }
-    let instance = instantiate(bytes, linker, wasi)?;
-    instance.invoke("_start", &[]).map_err(run_error)?;
+    instance()?.invoke("_start", &[]).map_err(run_error)?;
     Ok(())
 }
 
 fn run_export(
     art: &pcc::ArtifactFile,
-    bytes: &[u8],
-    linker: &runtime::Linker,
-    wasi: Option<&runtime::wasi::Wasi>,
+    instance: impl FnOnce() -> Result<runtime::Instance>,
     name: &str,
+    func: &str,
     args: &[String],
 ) -> Result<()> {
     let export = art
         .meta
         .exports
         .iter()
-        .find(|e| e.name == name && e.kind == ExportKind::Func)
+        .find(|e| e.name == func && e.kind == ExportKind::Func)
         .ok_or_else(|| {
             let funcs: Vec<&str> = art
                 .meta
@@ -464,14 +531,14 @@ fn run_export(
                 .map(|e| e.name.as_str())
                 .collect();
             anyhow!(
-                "no exported function `{name}`; exported functions: {}",
+                "{name}: no exported function `{func}`; exported functions: {}",
                 funcs.join(", ")
             )
         })?;
-    let ty = func_type(&art.meta, export.index)?;
+    let ty = func_type(&art.meta, export.index).with_context(|| name.to_string())?;
     if args.len() != ty.params.len() {
         bail!(
-            "`{name}` takes {} argument(s) {:?}, got {}",
+            "`{func}` takes {} argument(s) {:?}, got {}",
             ty.params.len(),
             ty.params,
             args.len()
@@ -484,8 +551,7 @@ fn run_export(
         .map(|(i, (a, t))| parse_arg(a, *t).with_context(|| format!("argument {}", i + 1)))
         .collect::<Result<Vec<_>>>()?;
 
-    let instance = instantiate(bytes, linker, wasi)?;
-    let results = instance.invoke(name, &vals).map_err(run_error)?;
+    let results = instance()?.invoke(func, &vals).map_err(run_error)?;
     for r in results {
         println!("{}", format_val(&r));
     }
@@ -569,9 +635,25 @@ fn format_val(v: &runtime::Val) -> String {
     }
 }
 
-/// Write via a temporary file and rename, so a failed run never leaves a
-/// partial artifact behind.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Write `path`. A regular file (or a new one) is written via a temporary
+/// file and renamed over, so a failed run never leaves a partial artifact
+/// behind. Anything else — a symlink such as `/dev/stdout`, a device, a FIFO —
+/// is written through in place: renaming over it would replace the link or
+/// the device node with a regular file.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let in_place = path
+        .symlink_metadata()
+        .is_ok_and(|m| !m.file_type().is_file());
+    if in_place {
+        use std::io::Write;
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.flush()))
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -584,7 +666,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id()
     ));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        std::fs::remove_file(&tmp).ok();
+        anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+    })?;
     Ok(())
 }
 
@@ -599,9 +684,10 @@ fn show_paths(paths: &[PathBuf]) -> String {
 
 /// One artifact: the summary line, or every failure on stderr.
 fn verify_single(artifact: &Path, json: bool, explain: bool) -> Result<()> {
+    let name = driver::display_name(artifact);
     let report = match pccc::gate::verify_one(artifact) {
         pccc::gate::Verdict::Accepted(r) | pccc::gate::Verdict::Rejected(r) => r,
-        pccc::gate::Verdict::BadInput(why) => bail!("{}: {why}", artifact.display()),
+        pccc::gate::Verdict::BadInput(why) => bail!("{name}: {why}"),
     };
     if json {
         println!("{}", report_json(&report));
@@ -610,9 +696,13 @@ fn verify_single(artifact: &Path, json: bool, explain: bool) -> Result<()> {
     }
     if !report.accepted() {
         let text = if json {
-            String::new()
+            // The failures are in the JSON on stdout; stderr only names it.
+            format!(
+                "rejected: {name}: {} failure(s) (in the JSON on stdout)",
+                report.failures.len()
+            )
         } else {
-            rejection(&report, explain)
+            rejection(&report, &name, explain)
         };
         return Err(Outcome::Rejected(text).into());
     }
@@ -640,8 +730,8 @@ fn summary(r: &validator::Report) -> String {
 /// Every failure of a rejected artifact, for stderr.
 /// With `explain`, each rejected heap access also shows the instructions
 /// before it with the facts of their registers, and where its index came from.
-fn rejection(r: &validator::Report, explain: bool) -> String {
-    let mut s = format!("rejected: {} failure(s)", r.failures.len());
+fn rejection(r: &validator::Report, name: &str, explain: bool) -> String {
+    let mut s = format!("rejected: {name}: {} failure(s)", r.failures.len());
     for f in &r.failures {
         s.push_str(&format!(
             "\n  {} +{:#x}: `{}`\n    {}",
@@ -691,7 +781,8 @@ fn report_json(r: &validator::Report) -> serde_json::Value {
         "obligations": r.obligations,
         "distinct_shapes": r.distinct_shapes,
         "z3_calls": r.z3_calls,
-        "elapsed_ms": r.elapsed.as_secs_f64() * 1e3,
+        // Microseconds are all the precision a timing has.
+        "elapsed_ms": (r.elapsed.as_secs_f64() * 1e6).round() / 1e3,
         "failures": failures,
     })
 }

@@ -433,3 +433,498 @@ fn verify_explain_shows_the_window_and_the_index_chain() {
         .unwrap_or_else(|| panic!("no index chain in:\n{err}"));
     assert!(chain.contains("movsxd"), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 10: the CLI as a new user meets it.
+
+/// `pccc` with `stdin` fed to it.
+fn pccc_in(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pccc"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pccc");
+    let mut input = child.stdin.take().unwrap();
+    // The child may exit before reading everything: ignore a broken pipe.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// The seeded miscompile (sign-extending reloads): an artifact the validator rejects.
+fn rejected_artifact(dir: &Path) -> PathBuf {
+    let wasm = wat::parse_str(include_str!("modules/pressure.wat")).unwrap();
+    let seeded = backend::CompileOptions {
+        seed_sign_extending_reloads: true,
+        ..backend::CompileOptions::default()
+    };
+    let art = dir.join("seeded.o");
+    std::fs::write(&art, pccc::compile_bytes(&wasm, &seeded).unwrap().to_elf()).unwrap();
+    art
+}
+
+/// A line of the `verify` summary table, by its label.
+fn summary_field(out: &str, name: &str) -> String {
+    out.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l[name.len()..].split_whitespace().next())
+        .unwrap_or_else(|| panic!("no `{name}` in:\n{out}"))
+        .to_string()
+}
+
+#[test]
+fn options_may_follow_the_positional_arguments() {
+    let dir = scratch("optorder");
+    let art = compile_example(&dir);
+    let art = art.to_str().unwrap();
+    // The report's example: the flag after the function's argument.
+    let o = pccc(&["run", art, "--invoke", "fib", "10", "--unverified"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "55\n");
+    assert!(stderr(&o).contains("unverified"), "{}", stderr(&o));
+    // Every option after the input and the arguments.
+    let ex = example();
+    let o = pccc(&[
+        "run",
+        ex.to_str().unwrap(),
+        "7",
+        "2",
+        "--heap",
+        "bounds-checked",
+        "--invoke",
+        "div",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "3\n");
+    // Negative numbers are arguments, not options; after `--` anything is.
+    let o = pccc(&["run", ex.to_str().unwrap(), "--invoke", "div", "-7", "2"]);
+    assert_eq!(stdout(&o), "-3\n", "{}", stderr(&o));
+    let o = pccc(&[
+        "run",
+        ex.to_str().unwrap(),
+        "--invoke",
+        "div",
+        "--",
+        "-0x7",
+        "2",
+    ]);
+    assert_eq!(stdout(&o), "-3\n", "{}", stderr(&o));
+    // `verify` and `compile` too.
+    let o = pccc(&["verify", art, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str::<serde_json::Value>(&stdout(&o)).expect("JSON");
+    let out = dir.join("again.o");
+    let o = pccc(&[
+        "compile",
+        ex.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--verify",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn heap_is_refused_for_an_artifact_input() {
+    let dir = scratch("heapart");
+    let art = compile_example(&dir);
+    let art = art.to_str().unwrap();
+    for cmd in [
+        vec![
+            "run",
+            art,
+            "--heap",
+            "bounds-checked",
+            "--invoke",
+            "fib",
+            "3",
+        ],
+        vec!["disasm", art, "--heap", "bounds-checked"],
+        vec!["obligations", art, "--heap", "static"],
+    ] {
+        let o = pccc(&cmd);
+        assert_bad_input(&o, "--heap");
+        assert!(stderr(&o).contains("fib.o"), "{cmd:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{cmd:?}: {}", stdout(&o));
+    }
+    // Without --heap, an artifact runs with the strategy it was compiled with.
+    let o = pccc(&["run", art, "--invoke", "fib", "3"]);
+    assert_eq!(stdout(&o), "2\n", "{}", stderr(&o));
+}
+
+#[test]
+fn output_through_a_symlink_keeps_the_symlink() {
+    let dir = scratch("symlink");
+    let target = dir.join("target.o");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.join("link.o");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = pccc(&[
+        "compile",
+        example().to_str().unwrap(),
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        link.symlink_metadata().unwrap().file_type().is_symlink(),
+        "the symlink was replaced by a regular file"
+    );
+    assert_eq!(&std::fs::read(&target).unwrap()[..4], b"\x7fELF");
+    // A regular file is still replaced atomically, and no temporary is left.
+    let plain = dir.join("plain.o");
+    let o = pccc(&[
+        "compile",
+        example().to_str().unwrap(),
+        "-o",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names: Vec<String> = std::fs::read_dir(&*dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("tmp")), "{names:?}");
+}
+
+#[test]
+fn dash_is_stdin_and_stdout() {
+    let wat = std::fs::read(example()).unwrap();
+    // compile: module on stdin, artifact on stdout.
+    let o = pccc_in(&["compile", "-", "-o", "-"], &wat);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(&o.stdout[..4], b"\x7fELF");
+    let elf = o.stdout;
+    // run, disasm, obligations, verify: artifact (or module) on stdin.
+    let o = pccc_in(&["run", "-", "--invoke", "fib", "10"], &elf);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+    let o = pccc_in(&["run", "-", "--invoke", "fib", "10"], &wat);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+    let o = pccc_in(&["disasm", "-"], &elf);
+    assert!(stdout(&o).contains("fib (func 0"), "{}", stderr(&o));
+    let o = pccc_in(&["obligations", "--format", "text", "-"], &elf);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stderr(&o));
+    let o = pccc_in(&["verify", "-"], &elf);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("accepted:"), "{}", stdout(&o));
+    // Errors name stdin.
+    let o = pccc_in(&["compile", "-", "-o", "-"], b"(module (func (bogus)))");
+    assert_bad_input(&o, "<stdin>:1:16");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn verify_jobs_is_capped_at_the_number_of_cpus() {
+    let dir = scratch("jobs");
+    let a = compile_example(&dir);
+    let b = dir.join("b.o");
+    std::fs::copy(&a, &b).unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let start = std::time::Instant::now();
+    let o = pccc(&[
+        "verify",
+        "--jobs",
+        "99999",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(summary_field(&stdout(&o), "threads"), cpus.to_string());
+    let o = pccc(&[
+        "verify",
+        "--jobs",
+        "1",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(summary_field(&stdout(&o), "threads"), "1");
+    let help = stdout(&pccc(&["verify", "--help"]));
+    assert!(help.contains("capped at the number of CPUs"), "{help}");
+}
+
+#[test]
+fn simd_is_named_unsupported_not_invalid() {
+    let dir = scratch("simd");
+    let path = dir.join("simd.wat");
+    std::fs::write(
+        &path,
+        "(module (func (export \"f\") (result i32) \
+           (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))",
+    )
+    .unwrap();
+    for cmd in [
+        vec!["compile", path.to_str().unwrap(), "-o", "/nonexistent/x.o"],
+        vec!["run", path.to_str().unwrap(), "--invoke", "f"],
+    ] {
+        let o = pccc(&cmd);
+        assert_bad_input(&o, "unsupported");
+        let err = stderr(&o);
+        assert!(err.contains("SIMD"), "{err}");
+        assert!(err.contains("simd.wat"), "{err}");
+        assert!(!err.contains("invalid module"), "{err}");
+    }
+    // A truly invalid module is still called invalid.
+    let bad = dir.join("bad.wat");
+    std::fs::write(&bad, "(module (func (result i32) i64.const 1))").unwrap();
+    assert_bad_input(&pccc(&["run", bad.to_str().unwrap()]), "invalid module");
+}
+
+#[test]
+fn wat_syntax_errors_name_the_file() {
+    let dir = scratch("watname");
+    let path = dir.join("bad.wat");
+    std::fs::write(&path, "(module (func (bogus)))").unwrap();
+    for cmd in [
+        vec!["compile", path.to_str().unwrap(), "-o", "/nonexistent/x.o"],
+        vec!["run", path.to_str().unwrap()],
+        vec!["disasm", path.to_str().unwrap()],
+    ] {
+        let o = pccc(&cmd);
+        assert_bad_input(&o, &format!("{}:1:16", path.display()));
+        assert!(!stderr(&o).contains("<anon>"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn nul_containing_input_gets_a_message_not_a_debug_dump() {
+    let dir = scratch("nul");
+    let path = dir.join("notes.txt");
+    std::fs::write(&path, b"hello\0world").unwrap();
+    for cmd in [
+        vec!["compile", path.to_str().unwrap(), "-o", "/nonexistent/x.o"],
+        vec!["run", path.to_str().unwrap()],
+    ] {
+        let o = pccc(&cmd);
+        assert_bad_input(&o, "notes.txt");
+        let err = stderr(&o);
+        assert!(err.contains("magic"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line, no dump: {err}");
+        assert!(!err.contains("0x61"), "{err}");
+    }
+}
+
+#[test]
+fn every_error_names_the_file() {
+    let dir = scratch("names");
+    let art = compile_example(&dir);
+    let good = std::fs::read(&art).unwrap();
+    let trunc = dir.join("trunc.o");
+    std::fs::write(&trunc, &good[..good.len() / 2]).unwrap();
+    let t = trunc.to_str().unwrap();
+    let invalid = dir.join("invalid.wat");
+    std::fs::write(&invalid, "(module (func (result i32) i64.const 1))").unwrap();
+    let i = invalid.to_str().unwrap();
+    for (cmd, name) in [
+        (vec!["run", t, "--invoke", "fib", "1"], "trunc.o"),
+        (vec!["disasm", t], "trunc.o"),
+        (vec!["obligations", t], "trunc.o"),
+        (vec!["verify", t], "trunc.o"),
+        (vec!["artifact", "dump", t], "trunc.o"),
+        (vec!["run", i, "--invoke", "f"], "invalid.wat"),
+        (vec!["disasm", i], "invalid.wat"),
+        (vec!["obligations", i], "invalid.wat"),
+        (vec!["compile", i, "-o", "/nonexistent/x.o"], "invalid.wat"),
+    ] {
+        assert_bad_input(&pccc(&cmd), name);
+    }
+    // A rejection names the artifact too.
+    let seeded = rejected_artifact(&dir);
+    let o = pccc(&["verify", seeded.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("seeded.o"), "{}", stderr(&o));
+}
+
+#[test]
+fn explain_is_honoured_with_several_artifacts() {
+    let dir = scratch("explain-many");
+    let good = compile_example(&dir);
+    let seeded = rejected_artifact(&dir);
+    let o = pccc(&[
+        "verify",
+        "--explain",
+        good.to_str().unwrap(),
+        seeded.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("before it (with what the validator knew):"),
+        "{err}"
+    );
+    assert!(err.contains("the index came from (newest first):"), "{err}");
+    assert!(err.contains("seeded.o"), "{err}");
+}
+
+#[test]
+fn bad_input_is_named_even_when_something_is_rejected() {
+    let dir = scratch("bad-and-rejected");
+    let seeded = rejected_artifact(&dir);
+    let junk = dir.join("junk.o");
+    std::fs::write(&junk, b"not an artifact").unwrap();
+    let o = pccc(&["verify", seeded.to_str().unwrap(), junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("seeded.o"), "{err}");
+    assert!(err.contains("junk.o"), "{err}");
+}
+
+#[test]
+fn heap_accesses_proved_counts_accepted_artifacts_only() {
+    let dir = scratch("proved");
+    let good = compile_example(&dir);
+    let seeded = rejected_artifact(&dir);
+    let o = pccc(&["verify", good.to_str().unwrap()]);
+    let one: validator_summary::Single = validator_summary::single(&stdout(&o));
+    let o = pccc(&["verify", good.to_str().unwrap(), seeded.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        summary_field(&stdout(&o), "heap accesses proved"),
+        one.heap.to_string(),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// The numbers of a one-artifact `verify` summary line.
+mod validator_summary {
+    pub struct Single {
+        pub heap: u64,
+    }
+    pub fn single(line: &str) -> Single {
+        let heap = line
+            .split("memory accesses: ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no heap count in {line}"));
+        Single { heap }
+    }
+}
+
+#[test]
+fn a_path_given_twice_is_verified_once() {
+    let dir = scratch("twice");
+    let a = compile_example(&dir);
+    let b = dir.join("b.o");
+    std::fs::copy(&a, &b).unwrap();
+    let dotted = dir.join(".").join("fib.o");
+    let o = pccc(&[
+        "verify",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        a.to_str().unwrap(),
+        dotted.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        summary_field(&stdout(&o), "artifacts"),
+        "2",
+        "{}",
+        stdout(&o)
+    );
+    // Twice the same file alone is the one-artifact form.
+    let o = pccc(&["verify", a.to_str().unwrap(), a.to_str().unwrap()]);
+    assert!(stdout(&o).starts_with("accepted:"), "{}", stdout(&o));
+}
+
+#[test]
+fn json_floats_are_rounded() {
+    let dir = scratch("json-floats");
+    let a = compile_example(&dir);
+    let b = dir.join("b.o");
+    std::fs::copy(&a, &b).unwrap();
+    let check = |text: &str| {
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            let ms = v["elapsed_ms"].to_string();
+            let decimals = ms.split('.').nth(1).map_or(0, str::len);
+            assert!(decimals <= 3, "elapsed_ms {ms} in {line}");
+        }
+    };
+    check(&stdout(&pccc(&["verify", "--json", a.to_str().unwrap()])));
+    check(&stdout(&pccc(&[
+        "verify",
+        "--json",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ])));
+}
+
+#[test]
+fn verify_json_on_a_reject_prints_no_blank_stderr_line() {
+    let dir = scratch("json-reject");
+    let seeded = rejected_artifact(&dir);
+    let o = pccc(&["verify", "--json", seeded.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["accepted"], false);
+    let err = stderr(&o);
+    assert!(err.lines().all(|l| !l.trim().is_empty()), "{err:?}");
+    assert!(err.contains("seeded.o"), "{err:?}");
+}
+
+#[test]
+fn help_is_concise_documented_and_has_examples() {
+    let top = stdout(&pccc(&["--help"]));
+    assert_eq!(top.matches("Exit codes").count(), 1, "{top}");
+    for sub in [
+        vec!["compile"],
+        vec!["verify"],
+        vec!["run"],
+        vec!["obligations"],
+        vec!["disasm"],
+        vec!["artifact", "dump"],
+        vec!["artifact", "build"],
+    ] {
+        for flag in ["-h", "--help"] {
+            let mut args = sub.clone();
+            args.push(flag);
+            let o = pccc(&args);
+            assert!(o.status.success(), "{args:?}");
+            let help = stdout(&o);
+            assert!(
+                !help.contains("Exit codes"),
+                "{args:?} repeats the exit codes:\n{help}"
+            );
+            assert!(help.contains("Example"), "{args:?} has no example:\n{help}");
+            // Every argument and option has a description: no bare `<INPUT>` line.
+            let lines: Vec<&str> = help.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let t = line.trim_start();
+                let indent = line.len() - t.len();
+                let item = indent < 10
+                    && (t.starts_with('<') || t.starts_with('[') || t.starts_with("--"));
+                let described = t.trim_end().contains("  ")
+                    || lines
+                        .get(i + 1)
+                        .is_some_and(|n| n.starts_with("          ") && !n.trim().is_empty());
+                assert!(
+                    !item || described,
+                    "{args:?}: `{t}` has no description:\n{help}"
+                );
+            }
+        }
+    }
+    let run = stdout(&pccc(&["run", "-h"]));
+    assert!(run.contains("<INPUT>  "), "{run}");
+    assert!(run.contains("float"), "{run}");
+    let obligations = stdout(&pccc(&["obligations", "--help"]));
+    for v in ["smtlib:", "text:", "json:"] {
+        assert!(
+            obligations.contains(v),
+            "`{v}` undocumented:\n{obligations}"
+        );
+    }
+    let disasm = stdout(&pccc(&["disasm", "-h"]));
+    let heap = disasm
+        .lines()
+        .find(|l| l.contains("--heap"))
+        .unwrap_or_else(|| panic!("{disasm}"));
+    assert!(heap.contains("Heap"), "--heap undocumented:\n{disasm}");
+}
