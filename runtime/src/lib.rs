@@ -484,6 +484,19 @@ struct WasmStack {
     top: usize,
 }
 
+/// A thread's wasm stack is unmapped when the thread exits (no wasm runs on
+/// it then), and its guard leaves the registry: a process that runs wasm on
+/// many short-lived threads must not leak a mapping per thread until mmap
+/// fails at the kernel's map-count limit.
+impl Drop for WasmStack {
+    fn drop(&mut self) {
+        if let Ok(mut guards) = signals::STACK_GUARDS.write() {
+            guards.retain(|&(lo, _)| lo != self.base);
+        }
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.top - self.base) };
+    }
+}
+
 const WASM_STACK: usize = 8 << 20;
 const STACK_GUARD: usize = 64 << 10;
 

@@ -38,14 +38,35 @@ pub fn ensure_installed() {
 }
 
 thread_local! {
-    static ALTSTACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ALTSTACK: std::cell::RefCell<Option<AltStack>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A thread's alternate signal stack, disabled and unmapped when the thread
+/// exits (otherwise every thread that ran wasm leaks a mapping).
+struct AltStack {
+    mem: *mut libc::c_void,
+    size: usize,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        unsafe {
+            let off = libc::stack_t {
+                ss_sp: std::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
+            libc::sigaltstack(&off, std::ptr::null_mut());
+            libc::munmap(self.mem, self.size);
+        }
+    }
 }
 
 /// Each thread that runs wasm needs an alternate signal stack: a stack
 /// overflow fault cannot be handled on the stack that overflowed.
 fn ensure_altstack() {
-    ALTSTACK.with(|done| {
-        if done.get() {
+    ALTSTACK.with(|alt| {
+        if alt.borrow().is_some() {
             return;
         }
         const SIZE: usize = 256 * 1024;
@@ -67,8 +88,8 @@ fn ensure_altstack() {
                 ss_size: SIZE,
             };
             libc::sigaltstack(&ss, std::ptr::null_mut());
+            *alt.borrow_mut() = Some(AltStack { mem, size: SIZE });
         }
-        done.set(true);
     });
 }
 
