@@ -47,10 +47,7 @@ use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Context, Result};
 use iced_x86::code_asm::{CodeAssembler, CodeLabel};
-use iced_x86::{
-    BlockEncoderOptions, Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind,
-    SymbolResolver, SymbolResult,
-};
+use iced_x86::{BlockEncoderOptions, Decoder, DecoderOptions, Formatter, IntelFormatter};
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, Object as _, ObjectSection as _, ObjectSymbol as _,
@@ -409,38 +406,16 @@ pub fn write_elf(
         .expect("ELF serialisation of an in-memory object")
 }
 
-/// Branch and call targets as `name` or `name+0xoff`.
-struct Targets(BTreeMap<u64, String>);
-
-impl SymbolResolver for Targets {
-    fn symbol(
-        &mut self,
-        instruction: &Instruction,
-        operand: u32,
-        _instruction_operand: Option<u32>,
-        address: u64,
-        _address_size: u32,
-    ) -> Option<SymbolResult<'_>> {
-        if !matches!(
-            instruction.op_kind(operand),
-            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
-        ) {
-            return None;
-        }
-        let (&start, name) = self.0.range(..=address).next_back()?;
-        let text = match address - start {
-            0 => name.clone(),
-            d => format!("{name}+{d:#x}"),
-        };
-        Some(SymbolResult::with_string(address, text))
-    }
-}
-
 /// Intel-syntax listing, one line per instruction: offset relative to `ip`
 /// (the piece's start), bytes, instruction; targets named by function.
 fn disassemble(code: &[u8], ip: u64, starts: &BTreeMap<u64, String>) -> Vec<String> {
     let mut decoder = Decoder::with_ip(64, code, ip, DecoderOptions::NONE);
-    let mut fmt = IntelFormatter::with_options(Some(Box::new(Targets(starts.clone()))), None);
+    let mut fmt = IntelFormatter::with_options(
+        Some(Box::new(crate::disasm::Symbols {
+            starts: starts.clone(),
+        })),
+        None,
+    );
     let mut out = vec![];
     while decoder.can_decode() {
         let insn = decoder.decode();

@@ -12,10 +12,11 @@ use iced_x86::{
 };
 use pcc::{ArtifactFile, FactEntry, Point, TrapCode};
 
-/// Resolves branch and call targets to `name` or `name+0xoff`.
-struct Symbols {
+/// Resolves branch and call targets to `name` or `name+0xoff` (also used by
+/// `pccc artifact dump`'s listing).
+pub(crate) struct Symbols {
     /// Text offset → function name, sorted.
-    starts: BTreeMap<u64, String>,
+    pub(crate) starts: BTreeMap<u64, String>,
 }
 
 impl SymbolResolver for Symbols {
