@@ -42,23 +42,33 @@ use iced_x86::code_asm::*;
 use pcc::{ElemItem, Fact, FactEntry, HeapStrategy, Loc, Point, TrapCode, VmCtxLayout};
 use pccc::artifact_tool::{self, ArtifactJson, SymbolJson};
 
-/// Defined functions: g (0), f (1, the one rows rewrite), v (2), then the
-/// import's thunk (3). Types: $t = 0, $v = 1. The table holds v.
+/// Defined functions: g (0), m (1), f (2, the one rows rewrite), v (3),
+/// then the import's thunk (4). Types: $t = 0, $v = 1, $m = 2 (twelve i32
+/// results: three travel in the outgoing area). The table holds v and m.
+/// The functions rows call come before f, so their addresses stay put when
+/// f's code is replaced.
 const SKELETON: &str = r#"(module
   (type $t (func (param i32) (result i32)))
   (type $v (func (result i32)))
+  (type $m (func (param i32) (result i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
   (import "env" "h" (func $h (type $t)))
   (memory 1)
   (table 2 funcref)
-  (elem (i32.const 0) $v)
+  (elem (i32.const 0) $v $m)
   (func $g (type $t) local.get 0 i32.load)
+  (func $m (type $m)
+    local.get 0 local.get 0 local.get 0 local.get 0 local.get 0 local.get 0
+    local.get 0 local.get 0 local.get 0 local.get 0 local.get 0 local.get 0)
   (func $f (export "f") (type $t) local.get 0 i32.load)
   (func $v (type $v) i32.const 7))"#;
 
 /// The function rows rewrite.
-const F: u32 = 1;
+const F: u32 = 2;
 /// The function direct calls go to.
 const G: u32 = 0;
+/// The function with results in the outgoing area, and its type.
+const M: u32 = 1;
+const M_TYPE: u32 = 2;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Heap {
@@ -94,6 +104,8 @@ struct Asm {
     /// Entry and stack-overflow trap of g, for calls.
     g: u64,
     g_trap: u64,
+    /// Entry of m (three stack results).
+    m: u64,
     layout: VmCtxLayout,
     names: HashMap<&'static str, CodeLabel>,
     traps: Vec<(CodeLabel, TrapCode)>,
@@ -200,6 +212,7 @@ fn assemble(art: &ArtifactJson, frame: u32, body: &Body) -> Built {
         placed: None,
         g,
         g_trap,
+        m: art.offset(M).unwrap() as u64,
         layout: art.metadata.vmctx_layout(),
         names: HashMap::new(),
         traps: vec![],
@@ -355,12 +368,17 @@ fn host_call(s: &mut Asm, vmctx: Option<AsmRegister64>, slots: i32, import: u32)
 /// call_indirect of table 0 at index `rdi << 32 | ...` with the bound
 /// compared at `bits` (64 in the compiler's sequence).
 fn call_indirect(s: &mut Asm, bound32: bool) -> R {
+    call_indirect_of(s, bound32, 1, 0)
+}
+
+/// call_indirect of type `ty`, the vmctx saved at `[rsp + vm_slot]`.
+fn call_indirect_of(s: &mut Asm, bound32: bool, ty: u32, vm_slot: i32) -> R {
     let (t_oob, t_null, t_sig) = (
         s.trap(TrapCode::TableOutOfBounds),
         s.trap(TrapCode::IndirectCallToNull),
         s.trap(TrapCode::BadSignature),
     );
-    let (table, sig) = (s.layout.table(0), s.layout.sig_id(1));
+    let (table, sig) = (s.layout.table(0), s.layout.sig_id(ty));
     s.a.mov(r8, rdi)?;
     // An index with upper bits: only a 64-bit bound check stops it.
     s.a.shl(r8, 32)?;
@@ -382,12 +400,15 @@ fn call_indirect(s: &mut Asm, bound32: bool) -> R {
     s.a.mov(rdi, qword_ptr(r14 + sig))?;
     s.a.cmp(qword_ptr(rsi + VmCtxLayout::ELEM_SIG), rdi)?;
     s.a.jne(t_sig)?;
-    s.a.mov(qword_ptr(rsp), r14)?;
+    s.a.mov(qword_ptr(rsp + vm_slot), r14)?;
     s.a.mov(r14, qword_ptr(rsi + VmCtxLayout::ELEM_VMCTX))?;
     s.a.mov(r15, qword_ptr(r14))?;
+    if ty == M_TYPE {
+        s.a.mov(edi, 1)?;
+    }
     s.at("use")?;
     s.a.call(qword_ptr(rsi + VmCtxLayout::ELEM_CODE))?;
-    s.a.mov(r14, qword_ptr(rsp))?;
+    s.a.mov(r14, qword_ptr(rsp + vm_slot))?;
     s.a.mov(r15, qword_ptr(r14))
 }
 
@@ -1391,6 +1412,7 @@ fn rows() -> Vec<Row> {
     ));
     // ---- review (second adversarial review, of the rewritten validator) ----
     rows.extend(review_rows());
+    rows.extend(stack_result_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1438,7 +1460,7 @@ fn rows() -> Vec<Row> {
         ),
         &["overlap"],
         Box::new(|j, _| {
-            // f starts inside g; symbols agree with the metadata.
+            // f starts inside m; symbols agree with the metadata.
             j.metadata.funcs[F as usize].offset -= 2;
             j.metadata.funcs[F as usize].size += 2;
             j.symbols[F as usize].offset -= 2;
@@ -1465,6 +1487,131 @@ fn rows() -> Vec<Row> {
         }),
     ));
     rows
+}
+
+/// Results past the result registers (issue 10): the callee writes them to
+/// the caller's outgoing area through rbp, the caller reloads them from rsp.
+/// The callee may write only its own result slots; a caller must own the
+/// callee type's slots at rsp when it calls, and forgets them after.
+/// Written first, against the validator without those rules (`old`).
+fn stack_result_rows() -> Vec<Row> {
+    use Heap::Static;
+    // f's type becomes $m: three stack results.
+    let as_m = || -> Tamper { Box::new(|j, _| j.metadata.funcs[F as usize].type_index = M_TYPE) };
+    let store_results = |s: &mut Asm, slots: i32| -> R {
+        for k in 0..slots {
+            if k == slots - 1 {
+                s.at("attack")?;
+            }
+            s.a.mov(qword_ptr(rbp + 16 + 8 * k), rdi)?;
+        }
+        // The nine register results, zero-extended (eax: the epilogue).
+        for r in [edx, ecx, esi, edi, r8d, r9d, r10d, r11d] {
+            s.a.mov(r, 0)?;
+        }
+        Ok(())
+    };
+    let call_m = |s: &mut Asm| -> R {
+        let m = s.m;
+        s.a.mov(edi, 1)?;
+        s.at("attack")?;
+        s.a.call(m)
+    };
+    vec![
+        tampered(
+            control(
+                "control: three stack results written",
+                Static,
+                0,
+                b(move |s| store_results(s, 3)),
+            ),
+            &[],
+            as_m(),
+        ),
+        tampered(
+            attack(
+                "a fourth stack result slot written",
+                "new",
+                "accepted",
+                Static,
+                0,
+                &["attack"],
+                b(move |s| store_results(s, 4)),
+            ),
+            &[],
+            as_m(),
+        ),
+        attack(
+            "stack result written by a function without any",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(move |s| store_results(s, 1)),
+        ),
+        control(
+            "control: call with the outgoing area, results reloaded",
+            Static,
+            0x20,
+            b(move |s| {
+                call_m(s)?;
+                s.a.mov(eax, dword_ptr(rsp + 16))?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "call without room for the callee's stack results",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["attack"],
+            b(call_m),
+        ),
+        control(
+            "control: call_indirect with the outgoing area",
+            Static,
+            0x20,
+            b(|s| call_indirect_of(s, false, M_TYPE, 0x18)),
+        ),
+        attack(
+            "call_indirect without room for the stack results",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["use"],
+            b(|s| call_indirect_of(s, false, M_TYPE, 8)),
+        ),
+        attack(
+            "bounded value kept in a result slot across the call",
+            "new",
+            "accepted",
+            Static,
+            0x20,
+            &["use"],
+            b(move |s| {
+                s.a.mov(ecx, 5)?;
+                s.a.mov(qword_ptr(rsp + 8), rcx)?;
+                call_m(s)?;
+                s.a.mov(rax, qword_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        control(
+            "control: bounded value kept above the result slots",
+            Static,
+            0x20,
+            b(move |s| {
+                s.a.mov(ecx, 5)?;
+                s.a.mov(qword_ptr(rsp + 0x18), rcx)?;
+                call_m(s)?;
+                s.a.mov(rax, qword_ptr(rsp + 0x18))?;
+                use_index(s, rax)
+            }),
+        ),
+    ]
 }
 
 /// `out` := the address of table 0's element at the (zero-extended) index

@@ -987,6 +987,14 @@ impl<'a> FuncEmitter<'a> {
                     asm.mov(m, R64[r(0)])?;
                 }
             }
+            MInst::StoreStackResult { src, slot } => {
+                let m = qword_ptr(rbp + (16 + 8 * *slot) as i32);
+                if src.class() == RegClass::Float {
+                    asm.movsd_2(m, X[r(0)])?;
+                } else {
+                    asm.mov(m, R64[r(0)])?;
+                }
+            }
             MInst::LoadFrame { dst, off } => {
                 let m = qword_ptr(rsp + *off as i32);
                 if dst.class() == RegClass::Float {

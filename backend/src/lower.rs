@@ -103,19 +103,33 @@ impl<'a> Lowerer<'a> {
         arg_locations(args.iter().map(|v| v.class() == RegClass::Float))
     }
 
-    /// Each result (of a call, or returned) with its fixed register.
-    fn results_in_regs(&self, vs: &[VReg]) -> Result<Vec<(VReg, regalloc2::PReg)>, CompileError> {
-        let locs = result_locations(vs.iter().map(|v| v.class() == RegClass::Float))
-            .ok_or_else(|| self.err("more results than result registers (not supported yet)"))?;
-        Ok(vs
+    /// Each result (of a call, or returned) in a register, with that
+    /// register, and each in a slot of the outgoing area, with the slot.
+    fn result_locs(&self, vs: &[VReg]) -> (Vec<(VReg, regalloc2::PReg)>, Vec<(VReg, u32)>) {
+        let (mut regs, mut slots) = (vec![], vec![]);
+        for (&v, loc) in vs.iter().zip(result_locations(
+            vs.iter().map(|v| v.class() == RegClass::Float),
+        )) {
+            match loc {
+                ArgLoc::Xmm(x) => regs.push((v, xreg(x.0))),
+                ArgLoc::Gpr(g) => regs.push((v, preg(g.0))),
+                ArgLoc::Stack(k) => slots.push((v, k)),
+            }
+        }
+        (regs, slots)
+    }
+
+    /// A call's results: the register ones as the call's fixed defs; the
+    /// ones the callee left in the outgoing area loaded right after it
+    /// (i32s with 32-bit loads, which zero-extend), the area sized for them.
+    fn call_results(&mut self, r: &[VReg]) -> (Vec<(VReg, regalloc2::PReg)>, Vec<MInst>) {
+        let (defs, slots) = self.result_locs(r);
+        let loads = slots
             .iter()
-            .zip(locs)
-            .map(|(&v, loc)| match loc {
-                ArgLoc::Xmm(x) => (v, xreg(x.0)),
-                ArgLoc::Gpr(g) => (v, preg(g.0)),
-                ArgLoc::Stack(_) => unreachable!("results travel in registers"),
-            })
-            .collect())
+            .map(|&(dst, k)| MInst::LoadFrame { dst, off: 8 * k })
+            .collect();
+        self.call_area = self.call_area.max(8 * slots.len() as u32);
+        (defs, loads)
     }
 
     fn set_fact(&mut self, v: VReg, fact: Fact) {
@@ -677,18 +691,19 @@ impl<'a> Lowerer<'a> {
                     self.call_area = self.call_area.max(slots);
                 } else {
                     let uses = self.call_args(out, &a);
-                    let defs = self.results_in_regs(&r)?;
+                    let (defs, loads) = self.call_results(&r);
                     out.push(MInst::Call {
                         target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
                         uses,
                         defs,
                     });
+                    out.extend(loads);
                 }
             }
             Op::CallIndirect { type_index, table } => {
                 let (index, args) = a.split_last().expect("call_indirect has an index operand");
                 let uses = self.call_args(out, args);
-                let defs = self.results_in_regs(&r)?;
+                let (defs, loads) = self.call_results(&r);
                 let (tmp, callee) = (self.temp(), self.temp());
                 out.push(MInst::IndirectTarget {
                     table_off: self.ctx.layout.table(*table),
@@ -698,6 +713,7 @@ impl<'a> Lowerer<'a> {
                     dst: callee,
                 });
                 out.push(MInst::CallIndirect { callee, uses, defs });
+                out.extend(loads);
                 self.vmctx_slot = true;
             }
             Op::Jump(call) => {
@@ -730,7 +746,10 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Return => {
-                let uses = self.results_in_regs(&a)?;
+                let (uses, slots) = self.result_locs(&a);
+                for (src, slot) in slots {
+                    out.push(MInst::StoreStackResult { src, slot });
+                }
                 out.push(MInst::Ret { uses });
             }
             Op::Trap(code) => out.push(MInst::Trap { code: *code }),

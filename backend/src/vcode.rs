@@ -341,6 +341,12 @@ pub enum MInst {
         dst: VReg,
         off: u32,
     },
+    /// `mov [rbp + 16 + 8*slot], src`: a result past the result registers,
+    /// into the caller's outgoing area (`movsd` for a float).
+    StoreStackResult {
+        src: VReg,
+        slot: u32,
+    },
     /// `mov dst, [r14 + off]; mov dst, [dst]` (a global's cell through vmctx).
     GlobalGet {
         dst: VReg,
@@ -702,7 +708,9 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             O::reg_def(*dst),
         ],
         MInst::Store { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
-        MInst::StoreFrame { src, .. } => vec![O::reg_use(*src)],
+        MInst::StoreFrame { src, .. } | MInst::StoreStackResult { src, .. } => {
+            vec![O::reg_use(*src)]
+        }
         MInst::GlobalSet { src, tmp, .. } => vec![O::reg_use(*src), O::reg_temp(*tmp)],
         MInst::MemoryGrow { dst, delta } => vec![
             O::reg_fixed_use(*delta, preg(6)),

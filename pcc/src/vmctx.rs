@@ -8,9 +8,11 @@
 //! Wasm-to-wasm calls: integer arguments in [`INT_ARG_REGS`] then float
 //! arguments in [`FLOAT_ARG_REGS`]; further arguments in 8-byte stack slots
 //! at `[rsp + 8*k]` at the call instruction (the caller's outgoing area);
-//! results in [`INT_RET_REGS`] and [`FLOAT_RET_REGS`] in order (see
-//! [`result_locations`]; more results than those registers are not supported
-//! yet). All registers but `rsp`, `rbp`, `r14`, `r15` are caller-saved.
+//! results in [`INT_RET_REGS`] and [`FLOAT_RET_REGS`] in order, further
+//! results in 8-byte slots of that same outgoing area, which the callee
+//! writes at `[rbp + 16 + 8*k]` before it returns (see [`result_locations`];
+//! the caller reserves [`outgoing_slots`] of them). All registers but `rsp`,
+//! `rbp`, `r14`, `r15` are caller-saved.
 //!
 //! Host calls (imports): compiled code stores the arguments as 8-byte slots in
 //! its frame, then calls the function pointer at [`VmCtxLayout::HOST_CALL`]
@@ -53,23 +55,52 @@ pub const INT_RET_REGS: [Gpr; 9] = [
 pub const FLOAT_RET_REGS: [Xmm; 8] = FLOAT_ARG_REGS;
 
 /// Where each result of a function travels, given which are floats: integers
-/// take [`INT_RET_REGS`] in order, floats [`FLOAT_RET_REGS`]. `None` if there
-/// are more than those registers. The backend, the validator and the
-/// runtime's entry all use this one function.
-pub fn result_locations(is_float: impl IntoIterator<Item = bool>) -> Option<Vec<ArgLoc>> {
-    let (mut ints, mut floats) = (0, 0);
+/// take [`INT_RET_REGS`] in order, floats [`FLOAT_RET_REGS`], and the rest
+/// the outgoing area's slots in result order (`ArgLoc::Stack(k)`: the callee
+/// writes `[rbp + 16 + 8*k]`, the caller reads `[rsp + 8*k]` after the call).
+/// The backend, the validator and the runtime's entry all use this one
+/// function.
+pub fn result_locations(is_float: impl IntoIterator<Item = bool>) -> Vec<ArgLoc> {
+    let (mut ints, mut floats, mut slots) = (0, 0, 0);
     is_float
         .into_iter()
         .map(|f| {
-            if f {
+            if f && floats < FLOAT_RET_REGS.len() {
                 floats += 1;
-                FLOAT_RET_REGS.get(floats - 1).map(|x| ArgLoc::Xmm(*x))
-            } else {
+                ArgLoc::Xmm(FLOAT_RET_REGS[floats - 1])
+            } else if !f && ints < INT_RET_REGS.len() {
                 ints += 1;
-                INT_RET_REGS.get(ints - 1).map(|r| ArgLoc::Gpr(*r))
+                ArgLoc::Gpr(INT_RET_REGS[ints - 1])
+            } else {
+                slots += 1;
+                ArgLoc::Stack(slots - 1)
             }
         })
         .collect()
+}
+
+/// How many 8-byte slots of the outgoing area a call of this type uses: its
+/// stack arguments before the call, its stack results after it. A caller
+/// owns this many slots at `[rsp]` when it calls; the callee may read the
+/// first `stack arguments` and write the first `stack results` of them.
+pub fn outgoing_slots(
+    params: impl IntoIterator<Item = bool>,
+    results: impl IntoIterator<Item = bool>,
+) -> u32 {
+    let count = |locs: Vec<ArgLoc>| {
+        locs.iter()
+            .filter(|l| matches!(l, ArgLoc::Stack(_)))
+            .count() as u32
+    };
+    count(arg_locations(params)).max(count(result_locations(results)))
+}
+
+/// How many results of a function type travel in stack slots.
+pub fn stack_results(results: impl IntoIterator<Item = bool>) -> u32 {
+    result_locations(results)
+        .iter()
+        .filter(|l| matches!(l, ArgLoc::Stack(_)))
+        .count() as u32
 }
 
 /// Where one argument of a wasm-to-wasm call travels.
@@ -324,5 +355,28 @@ mod tests {
         assert_eq!(l.table(0), 64 + 24);
         assert_eq!(l.global(0), 64 + 24 + 16);
         assert_eq!(l.size(), 64 + 24 + 16 + 32);
+    }
+
+    #[test]
+    fn results_past_the_registers_take_slots_in_result_order() {
+        // 10 ints and 9 floats, interleaved: the 10th int and the 9th float
+        // are the first two slots, in the order the results come.
+        let mut ty = vec![];
+        for _ in 0..9 {
+            ty.push(false);
+            ty.push(true);
+        }
+        ty.push(true);
+        ty.push(false);
+        let locs = result_locations(ty.iter().copied());
+        assert_eq!(locs[0], ArgLoc::Gpr(Gpr::RAX));
+        assert_eq!(locs[1], ArgLoc::Xmm(Xmm(0)));
+        assert_eq!(locs[16], ArgLoc::Gpr(Gpr::R11));
+        assert_eq!(locs[17], ArgLoc::Stack(0), "the 9th float");
+        assert_eq!(locs[18], ArgLoc::Stack(1), "the 10th float");
+        assert_eq!(locs[19], ArgLoc::Stack(2), "the 10th int");
+        assert_eq!(stack_results(ty.iter().copied()), 3);
+        assert_eq!(outgoing_slots([false; 8], ty.iter().copied()), 3);
+        assert_eq!(outgoing_slots([false; 12], [false]), 6);
     }
 }

@@ -4,7 +4,8 @@
 //! System V callee-saved registers, records where they are (so a trap can
 //! unwind straight back here), switches to the wasm stack on the outermost
 //! entry, sets the pinned registers (r14 = vmctx, r15 = heap base), loads the
-//! integer argument registers, copies stack arguments and calls. A trap is
+//! integer argument registers, copies stack arguments and calls; on return
+//! it saves the result registers and copies out the stack results. A trap is
 //! delivered by the signal handler rewriting the faulting context to
 //! `pccc_trap_landing` with the saved-register area as rsp and the trap code
 //! in rax.
@@ -31,6 +32,10 @@ pub struct EntryFrame {
     /// rsp at the call into compiled code, written by pccc_enter: the
     /// frames above it are the runtime's (host_call keeps off them).
     pub call_sp: u64, // 328
+    /// Where to copy the results left in the outgoing area (`nrets` 8-byte
+    /// slots at the callee's `[rbp + 16]`), before the area is given up.
+    pub stack_rets: u64, // 336: *mut u64
+    pub nrets: u64,            // 344
 }
 
 std::arch::global_asm!(
@@ -86,9 +91,8 @@ std::arch::global_asm!(
     "call rax",
     // Compiled code preserves rbp (its prologue/epilogue), so the frame
     // pointer and the caller's rsp are where we left them.
-    "mov rsp, rbp",
     // rdi is a result register: address the frame through rbx (restored below).
-    "mov rbx, [rsp]",
+    "mov rbx, [rbp]",
     "mov [rbx + 96], rax",
     "movq [rbx + 184], xmm0",
     "mov [rbx + 192], rax",
@@ -108,6 +112,20 @@ std::arch::global_asm!(
     "movq [rbx + 304], xmm5",
     "movq [rbx + 312], xmm6",
     "movq [rbx + 320], xmm7",
+    // The stack results, while rsp still covers the outgoing area (a signal
+    // handler on this stack would clobber what lies below rsp).
+    "mov rcx, [rbx + 344]",
+    "mov rsi, [rbx + 336]",
+    "xor edx, edx",
+    "4:",
+    "cmp rdx, rcx",
+    "jae 5f",
+    "mov rax, [rsp + rdx * 8]",
+    "mov [rsi + rdx * 8], rax",
+    "inc rdx",
+    "jmp 4b",
+    "5:",
+    "mov rsp, rbp",
     "pop rdi",
     "pop rsp",
     "pop r15",

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use pcc::artifact::{ConstExpr, SegmentMode};
 use pcc::vmctx::{
-    arg_locations, result_locations, ArgLoc, TableOp, HOST_STACK_RESERVE, INT_ARG_REGS,
-    INT_RET_REGS,
+    arg_locations, result_locations, stack_results, ArgLoc, TableOp, HOST_STACK_RESERVE,
+    INT_ARG_REGS, INT_RET_REGS,
 };
 use pcc::{
     ArtifactFile, ExportKind, ImportKind, Metadata, TrapCode, ValType, VmCtxLayout, WasmFuncType,
@@ -963,8 +963,7 @@ impl Instance {
         }
         let f = meta.funcs.get((index - nimp) as usize).ok_or_else(bad)?;
         let is_float = |t: &ValType| matches!(t, ValType::F32 | ValType::F64);
-        let result_locs = result_locations(ty.results.iter().map(is_float))
-            .ok_or_else(|| RunError::Unsupported("more results than result registers".into()))?;
+        let result_locs = result_locations(ty.results.iter().map(is_float));
         let mut int_args = [0u64; 6];
         let mut float_args = [0u64; 8];
         let mut stack_args = vec![];
@@ -984,6 +983,11 @@ impl Instance {
                 ArgLoc::Stack(_) => stack_args.push(a.to_slot()),
             }
         }
+        // The outgoing area holds the stack arguments before the call and
+        // the stack results after it: as many slots as the larger.
+        let nrets = stack_results(ty.results.iter().map(is_float)) as usize;
+        let mut stack_rets = vec![0u64; nrets];
+        stack_args.resize(stack_args.len().max(nrets), 0);
         let nested = !entry::INNERMOST.with(|c| c.get()).is_null();
         let (stack_base, stack_top) =
             wasm_stack().ok_or_else(|| RunError::Unsupported("cannot map a wasm stack".into()))?;
@@ -1006,6 +1010,8 @@ impl Instance {
             int_rets: [0; 9],
             float_rets: [0; 8],
             call_sp: 0,
+            stack_rets: stack_rets.as_mut_ptr() as u64,
+            nrets: nrets as u64,
         };
         HOST_TRAP.with(|t| t.set(None));
         match unsafe { entry::enter(&mut frame) } {
@@ -1020,7 +1026,7 @@ impl Instance {
                             frame.int_rets[k.expect("a result register")]
                         }
                         ArgLoc::Xmm(x) => frame.float_rets[x.0 as usize],
-                        ArgLoc::Stack(_) => unreachable!("results travel in registers"),
+                        ArgLoc::Stack(k) => stack_rets[k as usize],
                     };
                     Val::from_slot(*t, bits)
                 })

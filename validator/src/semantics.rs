@@ -304,7 +304,8 @@ pub fn is_immediate(k: OpKind) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mem {
     Frame(u32),
-    StackArg,
+    /// A slot of the caller's outgoing area: a stack argument or result.
+    StackSlot,
     Vm(u32),
     /// The foreign instance's heap-base field, of element `id`'s instance.
     ForeignVm(u32),

@@ -112,11 +112,14 @@ impl<'a> Func<'a> {
             s.flags = Flags::Unknown;
             s.forget_element_pointers();
         };
-        // The callee's i32 results come back zero-extended (checked at its `ret`).
+        // The callee's i32 results come back zero-extended (checked at its
+        // `ret`); the outgoing slots it may have written hold its stack results.
         let set_result = |s: &mut State, ty: &WasmFuncType| {
             for r in i32_result_regs(ty) {
                 s.set(r, AVal::Num(0, U32_MAX));
             }
+            let written = 8 * stack_results(ty.results.iter().map(|t| t.is_float()));
+            s.slots.retain(|&k, _| k >= written);
         };
         match (insn.op0_kind(), mem) {
             (OpKind::NearBranch64, _) => {
@@ -129,6 +132,9 @@ impl<'a> Func<'a> {
                     return false;
                 }
                 self.check_call_args(i, s, ty);
+                if !self.check_outgoing_area(i, s, ty) {
+                    return false;
+                }
                 clobber_all(s);
                 set_result(s, ty);
             }
@@ -178,6 +184,9 @@ impl<'a> Func<'a> {
                     },
                     ty,
                 );
+                if !self.check_outgoing_area(i, s, ty) {
+                    return false;
+                }
                 clobber_all(s);
                 set_result(s, ty);
             }
@@ -185,6 +194,27 @@ impl<'a> Func<'a> {
                 self.reject(i, "call to an undeclared target");
                 return false;
             }
+        }
+        true
+    }
+
+    /// At a wasm call: this frame owns the callee type's outgoing slots at
+    /// `[rsp]`, which the callee reads its stack arguments from and writes
+    /// its stack results to (through its rbp; `classify` bounds those).
+    /// Without them the callee's result stores would land on this frame's
+    /// saved rbp and return address.
+    fn check_outgoing_area(&mut self, i: usize, s: &State, ty: &WasmFuncType) -> bool {
+        let floats = |ts: &[ValType]| ts.iter().map(|t| t.is_float()).collect::<Vec<_>>();
+        let need = 8 * u64::from(outgoing_slots(floats(&ty.params), floats(&ty.results)));
+        if s.stack != Stack::Body || need > u64::from(self.frame) {
+            self.reject(
+                i,
+                format!(
+                    "call needs {need:#x} bytes of outgoing area at rsp; the frame has {:#x}",
+                    self.frame
+                ),
+            );
+            return false;
         }
         true
     }
@@ -251,10 +281,9 @@ impl<'a> Func<'a> {
 }
 
 /// The registers of a function type's i32 results, by the ABI's result
-/// assignment (none if there are more results than registers: the backend
-/// refuses such functions).
+/// assignment (those in stack slots are the caller's 32-bit loads).
 pub(super) fn i32_result_regs(ty: &WasmFuncType) -> Vec<u8> {
-    let locs = result_locations(ty.results.iter().map(|t| t.is_float())).unwrap_or_default();
+    let locs = result_locations(ty.results.iter().map(|t| t.is_float()));
     ty.results
         .iter()
         .zip(locs)

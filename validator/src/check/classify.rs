@@ -54,18 +54,27 @@ impl<'a> Func<'a> {
             );
             return None;
         }
+        // The caller's outgoing area above the return address: this
+        // function's stack arguments (read-only) and stack results (written
+        // before it returns). Every caller owns `outgoing_slots` of the type
+        // there: checked at each call (`call`), provided by the runtime's entry.
         if b == RBP && index.is_none() {
-            let nstack = arg_locations(self.ty.params.iter().map(|t| t.is_float()))
+            let nargs = arg_locations(self.ty.params.iter().map(|t| t.is_float()))
                 .iter()
                 .filter(|l| matches!(l, ArgLoc::Stack(_)))
                 .count() as i64;
-            if disp >= 16 && (disp - 16) % 8 == 0 && (disp - 16) / 8 < nstack && size <= 8 {
+            let nres = stack_results(self.ty.results.iter().map(|t| t.is_float())) as i64;
+            let k = (disp - 16) / 8;
+            if disp >= 16 && (disp - 16) % 8 == 0 && size <= 8 && k < nargs.max(nres) {
                 ck.counts.stack += 1;
-                return read_only(self, Mem::StackArg);
+                if write && k >= nres {
+                    return read_only(self, Mem::StackSlot);
+                }
+                return Some(Mem::StackSlot);
             }
             self.reject(
                 i,
-                "access through rbp that is not a stack argument of this function",
+                "access through rbp that is not a stack argument or result slot of this function",
             );
             return None;
         }

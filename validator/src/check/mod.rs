@@ -22,7 +22,10 @@ use iced_x86::{
     Mnemonic, OpAccess, OpKind, Register,
 };
 use pcc::builtin::{builtin_at, host_call_slots, ArgRule, Builtin, SYSV_CLOBBERS};
-use pcc::vmctx::{arg_locations, result_locations, ArgLoc, VmCtxLayout, CALLER_SAVED_GPRS};
+use pcc::vmctx::{
+    arg_locations, outgoing_slots, result_locations, stack_results, ArgLoc, VmCtxLayout,
+    CALLER_SAVED_GPRS,
+};
 use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
 
 use crate::obligation::{Obligation, Prover, Shape};
