@@ -6,6 +6,9 @@ use pcc::vmctx::{arg_locations, result_locations, ArgLoc};
 use pcc::{Fact, HeapStrategy, VmCtxLayout, WasmFuncType};
 use regalloc2::{Block as RBlock, RegClass, VReg};
 
+/// Values with the fixed registers they travel in (a call's or return's).
+type FixedRegs = Vec<(VReg, regalloc2::PReg)>;
+
 use crate::ir::{self, BinOp, FBinOp, FUnOp, FloatCC, Function, IntCC, Op, Type, UnOp};
 use crate::vcode::*;
 use crate::CompileError;
@@ -105,7 +108,7 @@ impl<'a> Lowerer<'a> {
 
     /// Each result (of a call, or returned) in a register, with that
     /// register, and each in a slot of the outgoing area, with the slot.
-    fn result_locs(&self, vs: &[VReg]) -> (Vec<(VReg, regalloc2::PReg)>, Vec<(VReg, u32)>) {
+    fn result_locs(&self, vs: &[VReg]) -> (FixedRegs, Vec<(VReg, u32)>) {
         let (mut regs, mut slots) = (vec![], vec![]);
         for (&v, loc) in vs.iter().zip(result_locations(
             vs.iter().map(|v| v.class() == RegClass::Float),
@@ -122,7 +125,7 @@ impl<'a> Lowerer<'a> {
     /// A call's results: the register ones as the call's fixed defs; the
     /// ones the callee left in the outgoing area loaded right after it
     /// (i32s with 32-bit loads, which zero-extend), the area sized for them.
-    fn call_results(&mut self, r: &[VReg]) -> (Vec<(VReg, regalloc2::PReg)>, Vec<MInst>) {
+    fn call_results(&mut self, r: &[VReg]) -> (FixedRegs, Vec<MInst>) {
         let (defs, slots) = self.result_locs(r);
         let loads = slots
             .iter()
