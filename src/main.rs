@@ -109,7 +109,8 @@ enum Command {
         input: PathBuf,
         /// With --invoke: one per parameter, integers (decimal or 0x-hex) or
         /// floats (1.5, -2e3, inf, nan). Without: the WASI program's arguments.
-        /// Put any that start with `-` (but negative decimals) after `--`.
+        /// Negative numbers (-5, -0x10, -inf) go anywhere; other values
+        /// that start with `-` (a WASI program's options) after `--`.
         #[arg(allow_negative_numbers = true)]
         args: Vec<String>,
         /// Name of the exported function to call. Without it, the module runs
@@ -199,7 +200,7 @@ enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(shield_negative_values(std::env::args_os()));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -323,6 +324,7 @@ fn run(cli: Cli) -> Result<()> {
             heap,
             unverified,
         } => {
+            let args: Vec<String> = args.iter().map(|a| unshield(a).to_string()).collect();
             let (bytes, art) = load_artifact(&input, heap)?;
             let name = driver::display_name(&input);
             if unverified {
@@ -579,6 +581,49 @@ fn func_type(meta: &pcc::Metadata, index: u32) -> Result<&pcc::WasmFuncType> {
     meta.types
         .get(type_index as usize)
         .ok_or_else(|| anyhow!("function {index} has missing type {type_index}"))
+}
+
+/// Marks a `run` argument that looks like an option but is a number.
+const SHIELD: char = '\u{E000}';
+
+/// clap takes `-inf`, `-nan` and `-0x10` for options (it knows only negative
+/// decimals as values), so `run f.wasm --invoke f -inf` would need `--`.
+/// Before parsing, such a `run` argument (before any `--`) is prefixed with
+/// a private-use character that `unshield` removes; nothing else changes,
+/// so options still go anywhere.
+fn shield_negative_values(
+    args: impl Iterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = vec![];
+    let (mut in_run, mut past_dashes) = (false, false);
+    for a in args {
+        let text = a.to_str().map(str::to_ascii_lowercase);
+        match text.as_deref() {
+            Some("--") => past_dashes = true,
+            Some("run") if out.len() == 1 => in_run = true,
+            Some(t) if in_run && !past_dashes && looks_negative(t) => {
+                out.push(format!("{SHIELD}{}", a.to_str().unwrap_or_default()).into());
+                continue;
+            }
+            _ => {}
+        }
+        out.push(a);
+    }
+    out
+}
+
+/// `-inf`, `-infinity`, `-nan` or `-0x` followed by hex digits.
+fn looks_negative(t: &str) -> bool {
+    let Some(v) = t.strip_prefix('-') else {
+        return false;
+    };
+    matches!(v, "inf" | "infinity" | "nan")
+        || v.strip_prefix("0x")
+            .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit() || c == '_'))
+}
+
+fn unshield(a: &str) -> &str {
+    a.strip_prefix(SHIELD).unwrap_or(a)
 }
 
 fn parse_int(s: &str) -> Result<i128> {

@@ -928,3 +928,52 @@ fn help_is_concise_documented_and_has_examples() {
         .unwrap_or_else(|| panic!("{disasm}"));
     assert!(heap.contains("Heap"), "--heap undocumented:\n{disasm}");
 }
+
+/// `-inf`, `-nan` and `-0x…` are values of `--invoke`'s arguments, anywhere
+/// among the options, with or without `--` (clap alone took them for options).
+#[test]
+fn negative_float_and_hex_arguments_need_no_double_dash() {
+    let dir = scratch("negative-args");
+    let m = dir.0.join("id.wat");
+    std::fs::write(
+        &m,
+        r#"(module (func (export "f") (param f64 i64 f32) (result f64 i64 f32)
+             local.get 0 local.get 1 local.get 2))"#,
+    )
+    .unwrap();
+    let m = m.to_str().unwrap();
+    let cases: [Vec<&str>; 3] = [
+        vec!["run", m, "--invoke", "f", "-inf", "-0x10", "-1.5"],
+        vec![
+            "run", m, "-inf", "--invoke", "f", "-0x1_0", "--heap", "static", "-1.5",
+        ],
+        vec![
+            "run",
+            m,
+            "--invoke",
+            "f",
+            "--",
+            "-Infinity",
+            "-0X10",
+            "-1.5",
+        ],
+    ];
+    for argv in cases {
+        let o = pccc(&argv[..]);
+        assert_eq!(o.status.code(), Some(0), "{argv:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "-inf\n-16\n-1.5\n", "{argv:?}");
+    }
+    let o = pccc(&[
+        "run",
+        m,
+        "--invoke",
+        "f",
+        "-nan",
+        "-0x8000000000000000",
+        "-nan",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "NaN\n-9223372036854775808\nNaN\n");
+    // A real option is still an option, and an unknown one still an error.
+    assert_bad_input(&pccc(&["run", m, "--invoke", "f", "-x", "1", "2"]), "-x");
+}
