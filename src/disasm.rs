@@ -28,11 +28,17 @@ impl SymbolResolver for Symbols {
         address: u64,
         _address_size: u32,
     ) -> Option<SymbolResult<'_>> {
-        // Only code addresses are symbols; displacements and immediates are numbers.
-        if !matches!(
-            instruction.op_kind(operand),
-            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
-        ) {
+        // Only code addresses are symbols (branch targets, and a jump
+        // table's rip-relative address); other displacements and
+        // immediates are numbers.
+        let rip = instruction.op_kind(operand) == OpKind::Memory
+            && instruction.memory_base() == iced_x86::Register::RIP;
+        if !rip
+            && !matches!(
+                instruction.op_kind(operand),
+                OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+            )
+        {
             return None;
         }
         let (&start, name) = self.starts.range(..=address).next_back()?;

@@ -1413,6 +1413,7 @@ fn rows() -> Vec<Row> {
     // ---- review (second adversarial review, of the rewritten validator) ----
     rows.extend(review_rows());
     rows.extend(stack_result_rows());
+    rows.extend(jump_table_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1609,6 +1610,239 @@ fn stack_result_rows() -> Vec<Row> {
                 call_m(s)?;
                 s.a.mov(rax, qword_ptr(rsp + 0x18))?;
                 use_index(s, rax)
+            }),
+        ),
+    ]
+}
+
+/// `n` jump-table entries of 8 bytes, each `jmp short` to just past the
+/// table, padded with int3 (the entries `br_table` emits are `jmp rel32`;
+/// any instruction start will do for the validator).
+fn table_entries(s: &mut Asm, n: u32) -> R {
+    s.at("table")?;
+    for k in 0..n {
+        let rel = (8 * (n - k) - 2) as u8;
+        s.a.db(&[0xeb, rel, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc])?;
+    }
+    s.at("out")?;
+    s.a.xor(eax, eax)
+}
+
+/// The dispatch of a jump table at label `table`: the index (edi,
+/// zero-extended into ecx) checked below `bound` (unless None), then
+/// `lea rax, [rip+table]; lea rax, [rax+rcx*8]; jmp rax` at `attack`.
+fn dispatch(s: &mut Asm, bound: Option<u32>) -> R {
+    let (out, table) = (s.l("out"), s.l("table"));
+    s.a.mov(ecx, edi)?;
+    if let Some(b) = bound {
+        s.a.cmp(ecx, b)?;
+        s.a.jae(out)?;
+    }
+    s.a.lea(rax, ptr(table))?;
+    s.a.lea(rax, qword_ptr(rax + rcx * 8))?;
+    s.at("attack")?;
+    s.a.jmp(rax)
+}
+
+/// Jump tables (issue 11): `jmp r64` only to an entry of a table whose
+/// index was proved below its length, every entry an instruction of the
+/// function after the jump. Written first against the validator without
+/// each rule, where a rule is more than "no row" (`old` says what the
+/// validator before jump tables said: it had no row for `jmp r64`).
+fn jump_table_rows() -> Vec<Row> {
+    use Heap::Static;
+    vec![
+        control(
+            "control: jump table",
+            Static,
+            0,
+            b(|s| {
+                dispatch(s, Some(4))?;
+                table_entries(s, 4)
+            }),
+        ),
+        attack(
+            "jump table without a bound check",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                dispatch(s, None)?;
+                table_entries(s, 4)
+            }),
+        ),
+        attack(
+            "jump-table bound past the function's end",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                dispatch(s, Some(64))?;
+                table_entries(s, 4)
+            }),
+        ),
+        attack(
+            "jump-table entries between instructions",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                dispatch(s, Some(4))?;
+                // 10-byte entries (`mov rax, imm64`): entry 1, 8 bytes
+                // in, lands inside entry 0's immediate.
+                s.at("table")?;
+                for _ in 0..4 {
+                    s.a.mov(rax, 0x1122_3344_5566_7788u64)?;
+                }
+                s.at("out")?;
+                s.a.xor(eax, eax)
+            }),
+        ),
+        attack(
+            "jump table before the jump",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                let over = s.l("over");
+                s.a.jmp(over)?;
+                s.at("table")?;
+                s.a.db(&[0x90; 32])?;
+                s.at("over")?;
+                s.a.mov(ecx, edi)?;
+                s.a.cmp(ecx, 4)?;
+                let out = s.l("out");
+                s.a.jae(out)?;
+                let table = s.l("table");
+                s.a.lea(rax, ptr(table))?;
+                s.a.lea(rax, qword_ptr(rax + rcx * 8))?;
+                s.at("attack")?;
+                s.a.jmp(rax)?;
+                s.at("out")?;
+                s.a.xor(eax, eax)
+            }),
+        ),
+        attack(
+            "jump table in another function",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                let (out, g) = (s.l("out"), s.g);
+                s.a.mov(ecx, edi)?;
+                s.a.cmp(ecx, 1)?;
+                s.a.jae(out)?;
+                // lea rax, [rip + g]: g's first instruction as a one-entry table.
+                let lea = iced_x86::Instruction::with2(
+                    iced_x86::Code::Lea_r64_m,
+                    iced_x86::Register::RAX,
+                    iced_x86::MemoryOperand::with_base_displ(iced_x86::Register::RIP, g as i64),
+                )
+                .unwrap();
+                s.a.add_instruction(lea)?;
+                s.a.lea(rax, qword_ptr(rax + rcx * 8))?;
+                s.at("attack")?;
+                s.a.jmp(rax)?;
+                s.at("out")?;
+                s.a.xor(eax, eax)
+            }),
+        ),
+        attack(
+            "jump-table address moved by arithmetic",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                let (out, table) = (s.l("out"), s.l("table"));
+                s.a.mov(ecx, edi)?;
+                s.a.cmp(ecx, 4)?;
+                s.a.jae(out)?;
+                s.a.lea(rax, ptr(table))?;
+                s.a.add(rax, 3)?;
+                s.a.lea(rax, qword_ptr(rax + rcx * 8))?;
+                s.at("attack")?;
+                s.a.jmp(rax)?;
+                table_entries(s, 4)
+            }),
+        ),
+        attack(
+            "jump-table entry inside a block it falls into",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                // The table path arrives with rdi unbounded; the direct
+                // path bounds it and falls into the entry. Dropping the
+                // table's edge there would let the heap access through.
+                let (out, safe, entry) = (s.l("out"), s.l("safe"), s.l("use"));
+                s.a.mov(ecx, edi)?;
+                s.a.test(ecx, ecx)?;
+                s.a.je(safe)?;
+                s.a.cmp(ecx, 1)?;
+                s.a.jae(out)?;
+                s.a.mov(rdi, 0x7fff_ffff_ffff_0000u64)?;
+                s.a.lea(rax, ptr(entry))?;
+                s.a.lea(rax, qword_ptr(rax + rcx * 8))?;
+                s.a.jmp(rax)?;
+                s.at("safe")?;
+                s.a.mov(edi, 5)?;
+                s.a.nop()?;
+                use_index(s, rdi)?;
+                s.at("out")?;
+                s.a.xor(eax, eax)
+            }),
+        ),
+        attack(
+            "jmp through memory",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(rax, r14)?;
+                s.at("attack")?;
+                s.a.jmp(qword_ptr(rax))
+            }),
+        ),
+        attack(
+            "rip-relative load",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                let table = s.l("table");
+                s.at("attack")?;
+                s.a.mov(rax, qword_ptr(table))?;
+                table_entries(s, 1)
+            }),
+        ),
+        attack(
+            "int3 reached",
+            "new",
+            "rejected",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.int3()
             }),
         ),
     ]

@@ -161,6 +161,21 @@ snapshot!(
         (i32.const 30)))"#
 );
 
+// Four targets and more: a jump table (bound check on a zero-extended copy
+// of the index, rip-relative table address, 8-byte `jmp rel32` entries).
+snapshot!(
+    br_table_jump_table,
+    r#"(module
+      (func (export "f") (param i32) (result i32)
+        (block $e (block $d (block $c (block $b (block $a
+          (br_table $a $b $c $d $e (local.get 0)))
+          (return (i32.const 10)))
+          (return (i32.const 20)))
+          (return (i32.const 30)))
+          (return (i32.const 40)))
+        (i32.const 50)))"#
+);
+
 snapshot!(
     call_indirect,
     r#"(module

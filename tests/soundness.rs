@@ -476,26 +476,29 @@ fn check_branch_row(rng: &mut Rng, code: Code, t: &mut Tally) -> Result<(), Stri
 fn check_control_rows(t: &mut Tally) -> Result<Vec<Code>, String> {
     let mut rng = Rng(SEED ^ 0xc0de);
     #[rustfmt::skip]
-    let cases: &[(&[Code], &[u8], bool)] = &[
+    // (rows covered, bytes, the signal they must die of or 0)
+    let cases: &[(&[Code], &[u8], i32)] = &[
         // push rbp; mov rbp, rsp; sub rsp, 0x20; mov rsp, rbp; pop rbp
-        (&[Code::Push_r64, Code::Pop_r64], &[0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x20, 0x48, 0x89, 0xec, 0x5d], false),
+        (&[Code::Push_r64, Code::Pop_r64], &[0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x20, 0x48, 0x89, 0xec, 0x5d], 0),
         // call +2; jmp +1; ret
-        (&[Code::Call_rel32_64, Code::Retnq], &[0xe8, 2, 0, 0, 0, 0xeb, 1, 0xc3], false),
+        (&[Code::Call_rel32_64, Code::Retnq], &[0xe8, 2, 0, 0, 0, 0xeb, 1, 0xc3], 0),
         // lea rax, [rip+9]; mov [rsp+8], rax; call [rsp+8]; jmp +1; ret  (rax: the ret's address)
-        (&[Code::Call_rm64], &[0x48, 0x8d, 0x05, 0x0b, 0, 0, 0, 0x48, 0x89, 0x44, 0x24, 0x08, 0xff, 0x54, 0x24, 0x08, 0xeb, 0x01, 0xc3], false),
-        (&[Code::Jmp_rel8_64], &[0xeb, 0x00], false),
-        (&[Code::Jmp_rel32_64], &[0xe9, 0, 0, 0, 0], false),
-        (&[Code::Nopd], &[0x90], false),
-        (&[Code::Ud2], &[0x0f, 0x0b], true),
+        (&[Code::Call_rm64], &[0x48, 0x8d, 0x05, 0x0b, 0, 0, 0, 0x48, 0x89, 0x44, 0x24, 0x08, 0xff, 0x54, 0x24, 0x08, 0xeb, 0x01, 0xc3], 0),
+        (&[Code::Jmp_rel8_64], &[0xeb, 0x00], 0),
+        (&[Code::Jmp_rel32_64], &[0xe9, 0, 0, 0, 0], 0),
+        (&[Code::Nopd], &[0x90], 0),
+        (&[Code::Ud2], &[0x0f, 0x0b], libc::SIGILL),
+        // Jump-table padding: the validator rejects reaching it; it traps.
+        (&[Code::Int3], &[0xcc], libc::SIGTRAP),
     ];
     let mut covered = vec![];
     for (codes, bytes, faults) in cases {
         let inputs: Vec<Machine> = (0..INPUTS).map(|_| draw(&mut rng, &[]).1).collect();
         for (m, out) in inputs.iter().zip(native::run(bytes, &inputs)) {
             t.cases += 1;
-            match (out, faults) {
-                (Outcome::Fault(4), true) => {} // SIGILL
-                (Outcome::Ok(after), false) => {
+            match (out, *faults) {
+                (Outcome::Fault(sig), want) if sig == want => {}
+                (Outcome::Ok(after), 0) => {
                     let mut want = *m;
                     want.gpr[4] = 0;
                     if codes.contains(&Code::Call_rm64) {
@@ -515,12 +518,95 @@ fn check_control_rows(t: &mut Tally) -> Result<Vec<Code>, String> {
     Ok(covered)
 }
 
+/// The jump-table dispatch against the CPU: after `cmp ecx, 5; jae out`, the
+/// validator makes `lea rax, [rip+table]; lea rax, [rax+rcx*8]; jmp rax` a
+/// jump to one of the table's 5 entries; on the CPU, for every index, the
+/// entry the jump reached (each entry's target marks edx with its number)
+/// must be one of those, and an index of 5 or more must not reach the table.
+fn check_jump_table_rows(t: &mut Tally) -> Result<(), String> {
+    const N: u32 = 5;
+    const TABLE: u32 = 24;
+    const BLOCKS: u32 = TABLE + 8 * N;
+    const OUT: u32 = BLOCKS + 10 * N;
+    let rel = |target: u32, next: u32| target.wrapping_sub(next).to_le_bytes();
+    let mut code = vec![0x89, 0xc9, 0x83, 0xf9, N as u8, 0x0f, 0x83];
+    code.extend(rel(OUT, 11));
+    code.extend([0x48, 0x8d, 0x05]);
+    code.extend(rel(TABLE, 18));
+    code.extend([0x48, 0x8d, 0x04, 0xc8, 0xff, 0xe0]);
+    for k in 0..N {
+        code.push(0xe9);
+        code.extend(rel(BLOCKS + 10 * k, TABLE + 8 * k + 5));
+        code.extend([0xcc; 3]);
+    }
+    for k in 0..N {
+        code.push(0xba);
+        code.extend(k.to_le_bytes());
+        code.push(0xe9);
+        code.extend(rel(OUT, BLOCKS + 10 * k + 10));
+    }
+    assert_eq!(code.len() as u32, OUT);
+    // The validator's side: the dispatch, from an unknown index.
+    let mut forms = FormChecker::default();
+    let mut sem = Semantics::new();
+    let mut s = State::pinned();
+    let mut d = Decoder::with_ip(64, &code[..TABLE as usize], 0, DecoderOptions::NONE);
+    let mut table = None;
+    while d.can_decode() {
+        let at = d.position();
+        let insn = d.decode();
+        let row = forms.check(&insn, &code[at..at + insn.len()])?;
+        match sem.step(&insn, row, &mut s, &mut FrameEnv) {
+            Ok(Flow::Next | Flow::Branch(..)) => {}
+            Ok(Flow::Table { base, count }) => table = Some((base, count)),
+            other => return Err(format!("jump table: {insn} gave {other:?}")),
+        }
+    }
+    if table != Some((TABLE, N)) {
+        return Err(format!(
+            "jump table: the validator's table is {table:?}, not {TABLE}x{N}"
+        ));
+    }
+    // The CPU's side.
+    let mut rng = Rng(SEED ^ 0x7ab1e);
+    let inputs: Vec<Machine> = (0..INPUTS as u64)
+        .map(|i| {
+            let mut m = draw(&mut rng, &[]).1;
+            m.gpr[1] = if i < 2 * N as u64 { i } else { rng.value() };
+            m.gpr[2] = u64::MAX;
+            m
+        })
+        .collect();
+    for (m, out) in inputs.iter().zip(native::run(&code, &inputs)) {
+        let Outcome::Ok(after) = out else {
+            return Err(format!("jump table: {out:?} for index {:#x}", m.gpr[1]));
+        };
+        t.cases += 1;
+        let index = m.gpr[1] as u32;
+        let entry = after.gpr[2];
+        let ok = if index < N {
+            entry == index as u64
+        } else {
+            entry == u64::MAX
+        };
+        if !ok {
+            return Err(format!(
+                "jump table: index {:#x} reached entry {entry:#x}",
+                m.gpr[1]
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn every_row_is_sound_against_the_cpu() {
     let mut rng = Rng(SEED);
     let mut t = Tally::default();
     let mut per_row: BTreeMap<String, u64> = BTreeMap::new();
-    let control = check_control_rows(&mut t).unwrap_or_else(|e| panic!("{e}"));
+    let mut control = check_control_rows(&mut t).unwrap_or_else(|e| panic!("{e}"));
+    check_jump_table_rows(&mut t).unwrap_or_else(|e| panic!("{e}"));
+    control.push(Code::Jmp_rm64);
     for c in &control {
         per_row.insert(format!("{c:?}"), INPUTS as u64);
     }

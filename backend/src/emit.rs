@@ -136,6 +136,11 @@ pub struct FuncEmitter<'a> {
     pub facts: Vec<PendingFact>,
     /// (instruction index of a `ud2`, code).
     pub traps: Vec<(usize, TrapCode)>,
+    /// (instruction index of a jump-table entry, its target block's label):
+    /// `patch_jump_entries` writes each entry's rel32 after assembly.
+    pub jump_entries: Vec<(usize, CodeLabel)>,
+    /// The same with the target's block index, until its label is placed.
+    entry_blocks: Vec<(usize, usize)>,
     trap_labels: HashMap<TrapCode, CodeLabel>,
     vcode: &'a VCode,
     out: &'a Output,
@@ -162,6 +167,22 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     }
 }
 
+/// `br_table`s with at least this many targets dispatch through a jump
+/// table; fewer compare and branch (no temporaries, no indirect jump).
+pub const JUMP_TABLE_MIN: usize = 4;
+
+/// A jump-table entry before patching: `jmp rel32` (0 for now), then int3
+/// padding to the 8-byte entry size the dispatch scales the index by.
+const JUMP_ENTRY: [u8; 8] = [0xe9, 0, 0, 0, 0, 0xcc, 0xcc, 0xcc];
+
+/// Write each jump-table entry's rel32: `(entry offset, target offset)`.
+pub fn patch_jump_entries(text: &mut [u8], entries: &[(u32, u32)]) {
+    for &(at, target) in entries {
+        let rel = target.wrapping_sub(at + 5) as i32;
+        text[at as usize + 1..at as usize + 5].copy_from_slice(&rel.to_le_bytes());
+    }
+}
+
 impl<'a> FuncEmitter<'a> {
     pub fn new(
         asm: &'a mut CodeAssembler,
@@ -179,6 +200,8 @@ impl<'a> FuncEmitter<'a> {
             func_labels,
             facts: vec![],
             traps: vec![],
+            jump_entries: vec![],
+            entry_blocks: vec![],
             trap_labels: HashMap::new(),
             vcode,
             out,
@@ -304,6 +327,11 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
         }
+        self.jump_entries = self
+            .entry_blocks
+            .drain(..)
+            .map(|(at, b)| (at, block_labels[b]))
+            .collect();
         let mut traps: Vec<(TrapCode, CodeLabel)> =
             self.trap_labels.iter().map(|(c, l)| (*c, *l)).collect();
         traps.sort_by_key(|(c, _)| *c as u32);
@@ -1159,7 +1187,10 @@ impl<'a> FuncEmitter<'a> {
                 asm.jmp(labels[else_.index()])?;
             }
             MInst::BrTable {
-                targets, default, ..
+                targets,
+                default,
+                table: None,
+                ..
             } => {
                 let i = R32[r(0)];
                 for (k, t) in targets.iter().enumerate() {
@@ -1167,6 +1198,32 @@ impl<'a> FuncEmitter<'a> {
                     asm.je(labels[t.index()])?;
                 }
                 asm.jmp(labels[default.index()])?;
+            }
+            MInst::BrTable {
+                targets, default, ..
+            } => {
+                // The bound check refines the zero-extended copy of the
+                // index (the validator's `cmp r32, imm; jae` rule), the
+                // table's address plus 8 times it is a proved entry, and
+                // each entry is a `jmp rel32` padded to 8 bytes with int3.
+                let (i, t, e) = (r(0), r(1), r(2));
+                let mut table = asm.create_label();
+                asm.mov(R32[t], R32[i])?;
+                asm.cmp(R32[t], targets.len() as u32)?;
+                asm.jae(labels[default.index()])?;
+                asm.lea(R64[e], ptr(table))?;
+                asm.lea(R64[e], qword_ptr(R64[e] + R64[t] * 8))?;
+                asm.jmp(R64[e])?;
+                for (k, target) in targets.iter().enumerate() {
+                    if k == 0 {
+                        asm.set_label(&mut table)?;
+                    }
+                    // The rel32 is patched once the block's offset is known:
+                    // the encoder would shorten a `jmp label` that fits rel8.
+                    let at = asm.instructions().len();
+                    self.entry_blocks.push((at, target.index()));
+                    asm.db(&JUMP_ENTRY)?;
+                }
             }
             MInst::Ret { .. } => {
                 asm.mov(rsp, rbp)?;

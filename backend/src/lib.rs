@@ -118,6 +118,7 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
         .collect();
     let label_copies = labels.clone();
     let mut per_func = vec![];
+    let mut jump_entries = vec![];
     for (i, f) in module.functions.iter().enumerate() {
         let vcode = lower::lower(f, &ctx)?;
         let out = regalloc::allocate(&vcode).map_err(|e| CompileError::Function {
@@ -137,13 +138,20 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
         em.emit_function(&mut labels[i], &params_i32, &params_float)
             .map_err(asm_err)?;
         let (facts, traps) = (std::mem::take(&mut em.facts), std::mem::take(&mut em.traps));
+        jump_entries.append(&mut em.jump_entries);
         per_func.push((start, facts, traps));
     }
     let result = asm
         .assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)
         .map_err(asm_err)?;
     let offsets = &result.inner.new_instruction_offsets;
-    let text = result.inner.code_buffer.clone();
+    let mut text = result.inner.code_buffer.clone();
+    let entries = jump_entries
+        .iter()
+        .map(|(idx, label)| Ok((offsets[*idx], result.label_ip(label)? as u32)))
+        .collect::<Result<Vec<_>, iced_x86::IcedError>>()
+        .map_err(asm_err)?;
+    emit::patch_jump_entries(&mut text, &entries);
     let n = per_func.len();
     let mut all_facts = vec![];
     for (i, (start, facts, traps)) in per_func.into_iter().enumerate() {

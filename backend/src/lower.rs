@@ -742,10 +742,13 @@ impl<'a> Lowerer<'a> {
                 let mut s = ts.clone();
                 s.push(dflt);
                 self.succs[vb] = s;
+                let table =
+                    (ts.len() >= crate::emit::JUMP_TABLE_MIN).then(|| (self.temp(), self.temp()));
                 out.push(MInst::BrTable {
                     index: a[0],
                     targets: ts,
                     default: dflt,
+                    table,
                 });
             }
             Op::Return => {

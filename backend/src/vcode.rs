@@ -427,11 +427,14 @@ pub enum MInst {
         then: Block,
         else_: Block,
     },
-    /// Compare chain: index i → targets[i], else default.
+    /// index i → targets[i], else default: a compare chain for a few
+    /// targets, or with `table`'s two temporaries a jump table (lowering
+    /// picks it from `JUMP_TABLE_MIN` targets on).
     BrTable {
         index: VReg,
         targets: Vec<Block>,
         default: Block,
+        table: Option<(VReg, VReg)>,
     },
     Ret {
         uses: Vec<(VReg, PReg)>,
@@ -755,7 +758,13 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         }
         MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
         MInst::Brif { cond, .. } => vec![O::reg_use(*cond)],
-        MInst::BrTable { index, .. } => vec![O::reg_use(*index)],
+        MInst::BrTable { index, table, .. } => {
+            let mut v = vec![O::reg_use(*index)];
+            if let Some((t, e)) = table {
+                v.extend([O::reg_temp(*t), O::reg_temp(*e)]);
+            }
+            v
+        }
         MInst::Ret { uses } => fixed_uses(uses),
     }
 }

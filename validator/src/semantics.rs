@@ -72,6 +72,10 @@ pub enum Op {
     Pop,
     Ud2,
     Nop,
+    /// `jmp r64`: only to a proved jump-table entry (`AVal::JumpEntry`).
+    JmpTable,
+    /// `int3`: the padding between jump-table entries; never reached.
+    Int3,
 }
 
 /// One allowed form.
@@ -179,6 +183,8 @@ pub const ROWS: &[Row] = &[
     ri(C::Retnq, Ret, RSP_ONLY),
     ri(C::Push_r64, Push, RSP_ONLY), ri(C::Pop_r64, Pop, RSP_ONLY),
     r(C::Ud2, Ud2), r(C::Nopd, Nop),
+    // Jump tables: `jmp r64` to a proved entry; int3 pads the entries.
+    r(C::Jmp_rm64, JmpTable), r(C::Int3, Int3),
 ];
 
 /// The row of a form, through a table indexed by `Code`.
@@ -251,7 +257,7 @@ fn check_form(insn: &Instruction, bytes: &[u8], enc: &mut Encoder) -> Result<&'s
     }
     // iced's AMD mode differs from Intel only in control transfers (16-bit
     // operand-size branches, far branches) among the forms with rows.
-    if matches!(row.op, Jcc | Jmp | Call | Ret) {
+    if matches!(row.op, Jcc | Jmp | Call | Ret | JmpTable) {
         let mut amd = Decoder::with_ip(64, bytes, insn.ip(), DecoderOptions::AMD);
         if amd.decode() != *insn {
             return Err("Intel and AMD CPUs decode these bytes differently".into());
@@ -269,8 +275,13 @@ fn check_form(insn: &Instruction, bytes: &[u8], enc: &mut Encoder) -> Result<&'s
                 if !memory_allowed(row.op) {
                     return Err("memory operand on a register-only row".into());
                 }
+                // `lea r64, [rip + d]`, nothing else rip-relative: it names
+                // a jump table (`lea` gives it meaning, no access happens).
+                let rip_lea = row.op == Lea
+                    && insn.memory_base() == Register::RIP
+                    && insn.memory_index() == Register::None;
                 for reg in [insn.memory_base(), insn.memory_index()] {
-                    if reg != Register::None && !reg.is_gpr64() {
+                    if reg != Register::None && !reg.is_gpr64() && !rip_lea {
                         return Err(format!(
                             "address register {reg:?} is not a 64-bit general register (address-size prefix or rip-relative)"
                         )
@@ -299,6 +310,9 @@ pub fn is_immediate(k: OpKind) -> bool {
             | OpKind::Immediate32to64
     )
 }
+
+/// The most entries a jump table may have.
+pub const JUMP_TABLE_MAX: u64 = 1 << 20;
 
 /// A classified memory operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,6 +370,12 @@ pub enum Flow {
     /// Conditional branch: the taken edge's state; the state passed in is
     /// now the fall-through's.
     Branch(u64, Box<State>),
+    /// `jmp r64` to one of the `count` 8-byte entries of the jump table at
+    /// `.text` offset `base`.
+    Table {
+        base: u32,
+        count: u32,
+    },
     /// A call (with its classified memory operand, if any): the caller
     /// applies the ABI, then execution falls through.
     Call(Option<Mem>),
@@ -587,6 +607,18 @@ impl Semantics {
                 s.stack = Stack::Popped;
             }
             Ud2 => return Ok(Flow::Trap),
+            JmpTable => {
+                let d = dst.ok_or("jmp through memory")?;
+                check_pinned(s)?;
+                return match s.read(d)? {
+                    AVal::JumpEntry { base, count } => Ok(Flow::Table { base, count }),
+                    v => Err(format!(
+                        "indirect jump through {d:?}, which holds {v:?}, not a proved jump-table entry"
+                    )
+                    .into()),
+                };
+            }
+            Int3 => return Err("int3 reached (jump-table padding is never executed)".into()),
         }
         // Rows that leave the flags keep what they say (unless they wrote a
         // register the flags describe: State::set voided them then).
@@ -721,6 +753,13 @@ fn store(s: &mut State, mem: Option<Mem>, bytes: u32, v: AVal) {
 /// of the pointer shapes compiled code builds (table elements, the host-call
 /// slot area in the frame).
 fn lea(insn: &Instruction, s: &State, frame: u32) -> Result<AVal, String> {
+    if insn.memory_base() == Register::RIP {
+        // iced resolves the displacement to the absolute target (the
+        // decoder's ip is the .text offset); outside .text's 4 GiB it names
+        // nothing a jump could use.
+        let target = insn.memory_displacement64();
+        return Ok(u32::try_from(target).map_or(UNKNOWN, AVal::CodeAddr));
+    }
     let reg = |r: Register| -> Result<Option<(u8, AVal)>, String> {
         if r == Register::None {
             return Ok(None);
@@ -740,6 +779,17 @@ fn lea(insn: &Instruction, s: &State, frame: u32) -> Result<AVal, String> {
             if b == x && t == t2 =>
         {
             AVal::Elem3(t)
+        }
+        // A jump-table entry: the table's address plus 8 times an index
+        // proved below `count` (at most 2^20 entries, so a bound is cheap
+        // to check entry by entry).
+        (Some((_, AVal::CodeAddr(base))), Some((_, AVal::Num(_, hi))), 8, 0)
+            if hi < JUMP_TABLE_MAX =>
+        {
+            AVal::JumpEntry {
+                base,
+                count: hi as u32 + 1,
+            }
         }
         (Some((_, AVal::Elems(t))), Some((_, AVal::Elem3(t2))), 8, 0) if t == t2 => {
             AVal::ElemAddr {

@@ -50,6 +50,16 @@ pub enum AVal {
     },
     /// `rsp + k` inside the current frame (a host call's slot area).
     FrameAddr(u32),
+    /// The address of the instruction at `.text` offset `off` (a
+    /// rip-relative `lea`): the start of a jump table.
+    CodeAddr(u32),
+    /// One of the `count` entries of the jump table at `.text` offset
+    /// `base`: `base + 8*k` for some `k < count` (an index proved below
+    /// `count`, scaled by the 8-byte entry size).
+    JumpEntry {
+        base: u32,
+        count: u32,
+    },
 }
 
 pub const UNKNOWN: AVal = AVal::Num(0, u64::MAX);

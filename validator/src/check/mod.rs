@@ -504,6 +504,12 @@ impl<'a> Func<'a> {
         for i in body..n {
             let mut s = match cur.take() {
                 Some(s) if !block_starts[i] => {
+                    // Only a jump-table entry can be a target the pre-pass
+                    // did not see; its edge must not be lost by falling in.
+                    if pending.contains_key(&i) {
+                        self.reject(i, "jump target reached by falling through (an entry must follow an unconditional jump)");
+                        return;
+                    }
                     self.check_claims(i, &s, Point::Before);
                     s
                 }
@@ -656,6 +662,33 @@ impl<'a> Func<'a> {
                     edges.push((t, *taken));
                 }
                 true
+            }
+            Flow::Table { base, count } => {
+                // Every entry is an instruction of this function after the
+                // jump (so the forward pass meets it with the edge pending),
+                // and not a trap site; each gets the state after the jump.
+                let fbase = self.art.meta.funcs[self.index as usize].offset as u64;
+                for k in 0..count as u64 {
+                    let rel = (base as u64 + 8 * k).wrapping_sub(fbase);
+                    let t = u32::try_from(rel)
+                        .ok()
+                        .filter(|r| !self.traps.contains_key(r))
+                        .and_then(|r| self.starts.get(&r).copied());
+                    match t {
+                        Some(t) if t > i => edges.push((t, s.clone())),
+                        _ => {
+                            self.reject(
+                                i,
+                                format!(
+                                    "jump-table entry {k} (+{rel:#x}) is not an instruction of this function after the jump"
+                                ),
+                            );
+                            edges.clear();
+                            return false;
+                        }
+                    }
+                }
+                false
             }
             Flow::Call(mem) => self.call(i, s, mem),
             Flow::Ret => {
