@@ -69,6 +69,11 @@ const QUICK: &[&str] = &[
     "c/crc",
 ];
 
+/// A timed region shorter than this under Cranelift (noop's, a loop the
+/// compilers fold away) measures the host calls and the clock, not compiled
+/// code: its ratio is printed but left out of the run geomean.
+const MIN_REGION: Duration = Duration::from_micros(100);
+
 /// One pass of a C program's calls is repeated to last about this long
 /// under Cranelift.
 const C_PASS_TARGET: Duration = Duration::from_millis(100);
@@ -254,6 +259,11 @@ impl Bench {
 
     fn runnable(&self) -> bool {
         self.measurable() && self.run_error.is_none() && self.wrong.is_none()
+    }
+
+    /// Its run ratio counts in the geomean.
+    fn timed_enough(&self) -> bool {
+        self.runnable() && median(&self.s.clif_run).is_some_and(|t| t >= secs(MIN_REGION))
     }
 }
 
@@ -918,12 +928,22 @@ fn calibrate(b: &mut Bench, e: &Engines) {
             return;
         }
     };
-    match wasmtime_run_c(&e.clif, &art, calls, 1) {
-        Ok(o) => {
-            let n = (secs(C_PASS_TARGET) / o.time.max(1e-7)).ceil();
-            *reps = n.clamp(1.0, 1e6) as usize;
+    // Double the passes until they take a tenth of the target, so a single
+    // cold pass (first touches of memory, a preempted thread) does not set N.
+    let mut n = 1usize;
+    loop {
+        match wasmtime_run_c(&e.clif, &art, calls, n) {
+            Ok(o) if o.time < secs(C_PASS_TARGET) / 10.0 && n < 1 << 20 => n *= 2,
+            Ok(o) => {
+                let per_pass = o.time / n as f64;
+                *reps = (secs(C_PASS_TARGET) / per_pass.max(1e-9)).ceil().clamp(1.0, 1e7) as usize;
+                return;
+            }
+            Err(why) => {
+                b.run_error = Some(format!("wasmtime run failed: {}", short(&why, 100)));
+                return;
+            }
         }
-        Err(why) => b.run_error = Some(format!("wasmtime run failed: {}", short(&why, 100))),
     }
 }
 
@@ -1044,6 +1064,12 @@ fn status(b: &Bench) -> String {
         (None, Kind::Sightglass { .. }) => parts.push("ok".into()),
     }
     parts.extend(b.notes.iter().cloned());
+    if b.runnable() && !b.s.run_ratio.is_empty() && !b.timed_enough() {
+        parts.push(format!(
+            "region under {} ms under Cranelift: not in the run geomean",
+            secs(MIN_REGION) * 1e3
+        ));
+    }
     if let Some(w) = &b.winch_error {
         parts.push(format!("Winch: {}", short(w, 60)));
     }
@@ -1056,7 +1082,7 @@ fn geomean_rows(out: &mut String, label: &str, benches: &[&Bench]) {
         benches
             .iter()
             .filter(|b| b.measurable() && b.wrong.is_none())
-            .filter(|b| !need_run || b.runnable())
+            .filter(|b| !need_run || b.timed_enough())
             .filter_map(|b| median(f(&b.s)))
             .collect()
     };
@@ -1292,7 +1318,7 @@ fn bench() -> Result<()> {
 
     let mut worst: Vec<(&str, f64)> = benches
         .iter()
-        .filter(|b| b.runnable())
+        .filter(|b| b.timed_enough())
         .filter_map(|b| median(&b.s.run_ratio).map(|m| (b.name.as_str(), m)))
         .collect();
     worst.sort_by(|a, b| b.1.total_cmp(&a.1));
