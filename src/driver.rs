@@ -132,3 +132,9 @@ pub fn artifact_bytes(input: Input, opts: &CompileOptions) -> Result<Vec<u8>> {
 pub fn parse_artifact(bytes: &[u8]) -> Result<ArtifactFile> {
     ArtifactFile::parse(bytes).context("invalid pccc artifact")
 }
+
+/// Parse an artifact's code, metadata and symbols, not its facts (for
+/// running unverified).
+pub fn parse_artifact_code(bytes: &[u8]) -> Result<ArtifactFile> {
+    ArtifactFile::parse_code(bytes).context("invalid pccc artifact")
+}

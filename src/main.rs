@@ -236,6 +236,26 @@ fn options(heap: HeapArg) -> CompileOptions {
 /// module, parsed. Every error names the input. `--heap` only means something
 /// when compiling: for an artifact it is refused rather than ignored.
 fn load_artifact(input: &Path, heap: Option<HeapArg>) -> Result<(Vec<u8>, pcc::ArtifactFile)> {
+    load_artifact_with(input, heap, Facts::Artifact)
+}
+
+/// Which claims `load_artifact_with` reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Facts {
+    /// Those of the artifact (a module compiles to what `compile` writes).
+    Artifact,
+    /// None: `.pcc.facts` is not read (running unverified).
+    None,
+    /// A module compiles with every claim the backend makes (disasm).
+    All,
+}
+
+/// `load_artifact`, with the claims `facts` says.
+fn load_artifact_with(
+    input: &Path,
+    heap: Option<HeapArg>,
+    facts: Facts,
+) -> Result<(Vec<u8>, pcc::ArtifactFile)> {
     let name = driver::display_name(input);
     let bytes = match driver::load_input(input)? {
         Input::Artifact(bytes) => {
@@ -250,13 +270,19 @@ fn load_artifact(input: &Path, heap: Option<HeapArg>) -> Result<(Vec<u8>, pcc::A
             bytes
         }
         Input::Wasm(wasm) => {
-            driver::compile_bytes(&wasm, &options(heap.unwrap_or(HeapArg::Static)))
+            let mut opts = options(heap.unwrap_or(HeapArg::Static));
+            opts.all_facts = facts == Facts::All;
+            driver::compile_bytes(&wasm, &opts)
                 .with_context(|| format!("cannot compile {name}"))?
                 .to_elf()
         }
     };
-    let art = driver::parse_artifact(&bytes).with_context(|| name)?;
-    Ok((bytes, art))
+    let art = if facts != Facts::None {
+        driver::parse_artifact(&bytes)
+    } else {
+        driver::parse_artifact_code(&bytes)
+    };
+    Ok((bytes, art.with_context(|| name)?))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -311,7 +337,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Artifact(cmd) => artifact_command(cmd),
         Command::Disasm { input, heap } => {
-            let (_, art) = load_artifact(&input, heap)?;
+            let (_, art) = load_artifact_with(&input, heap, Facts::All)?;
             print!("{}", pccc::disasm::render(&art));
             Ok(())
         }
@@ -325,7 +351,12 @@ fn run(cli: Cli) -> Result<()> {
             unverified,
         } => {
             let args: Vec<String> = args.iter().map(|a| unshield(a).to_string()).collect();
-            let (bytes, art) = load_artifact(&input, heap)?;
+            let facts = if unverified {
+                Facts::None
+            } else {
+                Facts::Artifact
+            };
+            let (bytes, art) = load_artifact_with(&input, heap, facts)?;
             let name = driver::display_name(&input);
             if unverified {
                 eprintln!("warning: running unverified code (--unverified)");

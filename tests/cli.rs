@@ -977,3 +977,26 @@ fn negative_float_and_hex_arguments_need_no_double_dash() {
     // A real option is still an option, and an unknown one still an error.
     assert_bad_input(&pccc(&["run", m, "--invoke", "f", "-x", "1", "2"]), "-x");
 }
+
+/// `run --unverified` does not read `.pcc.facts` (running needs none of it):
+/// an artifact whose facts section is unreadable still runs that way, while
+/// `run` and `verify`, which need the facts, refuse it with exit 2.
+#[test]
+fn run_unverified_does_not_read_the_facts() {
+    let dir = scratch("unverified-facts");
+    let art = compile_example(&dir.0);
+    let mut bytes = std::fs::read(&art).unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == b"PCCCFACT")
+        .expect("the facts section's magic");
+    bytes[at + 8] = 0xff; // format version 255
+    let bad = dir.0.join("bad-facts.o");
+    std::fs::write(&bad, &bytes).unwrap();
+    let bad = bad.to_str().unwrap();
+    let o = pccc(&["run", bad, "--invoke", "fib", "10", "--unverified"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "55\n");
+    assert_bad_input(&pccc(&["run", bad, "--invoke", "fib", "10"]), ".pcc.facts");
+    assert_bad_input(&pccc(&["verify", bad]), ".pcc.facts");
+}

@@ -50,11 +50,29 @@ fn subjects() -> Vec<Subject> {
         HeapStrategy::DEFAULT_BOUNDS_CHECKED,
     ] {
         let opts = CompileOptions::with_heap(heap);
+        // Mutants carry every claim the backend makes (`all_facts`), so
+        // a claim a mutation falsifies is caught where it is made. (The
+        // artifacts `compile` writes keep only loop headers' claims; there
+        // the validator meets the same mutant where its value is used — a
+        // heap access, a call, a return — or finds it harmless to the
+        // sandbox, and this test could not tell those apart without
+        // trusting the validator.) Same code either way.
+        let all = CompileOptions {
+            all_facts: true,
+            ..opts.clone()
+        };
         for (name, wasm) in &modules {
             let elf = pccc::compile_bytes(wasm, &opts).unwrap().to_elf();
+            let full = pccc::compile_bytes(wasm, &all).unwrap().to_elf();
+            let full = ArtifactFile::parse(&full).unwrap();
+            assert_eq!(
+                ArtifactFile::parse(&elf).unwrap().text,
+                full.text,
+                "{name}: the claims kept changed the code"
+            );
             out.push(Subject {
                 name: format!("{name} ({})", heap.name()),
-                art: ArtifactFile::parse(&elf).unwrap(),
+                art: full,
             });
         }
     }

@@ -5,7 +5,18 @@
 
 use backend::CompileOptions;
 
+/// What `pccc disasm` shows of a module: compiled keeping every claim the
+/// backend makes (an artifact keeps only its loop headers';
+/// `artifact_claims_loop` shows that).
 fn disasm_with(wat: &str, opts: &CompileOptions) -> String {
+    let opts = CompileOptions {
+        all_facts: true,
+        ..opts.clone()
+    };
+    disasm_artifact(wat, &opts)
+}
+
+fn disasm_artifact(wat: &str, opts: &CompileOptions) -> String {
     let wasm = wat::parse_str(wat).expect("test module parses");
     let art = pccc::compile_bytes(&wasm, opts).expect("test module compiles");
     let parsed = pcc::ArtifactFile::parse(&art.to_elf()).expect("artifact parses");
@@ -149,6 +160,27 @@ snapshot!(
             (br $l)))
         (local.get $acc)))"#
 );
+
+// The same loop as an artifact carries it: claims only at the loop header,
+// where the validator starts from them (everywhere else it derives the
+// state from what flows in).
+#[test]
+fn artifact_claims_loop() {
+    let wat = r#"(module (memory 1)
+      (func (export "sum") (param $p i32) (param $n i32) (result i32)
+        (local $acc i32)
+        (block $done
+          (loop $l
+            (br_if $done (i32.eqz (local.get $n)))
+            (local.set $acc (i32.add (local.get $acc) (i32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $l)))
+        (local.get $acc)))"#;
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("artifact_claims_loop", disasm_artifact(wat, &CompileOptions::default()));
+    });
+}
 
 snapshot!(
     br_table,

@@ -23,6 +23,11 @@ pub struct ModuleIr {
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     pub sandbox: SandboxConfig,
+    /// Keep every claim the backend makes (block entries, after each
+    /// definition) instead of only the loop headers' the validator uses:
+    /// for reading the code (`pccc disasm` of a module) and for tests that
+    /// look for claimed values. Same code either way.
+    pub all_facts: bool,
     /// Test-only: reload spilled i32 values with `movsxd` — the
     /// CVE-2021-32629 bug, seeded so tests can show the validator catches it.
     #[doc(hidden)]
@@ -170,8 +175,18 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
                 code,
             });
         }
+        // Only loop headers' claims go into the artifact: the validator
+        // starts a loop header from its claims, and every other point from
+        // what flows into it, so claims elsewhere would only be checked,
+        // never used (they were most of `.pcc.facts`, up to 12x the code).
+        let headers = loop_headers(&text[begin as usize..end as usize], begin);
         let mut entries: Vec<FactEntry> = facts
             .into_iter()
+            .filter(|p| {
+                opts.all_facts
+                    || (p.point == pcc::Point::Before
+                        && headers.contains(&(offsets[p.inst_index] - begin)))
+            })
             .map(|p| FactEntry {
                 offset: offsets[p.inst_index] - begin,
                 point: p.point,
@@ -194,4 +209,22 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
         text,
         facts: all_facts,
     })
+}
+
+/// The loop headers of one function's code, as offsets from its start: the
+/// targets of branches at or after them, the validator's definition.
+fn loop_headers(code: &[u8], base: u32) -> std::collections::HashSet<u32> {
+    let mut out = std::collections::HashSet::new();
+    let mut d = iced_x86::Decoder::with_ip(64, code, base as u64, iced_x86::DecoderOptions::NONE);
+    for insn in &mut d {
+        if insn.op0_kind() == iced_x86::OpKind::NearBranch64
+            && insn.mnemonic() != iced_x86::Mnemonic::Call
+        {
+            let t = insn.near_branch_target();
+            if (base as u64..=insn.ip()).contains(&t) {
+                out.insert((t - base as u64) as u32);
+            }
+        }
+    }
+    out
 }

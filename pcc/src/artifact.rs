@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::fact::FactEntry;
+use std::collections::HashMap;
+
+use crate::fact::{Fact, FactEntry, Loc, Point};
 use crate::sandbox::SandboxConfig;
 use crate::trap::TrapCode;
 
@@ -18,7 +20,7 @@ pub const FACTS_SECTION: &str = ".pcc.facts";
 pub const META_MAGIC: [u8; 8] = *b"PCCCMETA";
 pub const FACTS_MAGIC: [u8; 8] = *b"PCCCFACT";
 /// Bump on any change to the encoding or the meaning of a field.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Error)]
 pub enum ArtifactError {
@@ -263,14 +265,79 @@ pub struct FunctionFacts {
     pub entries: Vec<FactEntry>,
 }
 
+/// One function's claims as stored: each distinct claim once (most used
+/// first, so their indices are one-byte varints), then each claimed
+/// offset with the indices of its claims. Loop headers repeat much the
+/// same claims, so this is a fraction of the entries' size.
+#[derive(Serialize, Deserialize)]
+struct PackedFacts {
+    func: u32,
+    claims: Vec<(Point, Loc, Fact)>,
+    sites: Vec<(u32, Vec<u32>)>,
+}
+
+fn pack(ff: &FunctionFacts) -> PackedFacts {
+    let mut uses: HashMap<(Point, Loc, Fact), usize> = HashMap::new();
+    for e in &ff.entries {
+        *uses.entry((e.point, e.loc, e.fact)).or_default() += 1;
+    }
+    let mut claims: Vec<((Point, Loc, Fact), usize)> = uses.into_iter().collect();
+    claims.sort_by(|(a, n), (b, m)| m.cmp(n).then(a.cmp(b)));
+    let index: HashMap<(Point, Loc, Fact), u32> = claims
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| (*c, i as u32))
+        .collect();
+    let mut sites: Vec<(u32, Vec<u32>)> = vec![];
+    for e in &ff.entries {
+        let k = index[&(e.point, e.loc, e.fact)];
+        match sites.last_mut() {
+            Some((off, ks)) if *off == e.offset => ks.push(k),
+            _ => sites.push((e.offset, vec![k])),
+        }
+    }
+    PackedFacts {
+        func: ff.func,
+        claims: claims.into_iter().map(|(c, _)| c).collect(),
+        sites,
+    }
+}
+
+fn unpack(p: PackedFacts) -> Result<FunctionFacts, ArtifactError> {
+    let mut entries = vec![];
+    for (offset, ks) in p.sites {
+        for k in ks {
+            let &(point, loc, fact) = p.claims.get(k as usize).ok_or_else(|| {
+                ArtifactError::Invalid(format!(
+                    "{FACTS_SECTION}: function {} names claim {k} of {}",
+                    p.func,
+                    p.claims.len()
+                ))
+            })?;
+            entries.push(FactEntry {
+                offset,
+                point,
+                loc,
+                fact,
+            });
+        }
+    }
+    Ok(FunctionFacts {
+        func: p.func,
+        entries,
+    })
+}
+
 /// Encode the `.pcc.facts` section.
 pub fn encode_facts(facts: &[FunctionFacts]) -> Vec<u8> {
-    encode_with_header(FACTS_MAGIC, &facts)
+    let packed: Vec<PackedFacts> = facts.iter().map(pack).collect();
+    encode_with_header(FACTS_MAGIC, &packed)
 }
 
 /// Decode the `.pcc.facts` section.
 pub fn decode_facts(bytes: &[u8]) -> Result<Vec<FunctionFacts>, ArtifactError> {
-    decode_with_header(FACTS_SECTION, FACTS_MAGIC, bytes)
+    let packed: Vec<PackedFacts> = decode_with_header(FACTS_SECTION, FACTS_MAGIC, bytes)?;
+    packed.into_iter().map(unpack).collect()
 }
 
 fn encode_with_header<T: Serialize>(magic: [u8; 8], value: &T) -> Vec<u8> {

@@ -28,7 +28,18 @@ pub struct ArtifactFile {
 }
 
 impl ArtifactFile {
+    /// Every part, facts included (what the validator needs).
     pub fn parse(bytes: &[u8]) -> Result<ArtifactFile, ArtifactError> {
+        Self::parse_parts(bytes, true)
+    }
+
+    /// The code, metadata and symbols; `.pcc.facts` is not read (`facts`
+    /// is empty): running needs none of it, and it can be large.
+    pub fn parse_code(bytes: &[u8]) -> Result<ArtifactFile, ArtifactError> {
+        Self::parse_parts(bytes, false)
+    }
+
+    fn parse_parts(bytes: &[u8], with_facts: bool) -> Result<ArtifactFile, ArtifactError> {
         let file = object::File::parse(bytes)
             .map_err(|e| ArtifactError::Invalid(format!("not an ELF object: {e}")))?;
         if file.architecture() != object::Architecture::X86_64 {
@@ -47,7 +58,11 @@ impl ArtifactFile {
         };
         let text = section(TEXT_SECTION)?;
         let meta = Metadata::decode(&section(META_SECTION)?)?;
-        let facts = decode_facts(&section(FACTS_SECTION)?)?;
+        let facts = if with_facts {
+            decode_facts(&section(FACTS_SECTION)?)?
+        } else {
+            vec![]
+        };
         let text_index = file.section_by_name(TEXT_SECTION).map(|s| s.index());
         let mut symbols: Vec<FuncSymbol> = file
             .symbols()

@@ -27,7 +27,7 @@ impl std::fmt::Display for Loc {
 }
 
 /// A claim about the value in a location.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Fact {
     /// The value read as an unsigned `bits`-wide integer lies in `[min, max]`.
     /// "Upper 32 bits zero" is `Range { bits: 64, min: 0, max: 0xFFFF_FFFF }`.

@@ -154,7 +154,7 @@ impl Module {
                 return Err(RuntimeError::Cpu(feature));
             }
         }
-        let art = ArtifactFile::parse(bytes)?;
+        let art = ArtifactFile::parse_code(bytes)?;
         let text_len = art.text.len();
         // Everything below indexes by the metadata's word: check it first.
         pcc::check_metadata(&art.meta, text_len).map_err(RuntimeError::Inconsistent)?;
