@@ -3,7 +3,8 @@
 //!
 //! Stage modules mirror Cranelift's machinst split: `lower` (IR → VCode),
 //! `regalloc` (regalloc2 glue), `emit` (encoding + fact table), `artifact`
-//! (ELF writer). The egg mid-end (`opt`) of the design is not built yet.
+//! (ELF writer). The mid-end (`opt`) so far removes redundant block
+//! parameters; the design's egg rewrites are not built yet.
 
 pub mod ir;
 
@@ -67,6 +68,7 @@ pub mod artifact;
 pub mod emit;
 pub mod holds;
 pub mod lower;
+pub mod opt;
 pub mod regalloc;
 pub mod vcode;
 
@@ -125,6 +127,9 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
     let mut per_func = vec![];
     let mut jump_entries = vec![];
     for (i, f) in module.functions.iter().enumerate() {
+        let mut f = f.clone();
+        opt::optimize(&mut f);
+        let f = &f;
         let vcode = lower::lower(f, &ctx)?;
         let out = regalloc::allocate(&vcode).map_err(|e| CompileError::Function {
             func: f.index,
