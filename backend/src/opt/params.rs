@@ -34,8 +34,8 @@ pub fn remove_redundant_params(f: &mut Function) -> usize {
     let mut removed = 0;
     loop {
         let mut changed = false;
-        for b in 1..f.blocks.len() {
-            if preds[b].is_empty() {
+        for (b, edges) in preds.iter().enumerate().skip(1) {
+            if edges.is_empty() {
                 continue;
             }
             let mut j = 0;
@@ -43,7 +43,7 @@ pub fn remove_redundant_params(f: &mut Function) -> usize {
                 let p = f.blocks[b].params[j];
                 let mut same = None;
                 let mut unique = true;
-                for &(t, k) in &preds[b] {
+                for &(t, k) in edges {
                     let a = resolve(&repl, successor_args(f, t, k)[j]);
                     if a == p {
                         continue;
@@ -61,7 +61,7 @@ pub fn remove_redundant_params(f: &mut Function) -> usize {
                     (true, Some(v)) => {
                         repl.insert(p, v);
                         f.blocks[b].params.remove(j);
-                        for &(t, k) in &preds[b] {
+                        for &(t, k) in edges {
                             successor_args_mut(f, t, k).remove(j);
                         }
                         removed += 1;
