@@ -5,6 +5,7 @@
 //! never into the guard: the validator's proofs assume a memory no larger
 //! than the reservation.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use pcc::sandbox::WASM_PAGE;
@@ -15,11 +16,15 @@ pub struct Memory {
     pub base: *mut u8,
     reserved: usize,
     pub max_pages: u64,
+    /// The current size, readable without the lock (every bulk operation
+    /// and host access checks against it). Only `grow`, holding `state`,
+    /// writes it, after the pages are accessible; a memory never shrinks,
+    /// so a reader that sees the old size is merely conservative.
+    pages: AtomicU64,
     state: Mutex<MemState>,
 }
 
 struct MemState {
-    pages: u64,
     /// vmctx `heap_bytes` fields of every instance using this memory.
     users: Vec<usize>,
 }
@@ -75,10 +80,8 @@ impl Memory {
             base: base as *mut u8,
             reserved: reserve as usize,
             max_pages,
-            state: Mutex::new(MemState {
-                pages: 0,
-                users: vec![],
-            }),
+            pages: AtomicU64::new(0),
+            state: Mutex::new(MemState { users: vec![] }),
         };
         crate::signals::HEAPS
             .write()
@@ -98,7 +101,7 @@ impl Memory {
     }
 
     pub fn pages(&self) -> u64 {
-        self.state.lock().expect("memory lock").pages
+        self.pages.load(Ordering::Acquire)
     }
 
     pub fn bytes(&self) -> u64 {
@@ -108,7 +111,7 @@ impl Memory {
     /// Track an instance's `heap_bytes` field so growth updates it.
     pub(crate) fn add_user(&self, heap_bytes_field: *mut u64) {
         let mut s = self.state.lock().expect("memory lock");
-        unsafe { *heap_bytes_field = s.pages * WASM_PAGE };
+        unsafe { *heap_bytes_field = self.pages() * WASM_PAGE };
         s.users.push(heap_bytes_field as usize);
     }
 
@@ -122,8 +125,8 @@ impl Memory {
 
     /// Grow by `delta` pages; the old size in pages, or None.
     pub fn grow(&self, delta: u64) -> Option<u64> {
-        let mut s = self.state.lock().expect("memory lock");
-        let old = s.pages;
+        let s = self.state.lock().expect("memory lock");
+        let old = self.pages();
         let new = old.checked_add(delta)?;
         if new > self.max_pages {
             return None;
@@ -140,21 +143,22 @@ impl Memory {
                 return None;
             }
         }
-        s.pages = new;
+        self.pages.store(new, Ordering::Release);
         for &u in &s.users {
             unsafe { *(u as *mut u64) = new * WASM_PAGE };
         }
         Some(old)
     }
 
-    /// Whether `[offset, offset + len)` lies inside the memory now.
-    fn fits(&self, offset: u64, len: u64) -> bool {
-        offset.checked_add(len).is_some_and(|e| e <= self.bytes())
+    /// Whether `[offset, offset + len)` lies inside `bytes`.
+    fn fits(offset: u64, len: u64, bytes: u64) -> bool {
+        offset.checked_add(len).is_some_and(|e| e <= bytes)
     }
 
     /// memory.copy: bounds-checked, overlapping ranges allowed.
     pub fn copy_within(&self, dst: u64, src: u64, len: u64) -> bool {
-        if !self.fits(dst, len) || !self.fits(src, len) {
+        let bytes = self.bytes();
+        if !Self::fits(dst, len, bytes) || !Self::fits(src, len, bytes) {
             return false;
         }
         unsafe {
@@ -169,7 +173,7 @@ impl Memory {
 
     /// memory.fill: bounds-checked.
     pub fn fill(&self, dst: u64, byte: u8, len: u64) -> bool {
-        if !self.fits(dst, len) {
+        if !Self::fits(dst, len, self.bytes()) {
             return false;
         }
         unsafe { std::ptr::write_bytes(self.base.add(dst as usize), byte, len as usize) };
@@ -178,7 +182,7 @@ impl Memory {
 
     /// Bounds-checked copy out of memory (host functions).
     pub fn read(&self, offset: u64, len: u64) -> Option<Vec<u8>> {
-        if !self.fits(offset, len) {
+        if !Self::fits(offset, len, self.bytes()) {
             return None;
         }
         let mut v = vec![0u8; len as usize];
@@ -194,7 +198,7 @@ impl Memory {
 
     /// Bounds-checked copy into memory (data segments).
     pub fn write(&self, offset: u64, bytes: &[u8]) -> bool {
-        if !self.fits(offset, bytes.len() as u64) {
+        if !Self::fits(offset, bytes.len() as u64, self.bytes()) {
             return false;
         }
         unsafe {
