@@ -158,7 +158,20 @@ impl Obligation {
                 offset: self.index_min.wrapping_add(self.disp as u64),
             });
         }
-        let solver = Solver::new_for_logic("QF_BV").unwrap_or_default();
+        // One solver per thread, each obligation in its own push/pop scope:
+        // making a solver is a good part of a small query's cost.
+        thread_local! {
+            static SOLVER: Solver = Solver::new_for_logic("QF_BV").unwrap_or_default();
+        }
+        SOLVER.with(|solver| {
+            solver.push();
+            let r = self.solve_in(solver);
+            solver.pop(1);
+            r
+        })
+    }
+
+    fn solve_in(&self, solver: &Solver) -> Result<(), Counterexample> {
         let index = BV::new_const("index", 64);
         solver.assert(BV::from_u64(self.index_min, 64).bvule(&index));
         solver.assert(index.bvule(BV::from_u64(self.index_max, 64)));
