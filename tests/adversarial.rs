@@ -32,6 +32,14 @@
 //! Run with `--nocapture` to see the table; `PCCC_ADVERSARIAL_SHOW=<part
 //! of a row name>` prints that row's function disassembled.
 //!
+//! Later rows, written against the validator without the rule each
+//! tests (and seen accepted there): results past the result registers
+//! (issue 10: the callee's stack-result slots, the caller's outgoing area,
+//! slots forgotten after a call) and jump tables (issue 11: the bound, the
+//! entries inside the function after the jump, an entry reached by
+//! falling through). Their `old` column says what the validator before
+//! them said.
+//!
 //! Not here: family 14 (WASI path resolution, a runtime test) — no
 //! artifact expresses it.
 
