@@ -150,6 +150,21 @@ snapshot!(
         (local.get $acc)))"#
 );
 
+// A signed compare used only by its branch becomes `cmp; jl`; one also
+// returned keeps its 0/1 value (`setbe; movzx`) and the branch tests it.
+snapshot!(
+    compare_and_branch,
+    r#"(module
+      (func (export "max") (param i32 i32) (result i32)
+        (if (result i32) (i32.lt_s (local.get 0) (local.get 1))
+          (then (local.get 1)) (else (local.get 0))))
+      (func (export "both") (param i64 i64) (result i32)
+        (local $c i32)
+        (local.set $c (i64.le_u (local.get 0) (local.get 1)))
+        (if (local.get $c) (then (return (i32.const 7))))
+        (local.get $c)))"#
+);
+
 snapshot!(
     br_table,
     r#"(module

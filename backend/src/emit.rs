@@ -162,6 +162,39 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     }
 }
 
+fn jcc(asm: &mut CodeAssembler, cond: Cond, target: CodeLabel) -> Result<(), IcedError> {
+    match cond {
+        Cond::E => asm.je(target),
+        Cond::Ne => asm.jne(target),
+        Cond::L => asm.jl(target),
+        Cond::B => asm.jb(target),
+        Cond::G => asm.jg(target),
+        Cond::A => asm.ja(target),
+        Cond::Le => asm.jle(target),
+        Cond::Be => asm.jbe(target),
+        Cond::Ge => asm.jge(target),
+        Cond::Ae => asm.jae(target),
+    }
+}
+
+/// `cmp a, b` at `size`; against 0 as `test a, a` (same flags, shorter).
+fn compare(
+    asm: &mut CodeAssembler,
+    size: Size,
+    a: usize,
+    b: Rhs,
+    b_reg: usize,
+) -> Result<(), IcedError> {
+    match (size, b) {
+        (Size::S32, Rhs::Reg(_)) => asm.cmp(R32[a], R32[b_reg]),
+        (Size::S64, Rhs::Reg(_)) => asm.cmp(R64[a], R64[b_reg]),
+        (Size::S32, Rhs::Imm(0)) => asm.test(R32[a], R32[a]),
+        (Size::S64, Rhs::Imm(0)) => asm.test(R64[a], R64[a]),
+        (Size::S32, Rhs::Imm(k)) => asm.cmp(R32[a], k),
+        (Size::S64, Rhs::Imm(k)) => asm.cmp(R64[a], k),
+    }
+}
+
 impl<'a> FuncEmitter<'a> {
     pub fn new(
         asm: &'a mut CodeAssembler,
@@ -1152,10 +1185,22 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
             MInst::Jmp { target, .. } => asm.jmp(labels[target.index()])?,
-            MInst::Brif { then, else_, .. } => {
-                let c = r(0);
-                asm.test(R32[c], R32[c])?;
-                asm.jne(labels[then.index()])?;
+            MInst::Brif {
+                size,
+                cond,
+                b,
+                then,
+                else_,
+                ..
+            } => {
+                compare(
+                    asm,
+                    *size,
+                    r(0),
+                    *b,
+                    regs.get(1).copied().unwrap_or(usize::MAX),
+                )?;
+                jcc(asm, *cond, labels[then.index()])?;
                 asm.jmp(labels[else_.index()])?;
             }
             MInst::BrTable {

@@ -35,6 +35,9 @@ struct Lowerer<'a> {
     block_map: Vec<Option<usize>>,
     call_area: u32,
     vmctx_slot: bool,
+    /// Per IR instruction: lowered as part of its one user (a comparison
+    /// fused into the `brif` that consumes it), so it emits nothing itself.
+    fused: Vec<bool>,
 }
 
 fn size_of(ty: Type) -> Size {
@@ -284,6 +287,9 @@ impl<'a> Lowerer<'a> {
         out: &mut Vec<MInst>,
         vb: usize,
     ) -> Result<(), CompileError> {
+        if self.fused[inst.0 as usize] {
+            return Ok(());
+        }
         let d = self.f.inst(inst);
         let a: Vec<VReg> = d.args.iter().map(|&v| self.vreg(v)).collect();
         let r: Vec<VReg> = d.results.iter().map(|&v| self.vreg(v)).collect();
@@ -728,10 +734,14 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Brif { then, else_ } => {
+                let (size, cond, x, y) = self.condition(d.args[0]);
                 let (t, e) = (self.edge(then), self.edge(else_));
                 self.succs[vb] = vec![t, e];
                 out.push(MInst::Brif {
-                    cond: a[0],
+                    size,
+                    cond,
+                    a: x,
+                    b: y,
                     then: t,
                     else_: e,
                 });
@@ -763,6 +773,31 @@ impl<'a> Lowerer<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The flags test for "`c` is true": the comparison that defines `c`
+    /// when it was fused into its user, else `c != 0`.
+    fn condition(&self, c: ir::Value) -> (Size, Cond, VReg, Rhs) {
+        if let ir::ValueDef::Result(i, 0) = self.f.values[c.0 as usize].def {
+            if self.fused[i.0 as usize] {
+                let d = self.f.inst(i);
+                match d.op {
+                    Op::Icmp { cc, ty } => {
+                        return (
+                            size_of(ty),
+                            cond_of(cc),
+                            self.vreg(d.args[0]),
+                            Rhs::Reg(self.vreg(d.args[1])),
+                        )
+                    }
+                    Op::Eqz { ty } => {
+                        return (size_of(ty), Cond::E, self.vreg(d.args[0]), Rhs::Imm(0))
+                    }
+                    _ => unreachable!("only comparisons are fused"),
+                }
+            }
+        }
+        (Size::S32, Cond::Ne, self.vreg(c), Rhs::Imm(0))
     }
 
     /// Register arguments as fixed uses; the rest stored to the outgoing area.
@@ -799,6 +834,51 @@ fn reachable(f: &Function) -> Vec<bool> {
         }
     }
     seen
+}
+
+/// How many times each value is used (operands and block-call arguments),
+/// counting only reachable blocks.
+fn use_counts(f: &Function, live: &[bool]) -> Vec<u32> {
+    let mut uses = vec![0u32; f.values.len()];
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for &i in &f.blocks[b].insts {
+            let d = f.inst(i);
+            let calls = d.op.successors();
+            for v in d
+                .args
+                .iter()
+                .chain(calls.iter().flat_map(|c| c.args.iter()))
+            {
+                uses[v.0 as usize] += 1;
+            }
+        }
+    }
+    uses
+}
+
+/// The comparisons to lower inside their user: an integer comparison (or
+/// `eqz`) whose only use is the `brif` ending its own block becomes that
+/// branch's `cmp; jcc`. One used anywhere else keeps its 0/1 value.
+fn fusions(f: &Function, live: &[bool], uses: &[u32]) -> Vec<bool> {
+    let mut fused = vec![false; f.insts.len()];
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        let Some(t) = f.terminator(ir::Block(b as u32)) else {
+            continue;
+        };
+        let d = f.inst(t);
+        if !matches!(d.op, Op::Brif { .. }) {
+            continue;
+        }
+        let c = d.args[0];
+        let ir::ValueDef::Result(i, 0) = f.values[c.0 as usize].def else {
+            continue;
+        };
+        let compare = matches!(f.inst(i).op, Op::Icmp { .. } | Op::Eqz { .. });
+        if compare && uses[c.0 as usize] == 1 && f.blocks[b].insts.contains(&i) {
+            fused[i.0 as usize] = true;
+        }
+    }
+    fused
 }
 
 /// A copy of `f` in which every block with a heap access that can never be in
@@ -848,6 +928,8 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
     let trapping = trap_impossible_accesses(f, ctx.heap);
     let f = trapping.as_ref().unwrap_or(f);
     let live = reachable(f);
+    let uses = use_counts(f, &live);
+    let fused = fusions(f, &live, &uses);
     let mut block_map = vec![None; f.blocks.len()];
     let mut n = 0;
     for (i, &l) in live.iter().enumerate() {
@@ -878,6 +960,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         block_map,
         call_area: 0,
         vmctx_slot: false,
+        fused,
     };
     for (i, &l) in live.iter().enumerate() {
         if l {

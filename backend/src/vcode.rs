@@ -53,6 +53,33 @@ pub enum Cond {
     Ae,
 }
 
+impl Cond {
+    /// The condition that holds exactly when `self` does not (for a
+    /// branch inverted to fall through to its taken target).
+    pub fn inverse(self) -> Cond {
+        match self {
+            Cond::E => Cond::Ne,
+            Cond::Ne => Cond::E,
+            Cond::L => Cond::Ge,
+            Cond::Ge => Cond::L,
+            Cond::G => Cond::Le,
+            Cond::Le => Cond::G,
+            Cond::B => Cond::Ae,
+            Cond::Ae => Cond::B,
+            Cond::A => Cond::Be,
+            Cond::Be => Cond::A,
+        }
+    }
+}
+
+/// A compare's right-hand side: a register, or an immediate (0 compares
+/// with `test a, a`, which sets the flags exactly as `cmp a, 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rhs {
+    Reg(VReg),
+    Imm(i32),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DivKind {
     DivS,
@@ -420,10 +447,15 @@ pub enum MInst {
         target: Block,
         args: Vec<VReg>,
     },
-    /// `test c, c; jnz then; jmp else` (successors have no block args: edges
-    /// out of multi-successor blocks are split).
+    /// `cmp a, b; j<cond> then; jmp else` (successors have no block args:
+    /// edges out of multi-successor blocks are split). A Wasm `br_if` on a
+    /// boolean is `a != 0`; on a comparison used only here, the comparison
+    /// itself, so no boolean is materialized.
     Brif {
-        cond: VReg,
+        size: Size,
+        cond: Cond,
+        a: VReg,
+        b: Rhs,
         then: Block,
         else_: Block,
     },
@@ -754,7 +786,13 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v
         }
         MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
-        MInst::Brif { cond, .. } => vec![O::reg_use(*cond)],
+        MInst::Brif { a, b, .. } => {
+            let mut v = vec![O::reg_use(*a)];
+            if let Rhs::Reg(b) = b {
+                v.push(O::reg_use(*b));
+            }
+            v
+        }
         MInst::BrTable { index, .. } => vec![O::reg_use(*index)],
         MInst::Ret { uses } => fixed_uses(uses),
     }

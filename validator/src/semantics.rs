@@ -174,6 +174,10 @@ pub const ROWS: &[Row] = &[
     r(C::Je_rel8_64, Jcc), r(C::Je_rel32_64, Jcc), r(C::Jne_rel8_64, Jcc), r(C::Jne_rel32_64, Jcc),
     r(C::Jp_rel8_64, Jcc), r(C::Jp_rel32_64, Jcc), r(C::Js_rel8_64, Jcc), r(C::Js_rel32_64, Jcc),
     r(C::Jno_rel8_64, Jcc), r(C::Jno_rel32_64, Jcc),
+    // Signed conditions (a Wasm signed compare fused into its branch): no
+    // refinement on either edge (`refine` ignores them), always sound.
+    r(C::Jl_rel8_64, Jcc), r(C::Jl_rel32_64, Jcc), r(C::Jle_rel8_64, Jcc), r(C::Jle_rel32_64, Jcc),
+    r(C::Jg_rel8_64, Jcc), r(C::Jg_rel32_64, Jcc), r(C::Jge_rel8_64, Jcc), r(C::Jge_rel32_64, Jcc),
     r(C::Jmp_rel8_64, Jmp), r(C::Jmp_rel32_64, Jmp),
     ri(C::Call_rel32_64, Call, RSP_ONLY), ri(C::Call_rm64, Call, RSP_ONLY),
     ri(C::Retnq, Ret, RSP_ONLY),
