@@ -147,3 +147,258 @@ fn comparisons_fused_into_branches() {
     }
     assert!(checked > 5000);
 }
+
+const BINOPS: [&str; 11] = [
+    "add", "sub", "mul", "and", "or", "xor", "shl", "shr_s", "shr_u", "rotl", "rotr",
+];
+
+/// Constants around the imm8/imm32 boundaries, the shift masks, and i64s
+/// that do not fit a sign-extended imm32 (kept in a register).
+const CONSTS: [i64; 18] = [
+    0,
+    1,
+    -1,
+    7,
+    31,
+    32,
+    33,
+    63,
+    64,
+    127,
+    128,
+    -128,
+    -129,
+    i32::MAX as i64,
+    i32::MIN as i64,
+    0xffff_ffff,
+    0x1_0000_0000,
+    i64::MIN,
+];
+
+/// A constant as a literal of `ty` (an i32 takes the low 32 bits).
+fn lit(ty: &str, c: i64) -> String {
+    if ty == "i32" {
+        (c as i32).to_string()
+    } else {
+        c.to_string()
+    }
+}
+
+fn binop64(op: &str, a: i64, b: i64) -> i64 {
+    match op {
+        "add" => a.wrapping_add(b),
+        "sub" => a.wrapping_sub(b),
+        "mul" => a.wrapping_mul(b),
+        "and" => a & b,
+        "or" => a | b,
+        "xor" => a ^ b,
+        "shl" => a.wrapping_shl(b as u32),
+        "shr_s" => a.wrapping_shr(b as u32),
+        "shr_u" => (a as u64).wrapping_shr(b as u32) as i64,
+        "rotl" => a.rotate_left((b & 63) as u32),
+        "rotr" => a.rotate_right((b & 63) as u32),
+        _ => unreachable!(),
+    }
+}
+
+fn binop32(op: &str, a: i32, b: i32) -> i32 {
+    match op {
+        "add" => a.wrapping_add(b),
+        "sub" => a.wrapping_sub(b),
+        "mul" => a.wrapping_mul(b),
+        "and" => a & b,
+        "or" => a | b,
+        "xor" => a ^ b,
+        "shl" => a.wrapping_shl(b as u32),
+        "shr_s" => a.wrapping_shr(b as u32),
+        "shr_u" => (a as u32).wrapping_shr(b as u32) as i32,
+        "rotl" => a.rotate_left((b & 31) as u32),
+        "rotr" => a.rotate_right((b & 31) as u32),
+        _ => unreachable!(),
+    }
+}
+
+/// Every integer operator with a constant on the right, on the left, and on
+/// the right with the other operand still live afterwards (the three-address
+/// `lea`/`imul` forms write another register).
+#[test]
+fn constant_operands_folded_into_immediates() {
+    let mut wat = String::from("(module\n");
+    for ty in ["i32", "i64"] {
+        for op in BINOPS {
+            for (k, &c) in CONSTS.iter().enumerate() {
+                let c = lit(ty, c);
+                wat += &format!(
+                    "(func (export \"r_{ty}_{op}_{k}\") (param {ty}) (result {ty})
+                       ({ty}.{op} (local.get 0) ({ty}.const {c})))
+                     (func (export \"l_{ty}_{op}_{k}\") (param {ty}) (result {ty})
+                       ({ty}.{op} ({ty}.const {c}) (local.get 0)))
+                     (func (export \"live_{ty}_{op}_{k}\") (param {ty}) (result {ty})
+                       ({ty}.xor ({ty}.{op} (local.get 0) ({ty}.const {c})) (local.get 0)))\n"
+                );
+            }
+        }
+    }
+    wat += ")";
+    let inst = instantiate(&wat);
+    let mut checked = 0;
+    for op in BINOPS {
+        for (k, &c) in CONSTS.iter().enumerate() {
+            for &x in &EDGES_64 {
+                let call = |name: String, arg: Val| match inst
+                    .invoke(&name, &[arg])
+                    .expect("runs")
+                    .as_slice()
+                {
+                    [v] => *v,
+                    other => panic!("{name}: {other:?}"),
+                };
+                let (x32, c32) = (x as i32, c as i32);
+                let want = [
+                    binop32(op, x32, c32),
+                    binop32(op, c32, x32),
+                    binop32(op, x32, c32) ^ x32,
+                ];
+                for (p, w) in ["r", "l", "live"].iter().zip(want) {
+                    match call(format!("{p}_i32_{op}_{k}"), Val::I32(x32)) {
+                        Val::I32(got) => assert_eq!(got, w, "{p} i32.{op} {x32} {c32}"),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                let want = [binop64(op, x, c), binop64(op, c, x), binop64(op, x, c) ^ x];
+                for (p, w) in ["r", "l", "live"].iter().zip(want) {
+                    match call(format!("{p}_i64_{op}_{k}"), Val::I64(x)) {
+                        Val::I64(got) => assert_eq!(got, w, "{p} i64.{op} {x} {c}"),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                checked += 6;
+            }
+        }
+    }
+    assert!(checked > 10_000);
+}
+
+/// Comparisons against constants (`cmp a, imm`, either side), fused into a
+/// branch and kept as a value.
+#[test]
+fn comparisons_with_constants() {
+    let mut wat = String::from("(module\n");
+    for ty in ["i32", "i64"] {
+        for cc in CONDS {
+            for (k, &c) in CONSTS.iter().enumerate() {
+                let c = lit(ty, c);
+                wat += &format!(
+                    "(func (export \"br_{ty}_{cc}_{k}\") (param {ty}) (result i32)
+                       (block (br_if 0 ({ty}.{cc} (local.get 0) ({ty}.const {c}))) (return (i32.const 0)))
+                       (i32.const 1))
+                     (func (export \"brl_{ty}_{cc}_{k}\") (param {ty}) (result i32)
+                       (block (br_if 0 ({ty}.{cc} ({ty}.const {c}) (local.get 0))) (return (i32.const 0)))
+                       (i32.const 1))
+                     (func (export \"val_{ty}_{cc}_{k}\") (param {ty}) (result i32)
+                       ({ty}.{cc} (local.get 0) ({ty}.const {c})))\n"
+                );
+            }
+        }
+    }
+    wat += ")";
+    let inst = instantiate(&wat);
+    for cc in CONDS {
+        for (k, &c) in CONSTS.iter().enumerate() {
+            for &x in &EDGES_64 {
+                let (x32, c32) = (x as i32, c as i32);
+                let a = [Val::I32(x32)];
+                let w = cond32(cc, x32, c32) as i32;
+                assert_eq!(
+                    call_i32(&inst, &format!("br_i32_{cc}_{k}"), &a),
+                    w,
+                    "i32.{cc} {x32} {c32}"
+                );
+                assert_eq!(
+                    call_i32(&inst, &format!("val_i32_{cc}_{k}"), &a),
+                    w,
+                    "i32.{cc} {x32} {c32}"
+                );
+                let w = cond32(cc, c32, x32) as i32;
+                assert_eq!(
+                    call_i32(&inst, &format!("brl_i32_{cc}_{k}"), &a),
+                    w,
+                    "i32.{cc} {c32} {x32}"
+                );
+                let a = [Val::I64(x)];
+                let w = cond64(cc, x, c) as i32;
+                assert_eq!(
+                    call_i32(&inst, &format!("br_i64_{cc}_{k}"), &a),
+                    w,
+                    "i64.{cc} {x} {c}"
+                );
+                assert_eq!(
+                    call_i32(&inst, &format!("val_i64_{cc}_{k}"), &a),
+                    w,
+                    "i64.{cc} {x} {c}"
+                );
+                let w = cond64(cc, c, x) as i32;
+                assert_eq!(
+                    call_i32(&inst, &format!("brl_i64_{cc}_{k}"), &a),
+                    w,
+                    "i64.{cc} {c} {x}"
+                );
+            }
+        }
+    }
+}
+
+/// Stores of constants (`mov [heap], imm` at 1, 2, 4 and 8 bytes) write
+/// exactly their bytes: each over a word of ones, read back whole.
+#[test]
+fn constant_stores() {
+    let stores = [
+        ("i32.store8", "i32"),
+        ("i32.store16", "i32"),
+        ("i32.store", "i32"),
+        ("i64.store8", "i64"),
+        ("i64.store16", "i64"),
+        ("i64.store32", "i64"),
+        ("i64.store", "i64"),
+    ];
+    let mut wat = String::from("(module (memory 1)\n");
+    for (s, (store, ty)) in stores.iter().enumerate() {
+        for (k, &c) in CONSTS.iter().enumerate() {
+            let c = lit(ty, c);
+            wat += &format!(
+                "(func (export \"st_{s}_{k}\") (param i32) (result i64)
+                   (i64.store (local.get 0) (i64.const -1))
+                   (i64.store offset=8 (local.get 0) (i64.const -1))
+                   ({store} offset=3 (local.get 0) ({ty}.const {c}))
+                   (i64.xor (i64.load (local.get 0)) (i64.load offset=8 (local.get 0))))\n"
+            );
+        }
+    }
+    wat += ")";
+    let inst = instantiate(&wat);
+    for (s, (store, ty)) in stores.iter().enumerate() {
+        let width = match *store {
+            "i32.store8" | "i64.store8" => 1,
+            "i32.store16" | "i64.store16" => 2,
+            "i32.store" | "i64.store32" => 4,
+            _ => 8,
+        };
+        for (k, &c) in CONSTS.iter().enumerate() {
+            let c = if *ty == "i32" { c as i32 as i64 } else { c };
+            let mut bytes = [0xffu8; 16];
+            bytes[3..3 + width].copy_from_slice(&c.to_le_bytes()[..width]);
+            let lo = i64::from_le_bytes(bytes[..8].try_into().unwrap());
+            let hi = i64::from_le_bytes(bytes[8..].try_into().unwrap());
+            for addr in [0, 100, 65536 - 16] {
+                match inst
+                    .invoke(&format!("st_{s}_{k}"), &[Val::I32(addr)])
+                    .expect("runs")
+                    .as_slice()
+                {
+                    [Val::I64(got)] => assert_eq!(*got, lo ^ hi, "{store} {c} at {addr}"),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+}

@@ -195,6 +195,39 @@ fn compare(
     }
 }
 
+/// `d = s op k`: add/sub in place when `d` is `s`, else as `lea d, [s +
+/// k]` (which leaves `s` intact); `imul d, s, k`; the rest two-address.
+fn alu_imm(
+    asm: &mut CodeAssembler,
+    op: AluOp,
+    size: Size,
+    d: usize,
+    s: usize,
+    k: i32,
+) -> Result<(), IcedError> {
+    match (op, size) {
+        (AluOp::Add, Size::S32) if d == s => asm.add(R32[d], k),
+        (AluOp::Add, Size::S64) if d == s => asm.add(R64[d], k),
+        (AluOp::Sub, Size::S32) if d == s => asm.sub(R32[d], k),
+        (AluOp::Sub, Size::S64) if d == s => asm.sub(R64[d], k),
+        // A 32-bit lea keeps the low half of the 64-bit sum: the i32 sum,
+        // whatever s's upper half holds (so -i32::MIN wrapping to itself is
+        // right). Lowering never folds an i64 k whose negation doesn't fit.
+        (AluOp::Add, Size::S32) => asm.lea(R32[d], ptr(R64[s] + k)),
+        (AluOp::Add, Size::S64) => asm.lea(R64[d], ptr(R64[s] + k)),
+        (AluOp::Sub, Size::S32) => asm.lea(R32[d], ptr(R64[s] + k.wrapping_neg())),
+        (AluOp::Sub, Size::S64) => asm.lea(R64[d], ptr(R64[s] + k.wrapping_neg())),
+        (AluOp::Imul, Size::S32) => asm.imul_3(R32[d], R32[s], k),
+        (AluOp::Imul, Size::S64) => asm.imul_3(R64[d], R64[s], k),
+        (AluOp::And, Size::S32) => asm.and(R32[d], k),
+        (AluOp::And, Size::S64) => asm.and(R64[d], k),
+        (AluOp::Or, Size::S32) => asm.or(R32[d], k),
+        (AluOp::Or, Size::S64) => asm.or(R64[d], k),
+        (AluOp::Xor, Size::S32) => asm.xor(R32[d], k),
+        (AluOp::Xor, Size::S64) => asm.xor(R64[d], k),
+    }
+}
+
 impl<'a> FuncEmitter<'a> {
     pub fn new(
         asm: &'a mut CodeAssembler,
@@ -428,6 +461,17 @@ impl<'a> FuncEmitter<'a> {
                 }
                 defs.push((d, *dst));
             }
+            MInst::Alu {
+                op,
+                size,
+                dst,
+                src2: Rhs::Imm(k),
+                ..
+            } => {
+                let (s, d) = (r(0), r(1));
+                alu_imm(asm, *op, *size, d, s, *k)?;
+                defs.push((d, *dst));
+            }
             MInst::Alu { op, size, dst, .. } => {
                 let (d, s) = (r(0), r(1));
                 debug_assert_eq!(r(2), d);
@@ -456,6 +500,39 @@ impl<'a> FuncEmitter<'a> {
                     }
                 }
                 defs.push((d, *dst));
+            }
+            MInst::Shift {
+                op,
+                size,
+                dst,
+                count: Rhs::Imm(k),
+                ..
+            } => {
+                let d = r(0);
+                let k = *k as u32;
+                match size {
+                    Size::S32 => {
+                        let d = R32[d];
+                        match op {
+                            ShiftOp::Shl => asm.shl(d, k)?,
+                            ShiftOp::Sar => asm.sar(d, k)?,
+                            ShiftOp::Shr => asm.shr(d, k)?,
+                            ShiftOp::Rol => asm.rol(d, k)?,
+                            ShiftOp::Ror => asm.ror(d, k)?,
+                        }
+                    }
+                    Size::S64 => {
+                        let d = R64[d];
+                        match op {
+                            ShiftOp::Shl => asm.shl(d, k)?,
+                            ShiftOp::Sar => asm.sar(d, k)?,
+                            ShiftOp::Shr => asm.shr(d, k)?,
+                            ShiftOp::Rol => asm.rol(d, k)?,
+                            ShiftOp::Ror => asm.ror(d, k)?,
+                        }
+                    }
+                }
+                defs.push((r(0), *dst));
             }
             MInst::Shift { op, size, dst, .. } => {
                 let d = r(0);
@@ -509,13 +586,10 @@ impl<'a> FuncEmitter<'a> {
                 defs.push((d, *dst));
             }
             MInst::Setcc {
-                cond, size, dst, ..
+                cond, size, dst, b, ..
             } => {
-                let (a, b, d) = (r(0), r(1), r(2));
-                match size {
-                    Size::S32 => asm.cmp(R32[a], R32[b])?,
-                    Size::S64 => asm.cmp(R64[a], R64[b])?,
-                }
+                let d = *regs.last().expect("setcc defines its result");
+                compare(asm, *size, r(0), *b, r(1))?;
                 setcc(asm, *cond, R8[d])?;
                 asm.movzx(R32[d], R8[d])?;
                 defs.push((d, *dst));
@@ -971,6 +1045,19 @@ impl<'a> FuncEmitter<'a> {
                     _ => asm.mov(R64[d], qword_ptr(m))?,
                 }
                 defs.push((d, *dst));
+            }
+            MInst::Store {
+                addr,
+                width,
+                src: Rhs::Imm(k),
+            } => {
+                let m = r15 + R64[r(0)] + addr.disp;
+                match width {
+                    1 => asm.mov(byte_ptr(m), *k)?,
+                    2 => asm.mov(word_ptr(m), *k)?,
+                    4 => asm.mov(dword_ptr(m), *k)?,
+                    _ => asm.mov(qword_ptr(m), *k)?,
+                }
             }
             MInst::Store { addr, width, .. } => {
                 let (i, s) = (r(0), r(1));

@@ -160,21 +160,25 @@ pub enum MInst {
         src: VReg,
         size: Size,
     },
-    /// Two-address ALU op: `dst = src1 op src2`, dst allocated to src1's register.
+    /// `dst = src1 op src2`. Two-address (dst allocated to src1's
+    /// register), except add/sub/imul with an immediate, which have
+    /// three-address forms (`lea dst, [src1 + k]`, `imul dst, src1, k`), so
+    /// a src1 still live after needs no copy.
     Alu {
         op: AluOp,
         size: Size,
         dst: VReg,
         src1: VReg,
-        src2: VReg,
+        src2: Rhs,
     },
-    /// `dst = src op cl`, count fixed in rcx.
+    /// `dst = src op cl`, count fixed in rcx; or `dst = src op k` for a
+    /// constant count (masked to the width, never 0).
     Shift {
         op: ShiftOp,
         size: Size,
         dst: VReg,
         src: VReg,
-        count: VReg,
+        count: Rhs,
     },
     Unary {
         op: UnaryOp,
@@ -195,7 +199,7 @@ pub enum MInst {
         size: Size,
         dst: VReg,
         a: VReg,
-        b: VReg,
+        b: Rhs,
     },
     /// `test a, a; sete; movzx`.
     Eqz {
@@ -333,8 +337,10 @@ pub enum MInst {
         signed: bool,
         size: Size,
     },
+    /// `mov [heap], src`: a register, or an immediate (the constant's low
+    /// `width` bytes; an 8-byte store's sign-extended imm32).
     Store {
-        src: VReg,
+        src: Rhs,
         addr: HeapAddr,
         width: u8,
     },
@@ -631,20 +637,40 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             vec![O::reg_use(*src), O::reg_def(*dst)]
         }
         MInst::Alu {
-            dst, src1, src2, ..
-        } => vec![
-            O::reg_use(*src1),
-            O::reg_use(*src2),
-            O::reg_reuse_def(*dst, 0),
-        ],
+            op,
+            dst,
+            src1,
+            src2,
+            ..
+        } => match src2 {
+            Rhs::Reg(src2) => vec![
+                O::reg_use(*src1),
+                O::reg_use(*src2),
+                O::reg_reuse_def(*dst, 0),
+            ],
+            Rhs::Imm(_) if matches!(op, AluOp::Add | AluOp::Sub | AluOp::Imul) => {
+                vec![O::reg_use(*src1), O::reg_def(*dst)]
+            }
+            Rhs::Imm(_) => vec![O::reg_use(*src1), O::reg_reuse_def(*dst, 0)],
+        },
         MInst::Shift {
             dst, src, count, ..
-        } => vec![
-            O::reg_use(*src),
-            O::reg_fixed_use(*count, preg(1)),
-            O::reg_reuse_def(*dst, 0),
-        ],
-        MInst::Setcc { dst, a, b, .. } => vec![O::reg_use(*a), O::reg_use(*b), O::reg_def(*dst)],
+        } => match count {
+            Rhs::Reg(count) => vec![
+                O::reg_use(*src),
+                O::reg_fixed_use(*count, preg(1)),
+                O::reg_reuse_def(*dst, 0),
+            ],
+            Rhs::Imm(_) => vec![O::reg_use(*src), O::reg_reuse_def(*dst, 0)],
+        },
+        MInst::Setcc { dst, a, b, .. } => {
+            let mut v = vec![O::reg_use(*a)];
+            if let Rhs::Reg(b) = b {
+                v.push(O::reg_use(*b));
+            }
+            v.push(O::reg_def(*dst));
+            v
+        }
         MInst::Eqz { dst, a, .. } => vec![O::reg_use(*a), O::reg_def(*dst)],
         MInst::Select {
             dst, cond, a, b, ..
@@ -739,7 +765,13 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             O::reg_temp(*x2),
             O::reg_def(*dst),
         ],
-        MInst::Store { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
+        MInst::Store { src, addr, .. } => {
+            let mut v = vec![O::reg_use(addr.index)];
+            if let Rhs::Reg(src) = src {
+                v.push(O::reg_use(*src));
+            }
+            v
+        }
         MInst::StoreFrame { src, .. } | MInst::StoreStackResult { src, .. } => {
             vec![O::reg_use(*src)]
         }
