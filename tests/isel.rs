@@ -402,3 +402,35 @@ fn constant_stores() {
         }
     }
 }
+
+/// Block layout's corner cases compile, verify and run: an empty infinite
+/// loop (a cycle of jump-only blocks, kept as it is), a `br_if` whose two
+/// edges reach the same block (no test left), empty `if` arms (threaded
+/// away), and a loop whose only way out is a `br_if`.
+#[test]
+fn layout_corner_cases() {
+    let inst = instantiate(
+        r#"(module
+          (func $spin (loop (br 0)))
+          (func (export "same") (param i32) (result i32)
+            (block (br_if 0 (local.get 0)))
+            (i32.add (local.get 0) (i32.const 1)))
+          (func (export "empty_arms") (param i32) (result i32)
+            (if (local.get 0) (then) (else))
+            (if (local.get 0) (then (nop)))
+            (local.get 0))
+          (func (export "exit") (param i32) (result i32) (local i32)
+            (block (loop
+              (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+              (br_if 1 (i32.ge_u (local.get 1) (local.get 0)))
+              (br 0)))
+            (local.get 1)))"#,
+    );
+    for x in [0, 1, 7, -1] {
+        assert_eq!(call_i32(&inst, "same", &[Val::I32(x)]), x.wrapping_add(1));
+        assert_eq!(call_i32(&inst, "empty_arms", &[Val::I32(x)]), x);
+    }
+    for (n, want) in [(0, 3), (1, 3), (3, 3), (4, 6), (100, 102)] {
+        assert_eq!(call_i32(&inst, "exit", &[Val::I32(n)]), want);
+    }
+}

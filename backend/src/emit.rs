@@ -13,6 +13,7 @@ use pcc::{Fact, Gpr, Loc, Point, TrapCode};
 use regalloc2::{Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, RegClass, VReg};
 
 use crate::holds::{self, alloc_loc, fact_of, reg_loc, Holds};
+use crate::layout;
 use crate::vcode::*;
 
 const R64: [AsmRegister64; 16] = [
@@ -145,6 +146,14 @@ pub struct FuncEmitter<'a> {
     vmctx_slot: u32,
     frame: u32,
     seed_bug: bool,
+    /// Where a branch to each block really goes (see `layout`).
+    resolve: Vec<Block>,
+    /// The block emitted after the current one: a jump there falls through.
+    next: Option<Block>,
+    /// Instruction index where the current block began, and whether it may
+    /// end up empty (only the entry: no label, no claims of its own).
+    block_start: usize,
+    may_be_empty: bool,
 }
 
 fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), IcedError> {
@@ -253,6 +262,10 @@ impl<'a> FuncEmitter<'a> {
             vmctx_slot,
             frame,
             seed_bug,
+            resolve: vec![],
+            next: None,
+            block_start: 0,
+            may_be_empty: false,
         }
     }
 
@@ -341,8 +354,17 @@ impl<'a> FuncEmitter<'a> {
             .collect();
         let live = holds::live_ins(f);
         let block_starts = holds::block_entries(f, self.out, self.spill_base, &live);
+        let layout = layout::compute(f, self.out);
+        // A threaded block's label is its target's.
         for b in 0..f.num_blocks() {
-            let block = Block::new(b);
+            block_labels[b] = block_labels[layout.resolve[b].index()];
+        }
+        self.resolve = layout.resolve;
+        for (k, &block) in layout.order.iter().enumerate() {
+            let b = block.index();
+            self.next = layout.order.get(k + 1).copied();
+            self.block_start = self.idx();
+            self.may_be_empty = b == 0;
             if b > 0 {
                 self.asm.set_label(&mut block_labels[b])?;
             }
@@ -418,6 +440,13 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn emit_inst(&mut self, inst: Inst, labels: &[CodeLabel]) -> Result<(), IcedError> {
+        // A branch to the block emitted next falls through instead; an
+        // unconditional one only if that leaves this block an instruction
+        // for its label and claims.
+        let falls_to = self.next;
+        let jump_elided_to =
+            falls_to.filter(|_| self.may_be_empty || self.idx() > self.block_start);
+        let resolve = |b: &Block| self.resolve[b.index()];
         let allocs: Vec<Allocation> = self.out.inst_allocs(inst).to_vec();
         let mi = self.vcode.insts[inst.index()].clone();
         let regs: Vec<usize> = allocs
@@ -1271,7 +1300,12 @@ impl<'a> FuncEmitter<'a> {
                     defs.push((p.hw_enc(), *v));
                 }
             }
-            MInst::Jmp { target, .. } => asm.jmp(labels[target.index()])?,
+            MInst::Jmp { target, .. } => {
+                let t = resolve(target);
+                if Some(t) != jump_elided_to {
+                    asm.jmp(labels[t.index()])?;
+                }
+            }
             MInst::Brif {
                 size,
                 cond,
@@ -1280,15 +1314,24 @@ impl<'a> FuncEmitter<'a> {
                 else_,
                 ..
             } => {
-                compare(
-                    asm,
-                    *size,
-                    r(0),
-                    *b,
-                    regs.get(1).copied().unwrap_or(usize::MAX),
-                )?;
-                jcc(asm, *cond, labels[then.index()])?;
-                asm.jmp(labels[else_.index()])?;
+                let (t, e) = (resolve(then), resolve(else_));
+                if t == e {
+                    // Both edges threaded to one block: nothing to test.
+                    if Some(t) != jump_elided_to {
+                        asm.jmp(labels[t.index()])?;
+                    }
+                } else {
+                    let b_reg = regs.get(1).copied().unwrap_or(usize::MAX);
+                    compare(asm, *size, r(0), *b, b_reg)?;
+                    if Some(e) == falls_to {
+                        jcc(asm, *cond, labels[t.index()])?;
+                    } else if Some(t) == falls_to {
+                        jcc(asm, cond.inverse(), labels[e.index()])?;
+                    } else {
+                        jcc(asm, *cond, labels[t.index()])?;
+                        asm.jmp(labels[e.index()])?;
+                    }
+                }
             }
             MInst::BrTable {
                 targets, default, ..

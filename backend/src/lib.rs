@@ -61,6 +61,7 @@ pub enum CompileError {
 pub mod artifact;
 pub mod emit;
 pub mod holds;
+pub mod layout;
 pub mod lower;
 pub mod regalloc;
 pub mod vcode;

@@ -1140,6 +1140,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         debug_labels: vec![],
         call_area: lw.call_area,
         vmctx_slot: lw.vmctx_slot,
+        num_ir_blocks: n,
     };
     v.finish();
     Ok(v)

@@ -547,6 +547,9 @@ pub struct VCode {
     pub call_area: u32,
     /// Whether the frame needs a slot to save r14 across indirect calls.
     pub vmctx_slot: bool,
+    /// Blocks below this index are the IR's (in the frontend's order); the
+    /// ones from here on split edges.
+    pub num_ir_blocks: usize,
 }
 
 impl VCode {
