@@ -434,3 +434,87 @@ fn layout_corner_cases() {
         assert_eq!(call_i32(&inst, "exit", &[Val::I32(n)]), want);
     }
 }
+
+/// `select` on a comparison used only there (`cmp; cmovcc`), against a
+/// register or a constant, for each compare width and each value width, and
+/// on a plain boolean (`test; cmovne`).
+#[test]
+fn selects_as_cmov() {
+    let mut wat = String::from("(module\n");
+    for ty in ["i32", "i64"] {
+        for vt in ["i32", "i64"] {
+            for cc in CONDS {
+                wat += &format!(
+                    "(func (export \"sel_{ty}_{vt}_{cc}\") (param {ty} {ty} {vt} {vt}) (result {vt})
+                       (select (local.get 2) (local.get 3) ({ty}.{cc} (local.get 0) (local.get 1))))
+                     (func (export \"seli_{ty}_{vt}_{cc}\") (param {ty} {ty} {vt} {vt}) (result {vt})
+                       (select (local.get 2) (local.get 3) ({ty}.{cc} (local.get 0) ({ty}.const 5))))\n"
+                );
+            }
+        }
+    }
+    wat += "(func (export \"bool\") (param i32 i64 i64) (result i64)
+              (select (local.get 1) (local.get 2) (local.get 0)))
+            (func (export \"kept\") (param i32 i32 i32 i32) (result i32) (local i32)
+              (local.set 4 (i32.lt_u (local.get 0) (local.get 1)))
+              (i32.add (local.get 4) (select (local.get 2) (local.get 3) (local.get 4)))))";
+    let inst = instantiate(&wat);
+    let (p, q) = (0x1234_5678_9abc_def0_i64, -7_i64);
+    for &a in &EDGES_64 {
+        for &b in &EDGES_64 {
+            for cc in CONDS {
+                for (ty, vt) in [
+                    ("i32", "i32"),
+                    ("i32", "i64"),
+                    ("i64", "i32"),
+                    ("i64", "i64"),
+                ] {
+                    let (holds, holds_k, x, y) = if ty == "i32" {
+                        let (x, y) = (a as i32, b as i32);
+                        (cond32(cc, x, y), cond32(cc, x, 5), Val::I32(x), Val::I32(y))
+                    } else {
+                        (cond64(cc, a, b), cond64(cc, a, 5), Val::I64(a), Val::I64(b))
+                    };
+                    let (vp, vq) = if vt == "i32" {
+                        (Val::I32(p as i32), Val::I32(q as i32))
+                    } else {
+                        (Val::I64(p), Val::I64(q))
+                    };
+                    let args = [x, y, vp, vq];
+                    for (name, h) in [("sel", holds), ("seli", holds_k)] {
+                        let got = inst
+                            .invoke(&format!("{name}_{ty}_{vt}_{cc}"), &args)
+                            .expect("runs");
+                        let want = if h { vp } else { vq };
+                        assert_eq!(
+                            format!("{got:?}"),
+                            format!("{:?}", [want]),
+                            "{name} {ty}.{cc} {a} {b} {vt}"
+                        );
+                    }
+                }
+            }
+        }
+        let c = a as i32;
+        let got = inst
+            .invoke("bool", &[Val::I32(c), Val::I64(p), Val::I64(q)])
+            .expect("runs");
+        assert_eq!(
+            format!("{got:?}"),
+            format!("{:?}", [Val::I64(if c != 0 { p } else { q })])
+        );
+        for &b in &EDGES_64 {
+            let lt = ((a as u32) < (b as u32)) as i32;
+            let args = [
+                Val::I32(a as i32),
+                Val::I32(b as i32),
+                Val::I32(100),
+                Val::I32(200),
+            ];
+            assert_eq!(
+                call_i32(&inst, "kept", &args),
+                lt + if lt == 1 { 100 } else { 200 }
+            );
+        }
+    }
+}

@@ -171,6 +171,49 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     }
 }
 
+/// `cmov<cond> d, s` at `size` (32 bits: d is written, zero-extended,
+/// either way).
+fn cmov(
+    asm: &mut CodeAssembler,
+    size: Size,
+    cond: Cond,
+    d: usize,
+    s: usize,
+) -> Result<(), IcedError> {
+    match size {
+        Size::S32 => {
+            let (d, s) = (R32[d], R32[s]);
+            match cond {
+                Cond::E => asm.cmove(d, s),
+                Cond::Ne => asm.cmovne(d, s),
+                Cond::L => asm.cmovl(d, s),
+                Cond::B => asm.cmovb(d, s),
+                Cond::G => asm.cmovg(d, s),
+                Cond::A => asm.cmova(d, s),
+                Cond::Le => asm.cmovle(d, s),
+                Cond::Be => asm.cmovbe(d, s),
+                Cond::Ge => asm.cmovge(d, s),
+                Cond::Ae => asm.cmovae(d, s),
+            }
+        }
+        Size::S64 => {
+            let (d, s) = (R64[d], R64[s]);
+            match cond {
+                Cond::E => asm.cmove(d, s),
+                Cond::Ne => asm.cmovne(d, s),
+                Cond::L => asm.cmovl(d, s),
+                Cond::B => asm.cmovb(d, s),
+                Cond::G => asm.cmovg(d, s),
+                Cond::A => asm.cmova(d, s),
+                Cond::Le => asm.cmovle(d, s),
+                Cond::Be => asm.cmovbe(d, s),
+                Cond::Ge => asm.cmovge(d, s),
+                Cond::Ae => asm.cmovae(d, s),
+            }
+        }
+    }
+}
+
 fn jcc(asm: &mut CodeAssembler, cond: Cond, target: CodeLabel) -> Result<(), IcedError> {
     match cond {
         Cond::E => asm.je(target),
@@ -633,13 +676,22 @@ impl<'a> FuncEmitter<'a> {
                 asm.movzx(R32[d], R8[d])?;
                 defs.push((d, *dst));
             }
-            MInst::Select { size, dst, .. } => {
-                let (d, c, a) = (r(0), r(1), r(2));
-                asm.test(R32[c], R32[c])?;
-                match size {
-                    Size::S32 => asm.cmovne(R32[d], R32[a])?,
-                    Size::S64 => asm.cmovne(R64[d], R64[a])?,
-                }
+            MInst::Select {
+                size,
+                cmp_size,
+                cond,
+                y,
+                dst,
+                ..
+            } => {
+                // Operands: b (= dst), x, [y], a.
+                let (d, x) = (r(0), r(1));
+                let (y_reg, a) = match y {
+                    Rhs::Reg(_) => (r(2), r(3)),
+                    Rhs::Imm(_) => (usize::MAX, r(2)),
+                };
+                compare(asm, *cmp_size, x, *y, y_reg)?;
+                cmov(asm, *size, *cond, d, a)?;
                 defs.push((d, *dst));
             }
             MInst::Div {

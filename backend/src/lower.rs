@@ -36,7 +36,8 @@ struct Lowerer<'a> {
     call_area: u32,
     vmctx_slot: bool,
     /// Per IR instruction: lowered as part of its one user (a comparison
-    /// fused into the `brif` that consumes it), so it emits nothing itself.
+    /// fused into the `brif` or integer `select` that consumes it), so it
+    /// emits nothing itself.
     fused: Vec<bool>,
     /// Per value: uses that need it in a register (not folded into an
     /// immediate). A constant with none is never materialized.
@@ -604,13 +605,19 @@ impl<'a> Lowerer<'a> {
                 a: a[1],
                 b: a[2],
             }),
-            Op::Select { ty } => out.push(MInst::Select {
-                size: size_of(*ty),
-                dst: r[0],
-                cond: a[0],
-                a: a[1],
-                b: a[2],
-            }),
+            Op::Select { ty } => {
+                let (cmp_size, cond, x, y) = self.condition(d.args[0]);
+                out.push(MInst::Select {
+                    size: size_of(*ty),
+                    cmp_size,
+                    cond,
+                    x,
+                    y,
+                    dst: r[0],
+                    a: a[1],
+                    b: a[2],
+                })
+            }
             Op::Load { ty, mem, signed } => {
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
                 if !ty.is_int() {
@@ -998,25 +1005,36 @@ fn use_counts(f: &Function, live: &[bool]) -> Vec<u32> {
 }
 
 /// The comparisons to lower inside their user: an integer comparison (or
-/// `eqz`) whose only use is the `brif` ending its own block becomes that
-/// branch's `cmp; jcc`. One used anywhere else keeps its 0/1 value.
+/// `eqz`) whose only use is the `brif` ending its own block, or an integer
+/// `select` in it, becomes that branch's `cmp; jcc` or that select's
+/// `cmp; cmovcc`. One used anywhere else keeps its 0/1 value.
 fn fusions(f: &Function, live: &[bool], uses: &[u32]) -> Vec<bool> {
     let mut fused = vec![false; f.insts.len()];
+    let mut block_of = vec![u32::MAX; f.insts.len()];
     for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
-        let Some(t) = f.terminator(ir::Block(b as u32)) else {
-            continue;
-        };
-        let d = f.inst(t);
-        if !matches!(d.op, Op::Brif { .. }) {
-            continue;
+        for &i in &f.blocks[b].insts {
+            block_of[i.0 as usize] = b as u32;
         }
-        let c = d.args[0];
-        let ir::ValueDef::Result(i, 0) = f.values[c.0 as usize].def else {
-            continue;
-        };
-        let compare = matches!(f.inst(i).op, Op::Icmp { .. } | Op::Eqz { .. });
-        if compare && uses[c.0 as usize] == 1 && f.blocks[b].insts.contains(&i) {
-            fused[i.0 as usize] = true;
+    }
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for &user in &f.blocks[b].insts {
+            let d = f.inst(user);
+            let consumes = match d.op {
+                Op::Brif { .. } => true,
+                Op::Select { ty } => ty.is_int(),
+                _ => false,
+            };
+            if !consumes {
+                continue;
+            }
+            let c = d.args[0];
+            let ir::ValueDef::Result(i, 0) = f.values[c.0 as usize].def else {
+                continue;
+            };
+            let compare = matches!(f.inst(i).op, Op::Icmp { .. } | Op::Eqz { .. });
+            if compare && uses[c.0 as usize] == 1 && block_of[i.0 as usize] == b as u32 {
+                fused[i.0 as usize] = true;
+            }
         }
     }
     fused

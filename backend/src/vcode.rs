@@ -207,11 +207,17 @@ pub enum MInst {
         dst: VReg,
         a: VReg,
     },
-    /// `test c, c; cmovne dst, a` with dst allocated to `b`'s register.
+    /// `cmp x, y; cmov<cond> dst, a` with dst allocated to `b`'s register:
+    /// `a` if the condition holds, else `b`. A Wasm select on a boolean is
+    /// `c != 0` (`test c, c; cmovne`); on a comparison used only here, the
+    /// comparison itself, so no boolean is materialized.
     Select {
         size: Size,
+        cmp_size: Size,
+        cond: Cond,
+        x: VReg,
+        y: Rhs,
         dst: VReg,
-        cond: VReg,
         a: VReg,
         b: VReg,
     },
@@ -676,13 +682,15 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         }
         MInst::Eqz { dst, a, .. } => vec![O::reg_use(*a), O::reg_def(*dst)],
         MInst::Select {
-            dst, cond, a, b, ..
-        } => vec![
-            O::reg_use(*b),
-            O::reg_use(*cond),
-            O::reg_use(*a),
-            O::reg_reuse_def(*dst, 0),
-        ],
+            x, y, dst, a, b, ..
+        } => {
+            let mut v = vec![O::reg_use(*b), O::reg_use(*x)];
+            if let Rhs::Reg(y) = y {
+                v.push(O::reg_use(*y));
+            }
+            v.extend([O::reg_use(*a), O::reg_reuse_def(*dst, 0)]);
+            v
+        }
         MInst::Div {
             kind,
             dst,

@@ -150,6 +150,12 @@ pub const ROWS: &[Row] = &[
     r(C::Lzcnt_r32_rm32, Count), r(C::Lzcnt_r64_rm64, Count), r(C::Tzcnt_r32_rm32, Count),
     r(C::Tzcnt_r64_rm64, Count), r(C::Popcnt_r32_rm32, Count), r(C::Popcnt_r64_rm64, Count),
     r(C::Cmovne_r32_rm32, Cmov), r(C::Cmovne_r64_rm64, Cmov), r(C::Cmova_r32_rm32, Cmov), r(C::Cmova_r64_rm64, Cmov),
+    // The other conditions (a select on a fused compare): the row's value is
+    // the join of both operands whatever the flags say.
+    r(C::Cmove_r32_rm32, Cmov), r(C::Cmove_r64_rm64, Cmov), r(C::Cmovae_r32_rm32, Cmov), r(C::Cmovae_r64_rm64, Cmov),
+    r(C::Cmovb_r32_rm32, Cmov), r(C::Cmovb_r64_rm64, Cmov), r(C::Cmovbe_r32_rm32, Cmov), r(C::Cmovbe_r64_rm64, Cmov),
+    r(C::Cmovl_r32_rm32, Cmov), r(C::Cmovl_r64_rm64, Cmov), r(C::Cmovle_r32_rm32, Cmov), r(C::Cmovle_r64_rm64, Cmov),
+    r(C::Cmovg_r32_rm32, Cmov), r(C::Cmovg_r64_rm64, Cmov), r(C::Cmovge_r32_rm32, Cmov), r(C::Cmovge_r64_rm64, Cmov),
     r(C::Seta_rm8, Set), r(C::Setae_rm8, Set), r(C::Setb_rm8, Set), r(C::Setbe_rm8, Set), r(C::Sete_rm8, Set),
     r(C::Setne_rm8, Set), r(C::Setg_rm8, Set), r(C::Setge_rm8, Set), r(C::Setl_rm8, Set), r(C::Setle_rm8, Set),
     r(C::Setp_rm8, Set), r(C::Setnp_rm8, Set),
