@@ -182,6 +182,34 @@ fn artifact_claims_loop() {
     });
 }
 
+// A signed compare used only by its branch becomes `cmp; jl`; one also
+// returned keeps its 0/1 value (`setbe; movzx`) and the branch tests it.
+snapshot!(
+    compare_and_branch,
+    r#"(module
+      (func (export "max") (param i32 i32) (result i32)
+        (if (result i32) (i32.lt_s (local.get 0) (local.get 1))
+          (then (local.get 1)) (else (local.get 0))))
+      (func (export "both") (param i64 i64) (result i32)
+        (local $c i32)
+        (local.set $c (i64.le_u (local.get 0) (local.get 1)))
+        (if (local.get $c) (then (return (i32.const 7))))
+        (local.get $c)))"#
+);
+
+// A select on a compare used only there is cmp; cmovg (no boolean); one on
+// a boolean tests it (test; cmovne); a constant compared with is an imm.
+snapshot!(
+    select_cmov,
+    r#"(module
+      (func (export "max") (param i32 i32) (result i32)
+        (select (local.get 0) (local.get 1) (i32.gt_s (local.get 0) (local.get 1))))
+      (func (export "clamp") (param i64) (result i64)
+        (select (local.get 0) (i64.const 100) (i64.lt_u (local.get 0) (i64.const 100))))
+      (func (export "pick") (param i32 i64 i64) (result i64)
+        (select (local.get 1) (local.get 2) (local.get 0))))"#
+);
+
 snapshot!(
     br_table,
     r#"(module

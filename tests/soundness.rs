@@ -182,6 +182,7 @@ fn instance(rng: &mut Rng, code: Code, memory: bool) -> Option<Vec<Opnd>> {
             K::imm8_const_1 => Opnd::I(1),
             K::imm8 => Opnd::I(rng.below(256) as u8 as i32),
             K::imm8sex32 | K::imm8sex64 => Opnd::I(rng.below(256) as u8 as i8 as i32),
+            K::imm16 => Opnd::I(rng.below(65536) as u16 as i16 as i32),
             K::imm32 | K::imm32sex64 => Opnd::I(rng.value() as u32 as i32),
             K::imm64 => Opnd::U(rng.value()),
             _ => return None,

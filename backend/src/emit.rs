@@ -13,6 +13,7 @@ use pcc::{Fact, Gpr, Loc, Point, TrapCode};
 use regalloc2::{Allocation, Block, Edit, Function as _, Inst, InstOrEdit, Output, RegClass, VReg};
 
 use crate::holds::{self, alloc_loc, fact_of, reg_loc, Holds};
+use crate::layout;
 use crate::vcode::*;
 
 const R64: [AsmRegister64; 16] = [
@@ -150,6 +151,14 @@ pub struct FuncEmitter<'a> {
     vmctx_slot: u32,
     frame: u32,
     seed_bug: bool,
+    /// Where a branch to each block really goes (see `layout`).
+    resolve: Vec<Block>,
+    /// The block emitted after the current one: a jump there falls through.
+    next: Option<Block>,
+    /// Instruction index where the current block began, and whether it may
+    /// end up empty (only the entry: no label, no claims of its own).
+    block_start: usize,
+    may_be_empty: bool,
 }
 
 fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), IcedError> {
@@ -183,6 +192,115 @@ pub fn patch_jump_entries(text: &mut [u8], entries: &[(u32, u32)]) {
     }
 }
 
+/// `cmov<cond> d, s` at `size` (32 bits: d is written, zero-extended,
+/// either way).
+fn cmov(
+    asm: &mut CodeAssembler,
+    size: Size,
+    cond: Cond,
+    d: usize,
+    s: usize,
+) -> Result<(), IcedError> {
+    match size {
+        Size::S32 => {
+            let (d, s) = (R32[d], R32[s]);
+            match cond {
+                Cond::E => asm.cmove(d, s),
+                Cond::Ne => asm.cmovne(d, s),
+                Cond::L => asm.cmovl(d, s),
+                Cond::B => asm.cmovb(d, s),
+                Cond::G => asm.cmovg(d, s),
+                Cond::A => asm.cmova(d, s),
+                Cond::Le => asm.cmovle(d, s),
+                Cond::Be => asm.cmovbe(d, s),
+                Cond::Ge => asm.cmovge(d, s),
+                Cond::Ae => asm.cmovae(d, s),
+            }
+        }
+        Size::S64 => {
+            let (d, s) = (R64[d], R64[s]);
+            match cond {
+                Cond::E => asm.cmove(d, s),
+                Cond::Ne => asm.cmovne(d, s),
+                Cond::L => asm.cmovl(d, s),
+                Cond::B => asm.cmovb(d, s),
+                Cond::G => asm.cmovg(d, s),
+                Cond::A => asm.cmova(d, s),
+                Cond::Le => asm.cmovle(d, s),
+                Cond::Be => asm.cmovbe(d, s),
+                Cond::Ge => asm.cmovge(d, s),
+                Cond::Ae => asm.cmovae(d, s),
+            }
+        }
+    }
+}
+
+fn jcc(asm: &mut CodeAssembler, cond: Cond, target: CodeLabel) -> Result<(), IcedError> {
+    match cond {
+        Cond::E => asm.je(target),
+        Cond::Ne => asm.jne(target),
+        Cond::L => asm.jl(target),
+        Cond::B => asm.jb(target),
+        Cond::G => asm.jg(target),
+        Cond::A => asm.ja(target),
+        Cond::Le => asm.jle(target),
+        Cond::Be => asm.jbe(target),
+        Cond::Ge => asm.jge(target),
+        Cond::Ae => asm.jae(target),
+    }
+}
+
+/// `cmp a, b` at `size`; against 0 as `test a, a` (same flags, shorter).
+fn compare(
+    asm: &mut CodeAssembler,
+    size: Size,
+    a: usize,
+    b: Rhs,
+    b_reg: usize,
+) -> Result<(), IcedError> {
+    match (size, b) {
+        (Size::S32, Rhs::Reg(_)) => asm.cmp(R32[a], R32[b_reg]),
+        (Size::S64, Rhs::Reg(_)) => asm.cmp(R64[a], R64[b_reg]),
+        (Size::S32, Rhs::Imm(0)) => asm.test(R32[a], R32[a]),
+        (Size::S64, Rhs::Imm(0)) => asm.test(R64[a], R64[a]),
+        (Size::S32, Rhs::Imm(k)) => asm.cmp(R32[a], k),
+        (Size::S64, Rhs::Imm(k)) => asm.cmp(R64[a], k),
+    }
+}
+
+/// `d = s op k`: add/sub in place when `d` is `s`, else as `lea d, [s +
+/// k]` (which leaves `s` intact); `imul d, s, k`; the rest two-address.
+fn alu_imm(
+    asm: &mut CodeAssembler,
+    op: AluOp,
+    size: Size,
+    d: usize,
+    s: usize,
+    k: i32,
+) -> Result<(), IcedError> {
+    match (op, size) {
+        (AluOp::Add, Size::S32) if d == s => asm.add(R32[d], k),
+        (AluOp::Add, Size::S64) if d == s => asm.add(R64[d], k),
+        (AluOp::Sub, Size::S32) if d == s => asm.sub(R32[d], k),
+        (AluOp::Sub, Size::S64) if d == s => asm.sub(R64[d], k),
+        // A 32-bit lea keeps the low half of the 64-bit sum: the i32 sum,
+        // whatever s's upper half holds (so -i32::MIN wrapping to itself is
+        // right). Lowering never folds an i64 k whose negation doesn't fit.
+        (AluOp::Add, Size::S32) => asm.lea(R32[d], ptr(R64[s] + k)),
+        (AluOp::Add, Size::S64) => asm.lea(R64[d], ptr(R64[s] + k)),
+        (AluOp::Sub, Size::S32) => asm.lea(R32[d], ptr(R64[s] + k.wrapping_neg())),
+        (AluOp::Sub, Size::S64) => asm.lea(R64[d], ptr(R64[s] + k.wrapping_neg())),
+        (AluOp::Imul, Size::S32) => asm.imul_3(R32[d], R32[s], k),
+        (AluOp::Imul, Size::S64) => asm.imul_3(R64[d], R64[s], k),
+        (AluOp::And, Size::S32) => asm.and(R32[d], k),
+        (AluOp::And, Size::S64) => asm.and(R64[d], k),
+        (AluOp::Or, Size::S32) => asm.or(R32[d], k),
+        (AluOp::Or, Size::S64) => asm.or(R64[d], k),
+        (AluOp::Xor, Size::S32) => asm.xor(R32[d], k),
+        (AluOp::Xor, Size::S64) => asm.xor(R64[d], k),
+    }
+}
+
 impl<'a> FuncEmitter<'a> {
     pub fn new(
         asm: &'a mut CodeAssembler,
@@ -210,6 +328,10 @@ impl<'a> FuncEmitter<'a> {
             vmctx_slot,
             frame,
             seed_bug,
+            resolve: vec![],
+            next: None,
+            block_start: 0,
+            may_be_empty: false,
         }
     }
 
@@ -298,8 +420,17 @@ impl<'a> FuncEmitter<'a> {
             .collect();
         let live = holds::live_ins(f);
         let block_starts = holds::block_entries(f, self.out, self.spill_base, &live);
+        let layout = layout::compute(f, self.out);
+        // A threaded block's label is its target's.
         for b in 0..f.num_blocks() {
-            let block = Block::new(b);
+            block_labels[b] = block_labels[layout.resolve[b].index()];
+        }
+        self.resolve = layout.resolve;
+        for (k, &block) in layout.order.iter().enumerate() {
+            let b = block.index();
+            self.next = layout.order.get(k + 1).copied();
+            self.block_start = self.idx();
+            self.may_be_empty = b == 0;
             if b > 0 {
                 self.asm.set_label(&mut block_labels[b])?;
             }
@@ -330,7 +461,9 @@ impl<'a> FuncEmitter<'a> {
         self.jump_entries = self
             .entry_blocks
             .drain(..)
-            .map(|(at, b)| (at, block_labels[b]))
+            // The copy of the label that was placed: a threaded block's
+            // entry is its target's.
+            .map(|(at, b)| (at, block_labels[self.resolve[b].index()]))
             .collect();
         let mut traps: Vec<(TrapCode, CodeLabel)> =
             self.trap_labels.iter().map(|(c, l)| (*c, *l)).collect();
@@ -380,6 +513,13 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn emit_inst(&mut self, inst: Inst, labels: &[CodeLabel]) -> Result<(), IcedError> {
+        // A branch to the block emitted next falls through instead; an
+        // unconditional one only if that leaves this block an instruction
+        // for its label and claims.
+        let falls_to = self.next;
+        let jump_elided_to =
+            falls_to.filter(|_| self.may_be_empty || self.idx() > self.block_start);
+        let resolve = |b: &Block| self.resolve[b.index()];
         let allocs: Vec<Allocation> = self.out.inst_allocs(inst).to_vec();
         let mi = self.vcode.insts[inst.index()].clone();
         let regs: Vec<usize> = allocs
@@ -423,6 +563,17 @@ impl<'a> FuncEmitter<'a> {
                 }
                 defs.push((d, *dst));
             }
+            MInst::Alu {
+                op,
+                size,
+                dst,
+                src2: Rhs::Imm(k),
+                ..
+            } => {
+                let (s, d) = (r(0), r(1));
+                alu_imm(asm, *op, *size, d, s, *k)?;
+                defs.push((d, *dst));
+            }
             MInst::Alu { op, size, dst, .. } => {
                 let (d, s) = (r(0), r(1));
                 debug_assert_eq!(r(2), d);
@@ -451,6 +602,39 @@ impl<'a> FuncEmitter<'a> {
                     }
                 }
                 defs.push((d, *dst));
+            }
+            MInst::Shift {
+                op,
+                size,
+                dst,
+                count: Rhs::Imm(k),
+                ..
+            } => {
+                let d = r(0);
+                let k = *k as u32;
+                match size {
+                    Size::S32 => {
+                        let d = R32[d];
+                        match op {
+                            ShiftOp::Shl => asm.shl(d, k)?,
+                            ShiftOp::Sar => asm.sar(d, k)?,
+                            ShiftOp::Shr => asm.shr(d, k)?,
+                            ShiftOp::Rol => asm.rol(d, k)?,
+                            ShiftOp::Ror => asm.ror(d, k)?,
+                        }
+                    }
+                    Size::S64 => {
+                        let d = R64[d];
+                        match op {
+                            ShiftOp::Shl => asm.shl(d, k)?,
+                            ShiftOp::Sar => asm.sar(d, k)?,
+                            ShiftOp::Shr => asm.shr(d, k)?,
+                            ShiftOp::Rol => asm.rol(d, k)?,
+                            ShiftOp::Ror => asm.ror(d, k)?,
+                        }
+                    }
+                }
+                defs.push((r(0), *dst));
             }
             MInst::Shift { op, size, dst, .. } => {
                 let d = r(0);
@@ -504,13 +688,10 @@ impl<'a> FuncEmitter<'a> {
                 defs.push((d, *dst));
             }
             MInst::Setcc {
-                cond, size, dst, ..
+                cond, size, dst, b, ..
             } => {
-                let (a, b, d) = (r(0), r(1), r(2));
-                match size {
-                    Size::S32 => asm.cmp(R32[a], R32[b])?,
-                    Size::S64 => asm.cmp(R64[a], R64[b])?,
-                }
+                let d = *regs.last().expect("setcc defines its result");
+                compare(asm, *size, r(0), *b, r(1))?;
                 setcc(asm, *cond, R8[d])?;
                 asm.movzx(R32[d], R8[d])?;
                 defs.push((d, *dst));
@@ -525,13 +706,22 @@ impl<'a> FuncEmitter<'a> {
                 asm.movzx(R32[d], R8[d])?;
                 defs.push((d, *dst));
             }
-            MInst::Select { size, dst, .. } => {
-                let (d, c, a) = (r(0), r(1), r(2));
-                asm.test(R32[c], R32[c])?;
-                match size {
-                    Size::S32 => asm.cmovne(R32[d], R32[a])?,
-                    Size::S64 => asm.cmovne(R64[d], R64[a])?,
-                }
+            MInst::Select {
+                size,
+                cmp_size,
+                cond,
+                y,
+                dst,
+                ..
+            } => {
+                // Operands: b (= dst), x, [y], a.
+                let (d, x) = (r(0), r(1));
+                let (y_reg, a) = match y {
+                    Rhs::Reg(_) => (r(2), r(3)),
+                    Rhs::Imm(_) => (usize::MAX, r(2)),
+                };
+                compare(asm, *cmp_size, x, *y, y_reg)?;
+                cmov(asm, *size, *cond, d, a)?;
                 defs.push((d, *dst));
             }
             MInst::Div {
@@ -967,6 +1157,19 @@ impl<'a> FuncEmitter<'a> {
                 }
                 defs.push((d, *dst));
             }
+            MInst::Store {
+                addr,
+                width,
+                src: Rhs::Imm(k),
+            } => {
+                let m = r15 + R64[r(0)] + addr.disp;
+                match width {
+                    1 => asm.mov(byte_ptr(m), *k)?,
+                    2 => asm.mov(word_ptr(m), *k)?,
+                    4 => asm.mov(dword_ptr(m), *k)?,
+                    _ => asm.mov(qword_ptr(m), *k)?,
+                }
+            }
             MInst::Store { addr, width, .. } => {
                 let (i, s) = (r(0), r(1));
                 let m = r15 + R64[i] + addr.disp;
@@ -1179,12 +1382,38 @@ impl<'a> FuncEmitter<'a> {
                     defs.push((p.hw_enc(), *v));
                 }
             }
-            MInst::Jmp { target, .. } => asm.jmp(labels[target.index()])?,
-            MInst::Brif { then, else_, .. } => {
-                let c = r(0);
-                asm.test(R32[c], R32[c])?;
-                asm.jne(labels[then.index()])?;
-                asm.jmp(labels[else_.index()])?;
+            MInst::Jmp { target, .. } => {
+                let t = resolve(target);
+                if Some(t) != jump_elided_to {
+                    asm.jmp(labels[t.index()])?;
+                }
+            }
+            MInst::Brif {
+                size,
+                cond,
+                b,
+                then,
+                else_,
+                ..
+            } => {
+                let (t, e) = (resolve(then), resolve(else_));
+                if t == e {
+                    // Both edges threaded to one block: nothing to test.
+                    if Some(t) != jump_elided_to {
+                        asm.jmp(labels[t.index()])?;
+                    }
+                } else {
+                    let b_reg = regs.get(1).copied().unwrap_or(usize::MAX);
+                    compare(asm, *size, r(0), *b, b_reg)?;
+                    if Some(e) == falls_to {
+                        jcc(asm, *cond, labels[t.index()])?;
+                    } else if Some(t) == falls_to {
+                        jcc(asm, cond.inverse(), labels[e.index()])?;
+                    } else {
+                        jcc(asm, *cond, labels[t.index()])?;
+                        asm.jmp(labels[e.index()])?;
+                    }
+                }
             }
             MInst::BrTable {
                 targets,

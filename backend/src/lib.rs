@@ -67,6 +67,7 @@ pub enum CompileError {
 pub mod artifact;
 pub mod emit;
 pub mod holds;
+pub mod layout;
 pub mod lower;
 pub mod opt;
 pub mod regalloc;

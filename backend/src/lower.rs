@@ -35,6 +35,13 @@ struct Lowerer<'a> {
     block_map: Vec<Option<usize>>,
     call_area: u32,
     vmctx_slot: bool,
+    /// Per IR instruction: lowered as part of its one user (a comparison
+    /// fused into the `brif` or integer `select` that consumes it), so it
+    /// emits nothing itself.
+    fused: Vec<bool>,
+    /// Per value: uses that need it in a register (not folded into an
+    /// immediate). A constant with none is never materialized.
+    reg_uses: Vec<u32>,
 }
 
 fn size_of(ty: Type) -> Size {
@@ -284,6 +291,9 @@ impl<'a> Lowerer<'a> {
         out: &mut Vec<MInst>,
         vb: usize,
     ) -> Result<(), CompileError> {
+        if self.fused[inst.0 as usize] {
+            return Ok(());
+        }
         let d = self.f.inst(inst);
         let a: Vec<VReg> = d.args.iter().map(|&v| self.vreg(v)).collect();
         let r: Vec<VReg> = d.results.iter().map(|&v| self.vreg(v)).collect();
@@ -294,11 +304,13 @@ impl<'a> Lowerer<'a> {
                 } else {
                     *imm
                 };
-                out.push(MInst::MovImm {
-                    dst: r[0],
-                    imm,
-                    size: size_of(*ty),
-                });
+                if self.reg_uses[d.results[0].0 as usize] > 0 {
+                    out.push(MInst::MovImm {
+                        dst: r[0],
+                        imm,
+                        size: size_of(*ty),
+                    });
+                }
                 self.set_fact(r[0], Fact::constant(64, imm));
             }
             Op::Fconst { ty, bits } => {
@@ -432,19 +444,42 @@ impl<'a> Lowerer<'a> {
             }),
             Op::Binary { op, ty } => {
                 let size = size_of(*ty);
+                // A constant operand becomes the immediate (either side of a
+                // commutative op); the other stays in a register.
+                let (src1, src2) = match fold_plan(self.f, d) {
+                    Some(k) => (a[1 - k], Rhs::Imm(self.imm(d.args[k], size))),
+                    None => (a[0], Rhs::Reg(a[1])),
+                };
                 let alu = |op| MInst::Alu {
                     op,
                     size,
                     dst: r[0],
-                    src1: a[0],
-                    src2: a[1],
+                    src1,
+                    src2,
                 };
-                let shift = |op| MInst::Shift {
-                    op,
-                    size,
-                    dst: r[0],
-                    src: a[0],
-                    count: a[1],
+                let bits = if size == Size::S32 { 31 } else { 63 };
+                let shift = |op| match src2 {
+                    // The CPU masks the count as Wasm does; a count of 0 is
+                    // the value itself.
+                    Rhs::Imm(k) if k & bits == 0 => MInst::Mov {
+                        dst: r[0],
+                        src: src1,
+                        size,
+                    },
+                    Rhs::Imm(k) => MInst::Shift {
+                        op,
+                        size,
+                        dst: r[0],
+                        src: src1,
+                        count: Rhs::Imm(k & bits),
+                    },
+                    Rhs::Reg(_) => MInst::Shift {
+                        op,
+                        size,
+                        dst: r[0],
+                        src: src1,
+                        count: src2,
+                    },
                 };
                 let div = |kind| MInst::Div {
                     kind,
@@ -533,13 +568,14 @@ impl<'a> Lowerer<'a> {
                 });
                 self.set_fact(r[0], below_bits(1));
             }
-            Op::Icmp { cc, ty } => {
+            Op::Icmp { .. } => {
+                let (size, cond, x, y) = self.compare_of(inst);
                 out.push(MInst::Setcc {
-                    cond: cond_of(*cc),
-                    size: size_of(*ty),
+                    cond,
+                    size,
                     dst: r[0],
-                    a: a[0],
-                    b: a[1],
+                    a: x,
+                    b: y,
                 });
                 self.set_fact(r[0], below_bits(1));
             }
@@ -569,13 +605,19 @@ impl<'a> Lowerer<'a> {
                 a: a[1],
                 b: a[2],
             }),
-            Op::Select { ty } => out.push(MInst::Select {
-                size: size_of(*ty),
-                dst: r[0],
-                cond: a[0],
-                a: a[1],
-                b: a[2],
-            }),
+            Op::Select { ty } => {
+                let (cmp_size, cond, x, y) = self.condition(d.args[0]);
+                out.push(MInst::Select {
+                    size: size_of(*ty),
+                    cmp_size,
+                    cond,
+                    x,
+                    y,
+                    dst: r[0],
+                    a: a[1],
+                    b: a[2],
+                })
+            }
             Op::Load { ty, mem, signed } => {
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
                 if !ty.is_int() {
@@ -600,8 +642,12 @@ impl<'a> Lowerer<'a> {
             Op::Store { ty, mem } => {
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
                 out.push(if ty.is_int() {
+                    let src = match fold_plan(self.f, d) {
+                        Some(_) => Rhs::Imm(self.store_imm(d.args[1], mem.width)),
+                        None => Rhs::Reg(a[1]),
+                    };
                     MInst::Store {
-                        src: a[1],
+                        src,
                         addr,
                         width: mem.width,
                     }
@@ -728,10 +774,14 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Brif { then, else_ } => {
+                let (size, cond, x, y) = self.condition(d.args[0]);
                 let (t, e) = (self.edge(then), self.edge(else_));
                 self.succs[vb] = vec![t, e];
                 out.push(MInst::Brif {
-                    cond: a[0],
+                    size,
+                    cond,
+                    a: x,
+                    b: y,
                     then: t,
                     else_: e,
                 });
@@ -768,6 +818,71 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
+    /// The flags test for "`c` is true": the comparison that defines `c`
+    /// when it was fused into its user, else `c != 0`.
+    fn condition(&self, c: ir::Value) -> (Size, Cond, VReg, Rhs) {
+        if let ir::ValueDef::Result(i, 0) = self.f.values[c.0 as usize].def {
+            if self.fused[i.0 as usize] {
+                return self.compare_of(i);
+            }
+        }
+        (Size::S32, Cond::Ne, self.vreg(c), Rhs::Imm(0))
+    }
+
+    /// An `icmp` or `eqz` as `cmp a, b` and the condition that is its
+    /// result; a constant operand becomes `b` (swapping the condition if it
+    /// was the left one).
+    fn compare_of(&self, i: ir::Inst) -> (Size, Cond, VReg, Rhs) {
+        let d = self.f.inst(i);
+        match d.op {
+            Op::Icmp { cc, ty } => {
+                let size = size_of(ty);
+                match fold_plan(self.f, d) {
+                    Some(1) => (
+                        size,
+                        cond_of(cc),
+                        self.vreg(d.args[0]),
+                        Rhs::Imm(self.imm(d.args[1], size)),
+                    ),
+                    Some(_) => (
+                        size,
+                        cond_of(cc.swapped()),
+                        self.vreg(d.args[1]),
+                        Rhs::Imm(self.imm(d.args[0], size)),
+                    ),
+                    None => (
+                        size,
+                        cond_of(cc),
+                        self.vreg(d.args[0]),
+                        Rhs::Reg(self.vreg(d.args[1])),
+                    ),
+                }
+            }
+            Op::Eqz { ty } => (size_of(ty), Cond::E, self.vreg(d.args[0]), Rhs::Imm(0)),
+            _ => unreachable!("only comparisons are fused"),
+        }
+    }
+
+    /// The immediate of constant `v` at `size` (fold_plan checked it fits).
+    fn imm(&self, v: ir::Value, size: Size) -> i32 {
+        let c = constant(self.f, v).expect("folded operands are constants");
+        match size {
+            Size::S32 => c as u32 as i32,
+            Size::S64 => c as i64 as i32,
+        }
+    }
+
+    /// The immediate a store of `width` bytes of constant `v` writes: its
+    /// low bytes, sign-extended as the instruction's imm field holds them.
+    fn store_imm(&self, v: ir::Value, width: u8) -> i32 {
+        let c = constant(self.f, v).expect("folded operands are constants");
+        match width {
+            1 => c as i8 as i32,
+            2 => c as i16 as i32,
+            _ => c as i32,
+        }
+    }
+
     /// Register arguments as fixed uses; the rest stored to the outgoing area.
     fn call_args(&mut self, out: &mut Vec<MInst>, args: &[VReg]) -> Vec<(VReg, regalloc2::PReg)> {
         let mut uses = vec![];
@@ -802,6 +917,130 @@ fn reachable(f: &Function) -> Vec<bool> {
         }
     }
     seen
+}
+
+/// The value of `v` if an `iconst` defines it (an i32's low 32 bits).
+fn constant(f: &Function, v: ir::Value) -> Option<u64> {
+    match f.values[v.0 as usize].def {
+        ir::ValueDef::Result(i, 0) => match f.inst(i).op {
+            Op::Iconst { ty: Type::I32, imm } => Some(imm & 0xFFFF_FFFF),
+            Op::Iconst { imm, .. } => Some(imm),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether constant `v` is an immediate of a `size` operation: any i32;
+/// an i64 whose sign-extended imm32 is itself.
+fn fits(f: &Function, v: ir::Value, size: Size) -> bool {
+    match (constant(f, v), size) {
+        (Some(_), Size::S32) => true,
+        (Some(c), Size::S64) => c as i64 == c as i32 as i64,
+        (None, _) => false,
+    }
+}
+
+/// Which argument of `d` lowering folds into an immediate, if any: the
+/// one rule both the use count and the lowering follow, so a constant
+/// whose every use is folded is known not to need a register.
+fn fold_plan(f: &Function, d: &ir::InstData) -> Option<usize> {
+    match d.op {
+        Op::Binary { op, ty } => {
+            let size = size_of(ty);
+            match op {
+                BinOp::Add | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor => {
+                    if fits(f, d.args[1], size) {
+                        Some(1)
+                    } else if fits(f, d.args[0], size) {
+                        Some(0)
+                    } else {
+                        None
+                    }
+                }
+                // x - k is lea [x - k] when x stays live: -k must fit too.
+                BinOp::Sub => (fits(f, d.args[1], size)
+                    && (size == Size::S32
+                        || constant(f, d.args[1]) != Some(i32::MIN as i64 as u64)))
+                .then_some(1),
+                BinOp::Shl | BinOp::ShrS | BinOp::ShrU | BinOp::Rotl | BinOp::Rotr => {
+                    constant(f, d.args[1]).is_some().then_some(1)
+                }
+                BinOp::DivS | BinOp::DivU | BinOp::RemS | BinOp::RemU => None,
+            }
+        }
+        Op::Icmp { ty, .. } => {
+            let size = size_of(ty);
+            if fits(f, d.args[1], size) {
+                Some(1)
+            } else if fits(f, d.args[0], size) {
+                Some(0)
+            } else {
+                None
+            }
+        }
+        Op::Store { ty, mem } if ty.is_int() => {
+            let size = if mem.width == 8 { Size::S64 } else { Size::S32 };
+            fits(f, d.args[1], size).then_some(1)
+        }
+        _ => None,
+    }
+}
+
+/// How many times each value is used (operands and block-call arguments),
+/// counting only reachable blocks.
+fn use_counts(f: &Function, live: &[bool]) -> Vec<u32> {
+    let mut uses = vec![0u32; f.values.len()];
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for &i in &f.blocks[b].insts {
+            let d = f.inst(i);
+            let calls = d.op.successors();
+            for v in d
+                .args
+                .iter()
+                .chain(calls.iter().flat_map(|c| c.args.iter()))
+            {
+                uses[v.0 as usize] += 1;
+            }
+        }
+    }
+    uses
+}
+
+/// The comparisons to lower inside their user: an integer comparison (or
+/// `eqz`) whose only use is the `brif` ending its own block, or an integer
+/// `select` in it, becomes that branch's `cmp; jcc` or that select's
+/// `cmp; cmovcc`. One used anywhere else keeps its 0/1 value.
+fn fusions(f: &Function, live: &[bool], uses: &[u32]) -> Vec<bool> {
+    let mut fused = vec![false; f.insts.len()];
+    let mut block_of = vec![u32::MAX; f.insts.len()];
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for &i in &f.blocks[b].insts {
+            block_of[i.0 as usize] = b as u32;
+        }
+    }
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for &user in &f.blocks[b].insts {
+            let d = f.inst(user);
+            let consumes = match d.op {
+                Op::Brif { .. } => true,
+                Op::Select { ty } => ty.is_int(),
+                _ => false,
+            };
+            if !consumes {
+                continue;
+            }
+            let c = d.args[0];
+            let ir::ValueDef::Result(i, 0) = f.values[c.0 as usize].def else {
+                continue;
+            };
+            let compare = matches!(f.inst(i).op, Op::Icmp { .. } | Op::Eqz { .. });
+            if compare && uses[c.0 as usize] == 1 && block_of[i.0 as usize] == b as u32 {
+                fused[i.0 as usize] = true;
+            }
+        }
+    }
+    fused
 }
 
 /// A copy of `f` in which every block with a heap access that can never be in
@@ -851,6 +1090,17 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
     let trapping = trap_impossible_accesses(f, ctx.heap);
     let f = trapping.as_ref().unwrap_or(f);
     let live = reachable(f);
+    let uses = use_counts(f, &live);
+    let fused = fusions(f, &live, &uses);
+    let mut reg_uses = uses;
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for &i in &f.blocks[b].insts {
+            let d = f.inst(i);
+            if let Some(k) = fold_plan(f, d) {
+                reg_uses[d.args[k].0 as usize] -= 1;
+            }
+        }
+    }
     let mut block_map = vec![None; f.blocks.len()];
     let mut n = 0;
     for (i, &l) in live.iter().enumerate() {
@@ -881,6 +1131,8 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         block_map,
         call_area: 0,
         vmctx_slot: false,
+        fused,
+        reg_uses,
     };
     for (i, &l) in live.iter().enumerate() {
         if l {
@@ -909,6 +1161,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         debug_labels: vec![],
         call_area: lw.call_area,
         vmctx_slot: lw.vmctx_slot,
+        num_ir_blocks: n,
     };
     v.finish();
     Ok(v)

@@ -53,6 +53,33 @@ pub enum Cond {
     Ae,
 }
 
+impl Cond {
+    /// The condition that holds exactly when `self` does not (for a
+    /// branch inverted to fall through to its taken target).
+    pub fn inverse(self) -> Cond {
+        match self {
+            Cond::E => Cond::Ne,
+            Cond::Ne => Cond::E,
+            Cond::L => Cond::Ge,
+            Cond::Ge => Cond::L,
+            Cond::G => Cond::Le,
+            Cond::Le => Cond::G,
+            Cond::B => Cond::Ae,
+            Cond::Ae => Cond::B,
+            Cond::A => Cond::Be,
+            Cond::Be => Cond::A,
+        }
+    }
+}
+
+/// A compare's right-hand side: a register, or an immediate (0 compares
+/// with `test a, a`, which sets the flags exactly as `cmp a, 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rhs {
+    Reg(VReg),
+    Imm(i32),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DivKind {
     DivS,
@@ -133,21 +160,25 @@ pub enum MInst {
         src: VReg,
         size: Size,
     },
-    /// Two-address ALU op: `dst = src1 op src2`, dst allocated to src1's register.
+    /// `dst = src1 op src2`. Two-address (dst allocated to src1's
+    /// register), except add/sub/imul with an immediate, which have
+    /// three-address forms (`lea dst, [src1 + k]`, `imul dst, src1, k`), so
+    /// a src1 still live after needs no copy.
     Alu {
         op: AluOp,
         size: Size,
         dst: VReg,
         src1: VReg,
-        src2: VReg,
+        src2: Rhs,
     },
-    /// `dst = src op cl`, count fixed in rcx.
+    /// `dst = src op cl`, count fixed in rcx; or `dst = src op k` for a
+    /// constant count (masked to the width, never 0).
     Shift {
         op: ShiftOp,
         size: Size,
         dst: VReg,
         src: VReg,
-        count: VReg,
+        count: Rhs,
     },
     Unary {
         op: UnaryOp,
@@ -168,7 +199,7 @@ pub enum MInst {
         size: Size,
         dst: VReg,
         a: VReg,
-        b: VReg,
+        b: Rhs,
     },
     /// `test a, a; sete; movzx`.
     Eqz {
@@ -176,11 +207,17 @@ pub enum MInst {
         dst: VReg,
         a: VReg,
     },
-    /// `test c, c; cmovne dst, a` with dst allocated to `b`'s register.
+    /// `cmp x, y; cmov<cond> dst, a` with dst allocated to `b`'s register:
+    /// `a` if the condition holds, else `b`. A Wasm select on a boolean is
+    /// `c != 0` (`test c, c; cmovne`); on a comparison used only here, the
+    /// comparison itself, so no boolean is materialized.
     Select {
         size: Size,
+        cmp_size: Size,
+        cond: Cond,
+        x: VReg,
+        y: Rhs,
         dst: VReg,
-        cond: VReg,
         a: VReg,
         b: VReg,
     },
@@ -306,8 +343,10 @@ pub enum MInst {
         signed: bool,
         size: Size,
     },
+    /// `mov [heap], src`: a register, or an immediate (the constant's low
+    /// `width` bytes; an 8-byte store's sign-extended imm32).
     Store {
-        src: VReg,
+        src: Rhs,
         addr: HeapAddr,
         width: u8,
     },
@@ -420,10 +459,15 @@ pub enum MInst {
         target: Block,
         args: Vec<VReg>,
     },
-    /// `test c, c; jnz then; jmp else` (successors have no block args: edges
-    /// out of multi-successor blocks are split).
+    /// `cmp a, b; j<cond> then; jmp else` (successors have no block args:
+    /// edges out of multi-successor blocks are split). A Wasm `br_if` on a
+    /// boolean is `a != 0`; on a comparison used only here, the comparison
+    /// itself, so no boolean is materialized.
     Brif {
-        cond: VReg,
+        size: Size,
+        cond: Cond,
+        a: VReg,
+        b: Rhs,
         then: Block,
         else_: Block,
     },
@@ -512,6 +556,9 @@ pub struct VCode {
     pub call_area: u32,
     /// Whether the frame needs a slot to save r14 across indirect calls.
     pub vmctx_slot: bool,
+    /// Blocks below this index are the IR's (in the frontend's order); the
+    /// ones from here on split edges.
+    pub num_ir_blocks: usize,
 }
 
 impl VCode {
@@ -602,29 +649,51 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             vec![O::reg_use(*src), O::reg_def(*dst)]
         }
         MInst::Alu {
-            dst, src1, src2, ..
-        } => vec![
-            O::reg_use(*src1),
-            O::reg_use(*src2),
-            O::reg_reuse_def(*dst, 0),
-        ],
+            op,
+            dst,
+            src1,
+            src2,
+            ..
+        } => match src2 {
+            Rhs::Reg(src2) => vec![
+                O::reg_use(*src1),
+                O::reg_use(*src2),
+                O::reg_reuse_def(*dst, 0),
+            ],
+            Rhs::Imm(_) if matches!(op, AluOp::Add | AluOp::Sub | AluOp::Imul) => {
+                vec![O::reg_use(*src1), O::reg_def(*dst)]
+            }
+            Rhs::Imm(_) => vec![O::reg_use(*src1), O::reg_reuse_def(*dst, 0)],
+        },
         MInst::Shift {
             dst, src, count, ..
-        } => vec![
-            O::reg_use(*src),
-            O::reg_fixed_use(*count, preg(1)),
-            O::reg_reuse_def(*dst, 0),
-        ],
-        MInst::Setcc { dst, a, b, .. } => vec![O::reg_use(*a), O::reg_use(*b), O::reg_def(*dst)],
+        } => match count {
+            Rhs::Reg(count) => vec![
+                O::reg_use(*src),
+                O::reg_fixed_use(*count, preg(1)),
+                O::reg_reuse_def(*dst, 0),
+            ],
+            Rhs::Imm(_) => vec![O::reg_use(*src), O::reg_reuse_def(*dst, 0)],
+        },
+        MInst::Setcc { dst, a, b, .. } => {
+            let mut v = vec![O::reg_use(*a)];
+            if let Rhs::Reg(b) = b {
+                v.push(O::reg_use(*b));
+            }
+            v.push(O::reg_def(*dst));
+            v
+        }
         MInst::Eqz { dst, a, .. } => vec![O::reg_use(*a), O::reg_def(*dst)],
         MInst::Select {
-            dst, cond, a, b, ..
-        } => vec![
-            O::reg_use(*b),
-            O::reg_use(*cond),
-            O::reg_use(*a),
-            O::reg_reuse_def(*dst, 0),
-        ],
+            x, y, dst, a, b, ..
+        } => {
+            let mut v = vec![O::reg_use(*b), O::reg_use(*x)];
+            if let Rhs::Reg(y) = y {
+                v.push(O::reg_use(*y));
+            }
+            v.extend([O::reg_use(*a), O::reg_reuse_def(*dst, 0)]);
+            v
+        }
         MInst::Div {
             kind,
             dst,
@@ -710,7 +779,13 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             O::reg_temp(*x2),
             O::reg_def(*dst),
         ],
-        MInst::Store { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
+        MInst::Store { src, addr, .. } => {
+            let mut v = vec![O::reg_use(addr.index)];
+            if let Rhs::Reg(src) = src {
+                v.push(O::reg_use(*src));
+            }
+            v
+        }
         MInst::StoreFrame { src, .. } | MInst::StoreStackResult { src, .. } => {
             vec![O::reg_use(*src)]
         }
@@ -757,7 +832,13 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v
         }
         MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
-        MInst::Brif { cond, .. } => vec![O::reg_use(*cond)],
+        MInst::Brif { a, b, .. } => {
+            let mut v = vec![O::reg_use(*a)];
+            if let Rhs::Reg(b) = b {
+                v.push(O::reg_use(*b));
+            }
+            v
+        }
         MInst::BrTable { index, table, .. } => {
             let mut v = vec![O::reg_use(*index)];
             if let Some((t, e)) = table {

@@ -37,6 +37,9 @@ pub enum Op {
     Xor,
     /// Two-operand `imul r, r/m`: the low half of the product.
     Imul,
+    /// Three-operand `imul r, r, imm`: the low half of the second operand
+    /// times the (sign-extended) immediate; the first is only written.
+    Imul3,
     Shl,
     Shr,
     Sar,
@@ -113,6 +116,7 @@ pub const ROWS: &[Row] = &[
     r(C::Mov_r64_rm64, Mov), r(C::Mov_rm64_r64, Mov), r(C::Mov_r32_rm32, Mov), r(C::Mov_rm32_r32, Mov),
     r(C::Mov_rm16_r16, Mov), r(C::Mov_rm8_r8, Mov),
     r(C::Mov_r64_imm64, Mov), r(C::Mov_r32_imm32, Mov), r(C::Mov_rm64_imm32, Mov), r(C::Mov_rm32_imm32, Mov),
+    r(C::Mov_rm16_imm16, Mov), r(C::Mov_rm8_imm8, Mov),
     r(C::Movzx_r32_rm8, MovZx), r(C::Movzx_r32_rm16, MovZx), r(C::Movzx_r64_rm8, MovZx), r(C::Movzx_r64_rm16, MovZx),
     r(C::Movsx_r32_rm8, MovSx), r(C::Movsx_r32_rm16, MovSx), r(C::Movsx_r64_rm8, MovSx), r(C::Movsx_r64_rm16, MovSx),
     r(C::Movsxd_r64_rm32, MovSx),
@@ -134,6 +138,8 @@ pub const ROWS: &[Row] = &[
     r(C::Xor_rm32_imm8, Xor), r(C::Xor_rm32_imm32, Xor), r(C::Xor_rm64_imm8, Xor), r(C::Xor_rm64_imm32, Xor),
     r(C::Xor_EAX_imm32, Xor), r(C::Xor_RAX_imm32, Xor), r(C::Xor_rm8_r8, Xor),
     r(C::Imul_r32_rm32, Imul), r(C::Imul_r64_rm64, Imul),
+    r(C::Imul_r32_rm32_imm8, Imul3), r(C::Imul_r32_rm32_imm32, Imul3),
+    r(C::Imul_r64_rm64_imm8, Imul3), r(C::Imul_r64_rm64_imm32, Imul3),
     r(C::Shl_rm32_CL, Shl), r(C::Shl_rm64_CL, Shl), r(C::Shl_rm32_imm8, Shl), r(C::Shl_rm64_imm8, Shl),
     r(C::Shl_rm32_1, Shl), r(C::Shl_rm64_1, Shl),
     r(C::Shr_rm32_CL, Shr), r(C::Shr_rm64_CL, Shr), r(C::Shr_rm32_imm8, Shr), r(C::Shr_rm64_imm8, Shr),
@@ -141,11 +147,19 @@ pub const ROWS: &[Row] = &[
     r(C::Sar_rm32_CL, Sar), r(C::Sar_rm64_CL, Sar), r(C::Sar_rm32_imm8, Sar), r(C::Sar_rm64_imm8, Sar),
     r(C::Sar_rm32_1, Sar), r(C::Sar_rm64_1, Sar),
     r(C::Rol_rm32_CL, Rotate), r(C::Rol_rm64_CL, Rotate), r(C::Ror_rm32_CL, Rotate), r(C::Ror_rm64_CL, Rotate),
+    r(C::Rol_rm32_imm8, Rotate), r(C::Rol_rm64_imm8, Rotate), r(C::Ror_rm32_imm8, Rotate), r(C::Ror_rm64_imm8, Rotate),
+    r(C::Rol_rm32_1, Rotate), r(C::Rol_rm64_1, Rotate), r(C::Ror_rm32_1, Rotate), r(C::Ror_rm64_1, Rotate),
     r(C::Bts_rm32_imm8, BitModify), r(C::Bts_rm64_imm8, BitModify), r(C::Btr_rm32_imm8, BitModify),
     r(C::Btr_rm64_imm8, BitModify), r(C::Btc_rm32_imm8, BitModify), r(C::Btc_rm64_imm8, BitModify),
     r(C::Lzcnt_r32_rm32, Count), r(C::Lzcnt_r64_rm64, Count), r(C::Tzcnt_r32_rm32, Count),
     r(C::Tzcnt_r64_rm64, Count), r(C::Popcnt_r32_rm32, Count), r(C::Popcnt_r64_rm64, Count),
     r(C::Cmovne_r32_rm32, Cmov), r(C::Cmovne_r64_rm64, Cmov), r(C::Cmova_r32_rm32, Cmov), r(C::Cmova_r64_rm64, Cmov),
+    // The other conditions (a select on a fused compare): the row's value is
+    // the join of both operands whatever the flags say.
+    r(C::Cmove_r32_rm32, Cmov), r(C::Cmove_r64_rm64, Cmov), r(C::Cmovae_r32_rm32, Cmov), r(C::Cmovae_r64_rm64, Cmov),
+    r(C::Cmovb_r32_rm32, Cmov), r(C::Cmovb_r64_rm64, Cmov), r(C::Cmovbe_r32_rm32, Cmov), r(C::Cmovbe_r64_rm64, Cmov),
+    r(C::Cmovl_r32_rm32, Cmov), r(C::Cmovl_r64_rm64, Cmov), r(C::Cmovle_r32_rm32, Cmov), r(C::Cmovle_r64_rm64, Cmov),
+    r(C::Cmovg_r32_rm32, Cmov), r(C::Cmovg_r64_rm64, Cmov), r(C::Cmovge_r32_rm32, Cmov), r(C::Cmovge_r64_rm64, Cmov),
     r(C::Seta_rm8, Set), r(C::Setae_rm8, Set), r(C::Setb_rm8, Set), r(C::Setbe_rm8, Set), r(C::Sete_rm8, Set),
     r(C::Setne_rm8, Set), r(C::Setg_rm8, Set), r(C::Setge_rm8, Set), r(C::Setl_rm8, Set), r(C::Setle_rm8, Set),
     r(C::Setp_rm8, Set), r(C::Setnp_rm8, Set),
@@ -178,6 +192,10 @@ pub const ROWS: &[Row] = &[
     r(C::Je_rel8_64, Jcc), r(C::Je_rel32_64, Jcc), r(C::Jne_rel8_64, Jcc), r(C::Jne_rel32_64, Jcc),
     r(C::Jp_rel8_64, Jcc), r(C::Jp_rel32_64, Jcc), r(C::Js_rel8_64, Jcc), r(C::Js_rel32_64, Jcc),
     r(C::Jno_rel8_64, Jcc), r(C::Jno_rel32_64, Jcc),
+    // Signed conditions (a Wasm signed compare fused into its branch): no
+    // refinement on either edge (`refine` ignores them), always sound.
+    r(C::Jl_rel8_64, Jcc), r(C::Jl_rel32_64, Jcc), r(C::Jle_rel8_64, Jcc), r(C::Jle_rel32_64, Jcc),
+    r(C::Jg_rel8_64, Jcc), r(C::Jg_rel32_64, Jcc), r(C::Jge_rel8_64, Jcc), r(C::Jge_rel32_64, Jcc),
     r(C::Jmp_rel8_64, Jmp), r(C::Jmp_rel32_64, Jmp),
     ri(C::Call_rel32_64, Call, RSP_ONLY), ri(C::Call_rm64, Call, RSP_ONLY),
     ri(C::Retnq, Ret, RSP_ONLY),
@@ -501,6 +519,12 @@ impl Semantics {
                         });
                     }
                 }
+                s.write(d, v)?;
+            }
+            Imul3 => {
+                let d = dst.ok_or("arithmetic into memory")?;
+                let m = mask(d.size() as u32);
+                let v = fit(mul(read(1, s)?.range(), read(2, s)?.range()), m);
                 s.write(d, v)?;
             }
             Shl | Shr | Sar | Rotate | BitModify => {
