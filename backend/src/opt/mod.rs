@@ -4,8 +4,10 @@
 //! so a wrong rewrite shows up as a reject or a test failure, not as an
 //! escape.
 
+mod egraph;
 mod params;
 
+pub use egraph::{remove_dead, simplify};
 pub use params::remove_redundant_params;
 
 use crate::ir::Function;
@@ -13,4 +15,5 @@ use crate::ir::Function;
 /// Every mid-end pass, in order.
 pub fn optimize(f: &mut Function) {
     remove_redundant_params(f);
+    simplify(f);
 }
