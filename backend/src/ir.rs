@@ -370,6 +370,20 @@ impl Op {
         }
     }
 
+    /// The argument lists of a terminator's block calls, in successor order.
+    pub fn successor_args_mut(&mut self) -> Vec<&mut Vec<Value>> {
+        match self {
+            Op::Jump(c) => vec![&mut c.args],
+            Op::Brif { then, else_ } => vec![&mut then.args, &mut else_.args],
+            Op::BrTable { targets, default } => targets
+                .iter_mut()
+                .chain(std::iter::once(default))
+                .map(|c| &mut c.args)
+                .collect(),
+            _ => vec![],
+        }
+    }
+
     /// Successor blocks of a terminator, in order.
     pub fn successors(&self) -> Vec<&BlockCall> {
         match self {

@@ -977,25 +977,12 @@ fn rename(f: &mut Function, repl: &HashMap<Value, Value>) {
             for a in &mut d.args {
                 *a = resolve(*a);
             }
-            for args in call_args_mut(&mut d.op) {
+            for args in d.op.successor_args_mut() {
                 for a in args {
                     *a = resolve(*a);
                 }
             }
         }
-    }
-}
-
-fn call_args_mut(op: &mut Op) -> Vec<&mut Vec<Value>> {
-    match op {
-        Op::Jump(c) => vec![&mut c.args],
-        Op::Brif { then, else_ } => vec![&mut then.args, &mut else_.args],
-        Op::BrTable { targets, default } => targets
-            .iter_mut()
-            .chain(std::iter::once(default))
-            .map(|c| &mut c.args)
-            .collect(),
-        _ => vec![],
     }
 }
 

@@ -88,7 +88,7 @@ pub fn remove_redundant_params(f: &mut Function) -> usize {
         for a in &mut inst.args {
             *a = resolve(&repl, *a);
         }
-        for call in successors_mut(&mut inst.op) {
+        for call in inst.op.successor_args_mut() {
             for a in call {
                 *a = resolve(&repl, *a);
             }
@@ -102,25 +102,12 @@ fn successor_args(f: &Function, t: usize, k: usize) -> &[Value] {
 }
 
 fn successor_args_mut(f: &mut Function, t: usize, k: usize) -> &mut Vec<Value> {
-    successors_mut(&mut f.insts[t].op)
+    f.insts[t]
+        .op
+        .successor_args_mut()
         .into_iter()
         .nth(k)
         .expect("a successor slot of this terminator")
-}
-
-/// The argument lists of a terminator's block calls, in successor order.
-fn successors_mut(op: &mut crate::ir::Op) -> Vec<&mut Vec<Value>> {
-    use crate::ir::Op;
-    match op {
-        Op::Jump(c) => vec![&mut c.args],
-        Op::Brif { then, else_ } => vec![&mut then.args, &mut else_.args],
-        Op::BrTable { targets, default } => targets
-            .iter_mut()
-            .chain(std::iter::once(default))
-            .map(|c| &mut c.args)
-            .collect(),
-        _ => vec![],
-    }
 }
 
 #[cfg(test)]
