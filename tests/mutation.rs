@@ -22,21 +22,20 @@ use pcc::{ArtifactFile, Fact, HeapStrategy, Loc, Point, TrapCode};
 
 /// One compiled module under one heap strategy.
 /// KNOWN EXCLUSION: the kinds whose accepted mutants this test cannot
-/// decide are reported instead of failing it. Since block layout and
-/// immediate folding (issue 11) the validator often enters a block from its
-/// predecessors' states and sees constants in instructions, so it bounds
-/// values tighter than the backend's claims: hash.O2's hash_lanes+0xdd
-/// reloads `[rsp+0x40]`, in [0, 0x1fffffff] after a shift but claimed only
-/// as a zero-extended i32, so a `movsxd` reload is the same as `mov` (a);
-/// crc.O2's crc32_of+0x33f checks an index in [0x4410, 0x480c] (a table
-/// lookup), far inside the 256 MiB sandbox, so removing the check cannot
-/// escape (d). Both were confirmed with PCCC_TRACE_FUNCTION. This test's
-/// independent oracle (`harmless`) sees the claims and a few x86 forms in
-/// straight-line code only, so it can't tell such mutants from escapes
-/// without trusting the validator. To remove the exclusion: give `harmless`
-/// its own interval analysis across blocks and through spill slots, or run
-/// the mutants.
-const UNDECIDED_KINDS: &[&str] = &["a", "d"];
+/// decide are reported instead of failing it. Since block layout (issue 11)
+/// the validator often enters a block from its predecessors' states, so it
+/// can bound a spilled value tighter than the backend's claim at the
+/// block's start: hash.O2's hash_lanes+0xdd reloads `[rsp+0x40]`, in
+/// [0, 0x1fffffff] there (confirmed with PCCC_TRACE_FUNCTION) but claimed
+/// only as a zero-extended i32 at the join, so a `movsxd` reload is the
+/// same as `mov`. This test's independent oracle (`harmless`) sees the
+/// claims and a few x86 forms in straight-line code only, so it can't tell
+/// such mutants from escapes without trusting the validator. (Bounds-check
+/// mutants, kind (d), were excluded too until the backend claimed the
+/// ranges its arithmetic gives; none is undecided now.) To remove it: give
+/// `harmless` its own interval analysis across blocks and through spill
+/// slots, or run the mutants.
+const UNDECIDED_KINDS: &[&str] = &["a"];
 
 struct Subject {
     name: String,

@@ -505,27 +505,36 @@ impl<'a> Lowerer<'a> {
                     BinOp::RemS => div(DivKind::RemS),
                     BinOp::RemU => div(DivKind::RemU),
                 });
-                // `x & c` is at most c: a tighter claim than the type's, which
-                // the validator re-derives from the constant operand.
-                if *op == BinOp::And {
-                    let mask = if size == Size::S32 {
-                        u32::MAX as u64
-                    } else {
-                        u64::MAX
-                    };
-                    let c = [a[0], a[1]]
-                        .iter()
-                        .find_map(|v| match self.facts[v.vreg()] {
-                            Some(Fact::Range { min, max, .. }) if min == max => Some(min & mask),
-                            _ => None,
-                        });
-                    if let Some(c) = c {
+                // The result's range as the validator derives it from the
+                // operands' (their facts, which every state at this point
+                // implies): a tighter claim than the type's, so a spill of it
+                // reloaded with movsxd is recognisably harmless below 2^31,
+                // and so is a bounds check on an index that can't leave the
+                // sandbox.
+                let mask = if size == Size::S32 {
+                    u32::MAX as u64
+                } else {
+                    u64::MAX
+                };
+                let range = |v: VReg| match self.facts[v.vreg()] {
+                    // A 32-bit read is at most 2^32 - 1 whatever is known.
+                    Some(Fact::Range { bits: 64, max, .. }) => max.min(mask),
+                    _ => mask,
+                };
+                let (a_max, b) = (range(src1), src2);
+                let b_max = match b {
+                    Rhs::Reg(v) => range(v),
+                    Rhs::Imm(k) if size == Size::S32 => k as u32 as u64,
+                    Rhs::Imm(k) => k as i64 as u64,
+                };
+                if let Some(max) = result_bound(*op, b, a_max, b_max, mask) {
+                    if max < mask {
                         self.set_fact(
                             r[0],
                             Fact::Range {
                                 bits: 64,
                                 min: 0,
-                                max: c,
+                                max,
                             },
                         );
                     }
@@ -917,6 +926,40 @@ fn reachable(f: &Function) -> Vec<bool> {
         }
     }
     seen
+}
+
+/// The largest value the validator can derive for `op` on operands of at
+/// most `a` and `b` (`b` the immediate's value if it is one), at `mask`'s
+/// width, following its rows (`Add`, `And`, ..., `Shr` in semantics.rs);
+/// None where it knows only the width. Both emitted forms of add (`add`,
+/// and `lea` with a sign-extended displacement, which the validator
+/// subtracts when negative) give it this bound only for a nonnegative
+/// immediate.
+fn result_bound(op: BinOp, b: Rhs, a: u64, b_max: u64, mask: u64) -> Option<u64> {
+    let imm = match b {
+        Rhs::Imm(k) => Some(k),
+        Rhs::Reg(_) => None,
+    };
+    // Shift counts are masked like the CPU does; 0 is lowered as a move.
+    let count = imm.map(|k| (k as u64 & if mask == u64::MAX { 63 } else { 31 }) as u32);
+    let ones_covering = |x: u64| match 64 - x.leading_zeros() {
+        64 => u64::MAX,
+        bits => (1u64 << bits) - 1,
+    };
+    match (op, count) {
+        (BinOp::Add, _) if imm.is_some_and(|k| k < 0) => None,
+        (BinOp::Add, _) => a.checked_add(b_max).filter(|&m| m <= mask),
+        (BinOp::Mul, _) => a.checked_mul(b_max).filter(|&m| m <= mask),
+        (BinOp::And, _) => Some(a.min(b_max)),
+        (BinOp::Or | BinOp::Xor, _) => Some(ones_covering(a.max(b_max))),
+        (BinOp::ShrU, Some(0)) | (BinOp::ShrS, Some(0)) | (BinOp::Shl, Some(0)) => None,
+        (BinOp::ShrU, Some(k)) => Some(a >> k),
+        (BinOp::ShrU, None) => Some(a),
+        (BinOp::ShrS, Some(k)) if a <= mask >> 1 => Some(a >> k),
+        (BinOp::ShrS, None) if a <= mask >> 1 => Some(a),
+        (BinOp::Shl, Some(k)) if a.leading_zeros() >= k && a << k <= mask => Some(a << k),
+        _ => None,
+    }
 }
 
 /// The value of `v` if an `iconst` defines it (an i32's low 32 bits).
