@@ -198,18 +198,13 @@ impl Site<'_> {
         let fits = |(lo, hi): (u64, u64)| (hi <= u32::MAX as u64).then_some((lo, hi));
         let r = match (insn.mnemonic(), imm) {
             (Mnemonic::And, Some(k)) => Some((0, k & u32::MAX as u64)),
-            (Mnemonic::Movzx, _) => Some((
-                0,
-                (1u64
-                    << (8 * insn.memory_size().size().max(
-                        if insn.op1_kind() == OpKind::Register {
-                            insn.op1_register().size()
-                        } else {
-                            0
-                        },
-                    )))
-                    - 1,
-            )),
+            (Mnemonic::Movzx, _) => {
+                let from = match insn.op1_kind() {
+                    OpKind::Register => insn.op1_register().size(),
+                    _ => insn.memory_size().size(),
+                };
+                Some((0, (1u64 << (8 * from)) - 1))
+            }
             (Mnemonic::Shr, Some(k)) => Some((0, u32::MAX as u64 >> (k & 31))),
             (Mnemonic::Shl, Some(k)) => {
                 before().and_then(|(lo, hi)| fits((lo << (k & 31), hi << (k & 31))))

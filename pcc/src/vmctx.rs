@@ -87,20 +87,23 @@ pub fn outgoing_slots(
     params: impl IntoIterator<Item = bool>,
     results: impl IntoIterator<Item = bool>,
 ) -> u32 {
-    let count = |locs: Vec<ArgLoc>| {
-        locs.iter()
-            .filter(|l| matches!(l, ArgLoc::Stack(_)))
-            .count() as u32
-    };
-    count(arg_locations(params)).max(count(result_locations(results)))
+    stack_args(params).max(stack_results(results))
+}
+
+fn in_slots(locs: &[ArgLoc]) -> u32 {
+    locs.iter()
+        .filter(|l| matches!(l, ArgLoc::Stack(_)))
+        .count() as u32
+}
+
+/// How many arguments of a function type travel in stack slots.
+pub fn stack_args(params: impl IntoIterator<Item = bool>) -> u32 {
+    in_slots(&arg_locations(params))
 }
 
 /// How many results of a function type travel in stack slots.
 pub fn stack_results(results: impl IntoIterator<Item = bool>) -> u32 {
-    result_locations(results)
-        .iter()
-        .filter(|l| matches!(l, ArgLoc::Stack(_)))
-        .count() as u32
+    in_slots(&result_locations(results))
 }
 
 /// Where one argument of a wasm-to-wasm call travels.

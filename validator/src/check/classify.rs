@@ -59,10 +59,7 @@ impl<'a> Func<'a> {
         // before it returns). Every caller owns `outgoing_slots` of the type
         // there: checked at each call (`call`), provided by the runtime's entry.
         if b == RBP && index.is_none() {
-            let nargs = arg_locations(self.ty.params.iter().map(|t| t.is_float()))
-                .iter()
-                .filter(|l| matches!(l, ArgLoc::Stack(_)))
-                .count() as i64;
+            let nargs = stack_args(self.ty.params.iter().map(|t| t.is_float())) as i64;
             let nres = stack_results(self.ty.results.iter().map(|t| t.is_float())) as i64;
             let k = (disp - 16) / 8;
             if disp >= 16 && (disp - 16) % 8 == 0 && size <= 8 && k < nargs.max(nres) {

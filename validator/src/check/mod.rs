@@ -23,8 +23,8 @@ use iced_x86::{
 };
 use pcc::builtin::{builtin_at, host_call_slots, ArgRule, Builtin, SYSV_CLOBBERS};
 use pcc::vmctx::{
-    arg_locations, outgoing_slots, result_locations, stack_results, ArgLoc, VmCtxLayout,
-    CALLER_SAVED_GPRS,
+    arg_locations, outgoing_slots, result_locations, stack_args, stack_results, ArgLoc,
+    VmCtxLayout, CALLER_SAVED_GPRS,
 };
 use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
 
