@@ -1815,6 +1815,38 @@ fn jump_table_rows() -> Vec<Row> {
             }),
         ),
         attack(
+            "many jumps into one large table",
+            "new",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                // 40 dispatches into one 16-entry table: 640 entry edges,
+                // each holding a state, for a few hundred instructions
+                // (scaled up, memory exhaustion of the validator).
+                let (out, table) = (s.l("out"), s.l("table"));
+                s.a.mov(ecx, edi)?;
+                s.a.cmp(ecx, 16)?;
+                s.a.jae(out)?;
+                for k in 0..40 {
+                    let next = s.a.create_label();
+                    s.a.test(edi, edi)?;
+                    s.a.je(next)?;
+                    s.a.lea(rax, ptr(table))?;
+                    s.a.lea(rax, qword_ptr(rax + rcx * 8))?;
+                    if k == 39 {
+                        s.at("attack")?;
+                    }
+                    s.a.jmp(rax)?;
+                    let mut next = next;
+                    s.a.set_label(&mut next)?;
+                }
+                s.a.jmp(out)?;
+                table_entries(s, 16)
+            }),
+        ),
+        attack(
             "jmp through memory",
             "new",
             "rejected",

@@ -121,6 +121,11 @@ struct Func<'a> {
     formatter: IntelFormatter,
     /// The last few instructions walked, with the registers before each.
     recent: std::collections::VecDeque<(usize, [AVal; 16])>,
+    /// Jump-table entries walked so far: each holds a copy of the state
+    /// until its target is reached, so their total is kept to the
+    /// function's instruction count (a compiler's tables are each used
+    /// once; many jumps into one large table would exhaust memory).
+    table_edges: usize,
 }
 
 pub struct Checker<'p> {
@@ -312,6 +317,7 @@ impl<'a> Func<'a> {
             failures: vec![],
             formatter: IntelFormatter::new(),
             recent: Default::default(),
+            table_edges: 0,
         };
         let mut forms = FormChecker::default();
         while decoder.can_decode() {
@@ -664,6 +670,14 @@ impl<'a> Func<'a> {
                 true
             }
             Flow::Table { base, count } => {
+                self.table_edges += count as usize;
+                if self.table_edges > self.insns.len() {
+                    self.reject(
+                        i,
+                        "jump tables with more entries in all than the function has instructions",
+                    );
+                    return false;
+                }
                 // Every entry is an instruction of this function after the
                 // jump (so the forward pass meets it with the edge pending),
                 // and not a trap site; each gets the state after the jump.
