@@ -37,8 +37,9 @@
 //! (issue 10: the callee's stack-result slots, the caller's outgoing area,
 //! slots forgotten after a call) and jump tables (issue 11: the bound, the
 //! entries inside the function after the jump, an entry reached by
-//! falling through). Their `old` column says what the validator before
-//! them said.
+//! falling through), callee-saved registers (issue 11: rbx, r12, r13
+//! back in place at every `ret`, save slots kept at loop headers). Their
+//! `old` column says what the validator before them said.
 //!
 //! Not here: family 14 (WASI path resolution, a runtime test) — no
 //! artifact expresses it.
@@ -1422,6 +1423,7 @@ fn rows() -> Vec<Row> {
     rows.extend(review_rows());
     rows.extend(stack_result_rows());
     rows.extend(jump_table_rows());
+    rows.extend(callee_saved_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1618,6 +1620,149 @@ fn stack_result_rows() -> Vec<Row> {
                 call_m(s)?;
                 s.a.mov(rax, qword_ptr(rsp + 0x18))?;
                 use_index(s, rax)
+            }),
+        ),
+    ]
+}
+
+/// Callee-saved registers (issue 11): rbx, r12 and r13 survive calls, so
+/// every function must give them back at `ret` as it found them. A caller
+/// keeps a heap index in rbx across a call; a callee that returned another
+/// rbx would hand it an unchecked index.
+fn callee_saved_rows() -> Vec<Row> {
+    use Heap::Static;
+    let call_g = |s: &mut Asm| -> R {
+        let g = s.g;
+        s.a.call(g)
+    };
+    vec![
+        control(
+            "control: heap index kept in rbx across a call",
+            Static,
+            0x10,
+            b(move |s| {
+                s.a.mov(qword_ptr(rsp + 8), rbx)?;
+                s.a.mov(ebx, edi)?;
+                call_g(s)?;
+                use_index(s, rbx)?;
+                s.a.mov(rbx, qword_ptr(rsp + 8))
+            }),
+        ),
+        control(
+            "control: saved r12 changed in a loop, restored",
+            Static,
+            0x10,
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), r12)?;
+                s.a.xor(r12d, r12d)?;
+                let top = s.l("top");
+                s.at("top")?;
+                s.a.add(r12d, 1)?;
+                s.a.cmp(r12d, 10)?;
+                s.a.jb(top)?;
+                s.a.mov(r12, qword_ptr(rsp))
+            }),
+        ),
+        attack(
+            "rbx written, not restored",
+            "new",
+            "accepted",
+            Static,
+            0,
+            &["ret"],
+            b(|s| s.a.mov(ebx, edi)),
+        ),
+        attack(
+            "save slot overwritten before the restore",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["ret"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), r13)?;
+                s.a.mov(r13d, edi)?;
+                s.a.mov(qword_ptr(rsp), rdi)?;
+                s.a.mov(r13, qword_ptr(rsp))
+            }),
+        ),
+        attack(
+            "restored from the other register's slot",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["ret"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), rbx)?;
+                s.a.mov(qword_ptr(rsp + 8), r12)?;
+                s.a.mov(ebx, edi)?;
+                s.a.mov(r12d, edi)?;
+                s.a.mov(rbx, qword_ptr(rsp + 8))?;
+                s.a.mov(r12, qword_ptr(rsp))
+            }),
+        ),
+        attack(
+            "a path to ret skips the restore",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["ret"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), rbx)?;
+                s.a.mov(ebx, edi)?;
+                let end = s.l("end");
+                s.a.test(edi, edi)?;
+                s.a.je(end)?;
+                s.a.mov(rbx, qword_ptr(rsp))
+            }),
+        ),
+        attack(
+            "unsaved rbx changed in a loop",
+            "new",
+            "accepted",
+            Static,
+            0,
+            &["top", "ret"],
+            b(|s| {
+                let top = s.l("top");
+                s.at("top")?;
+                s.a.add(ebx, 1)?;
+                s.a.cmp(ebx, 10)?;
+                s.a.jb(top)
+            }),
+        ),
+        attack(
+            "save slot overwritten in a loop",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["top", "ret"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), rbx)?;
+                s.a.xor(ebx, ebx)?;
+                let top = s.l("top");
+                s.at("top")?;
+                s.a.mov(qword_ptr(rsp), rbx)?;
+                s.a.add(ebx, 1)?;
+                s.a.cmp(ebx, 10)?;
+                s.a.jb(top)?;
+                s.a.mov(rbx, qword_ptr(rsp))
+            }),
+        ),
+        attack(
+            "partial restore (32-bit reload)",
+            "new",
+            "accepted",
+            Static,
+            0x10,
+            &["ret"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), rbx)?;
+                s.a.mov(ebx, edi)?;
+                s.a.mov(ebx, dword_ptr(rsp))
             }),
         ),
     ]

@@ -149,6 +149,9 @@ pub struct FuncEmitter<'a> {
     holds: Holds,
     spill_base: u32,
     vmctx_slot: u32,
+    /// The callee-saved registers this function writes, each with the
+    /// frame slot `[rsp + k]` it is saved in from the prologue to every `ret`.
+    saved: Vec<(u8, u32)>,
     frame: u32,
     seed_bug: bool,
     /// Where a branch to each block really goes (see `layout`).
@@ -312,7 +315,20 @@ impl<'a> FuncEmitter<'a> {
         // Frame, from rsp up: outgoing call area, the vmctx save slot, spills.
         let vmctx_slot = vcode.call_area.next_multiple_of(8);
         let spill_base = vmctx_slot + if vcode.vmctx_slot { 8 } else { 0 };
-        let frame = (spill_base + 8 * out.num_spillslots as u32).next_multiple_of(16);
+        let save_base = spill_base + 8 * out.num_spillslots as u32;
+        let saved: Vec<(u8, u32)> = pcc::vmctx::CALLEE_SAVED_GPRS
+            .iter()
+            .filter(|r| {
+                let p = preg(r.0);
+                out.allocs.iter().any(|a| a.as_reg() == Some(p))
+                    || out.edits.iter().any(|(_, Edit::Move { from, to })| {
+                        from.as_reg() == Some(p) || to.as_reg() == Some(p)
+                    })
+            })
+            .enumerate()
+            .map(|(k, r)| (r.0, save_base + 8 * k as u32))
+            .collect();
+        let frame = (save_base + 8 * saved.len() as u32).next_multiple_of(16);
         FuncEmitter {
             asm,
             func_labels,
@@ -326,6 +342,7 @@ impl<'a> FuncEmitter<'a> {
             holds: Holds::default(),
             spill_base,
             vmctx_slot,
+            saved,
             frame,
             seed_bug,
             resolve: vec![],
@@ -414,6 +431,9 @@ impl<'a> FuncEmitter<'a> {
             .cmp(rsp, qword_ptr(r14 + VmCtxLayout::STACK_LIMIT as i32))?;
         let so = self.trap_label(TrapCode::StackOverflow);
         self.asm.jb(so)?;
+        for &(r, k) in &self.saved {
+            self.asm.mov(qword_ptr(rsp + k), R64[r as usize])?;
+        }
 
         let mut block_labels: Vec<CodeLabel> = (0..f.num_blocks())
             .map(|_| self.asm.create_label())
@@ -1455,6 +1475,9 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
             MInst::Ret { .. } => {
+                for &(r, k) in &self.saved {
+                    asm.mov(R64[r as usize], qword_ptr(rsp + k))?;
+                }
                 asm.mov(rsp, rbp)?;
                 asm.pop(rbp)?;
                 asm.ret()?;

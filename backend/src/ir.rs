@@ -190,6 +190,10 @@ pub struct BlockCall {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     // ---- pure ----
+    /// A second name for an integer value (args: the value), so it can
+    /// live in another register: see `opt::loops`. Only that last pass
+    /// makes these.
+    Copy,
     /// Integer constant; for I32 only the low 32 bits are meaningful.
     Iconst {
         ty: Type,
@@ -365,7 +369,8 @@ impl Op {
             | Op::Wrap
             | Op::ExtendS
             | Op::ExtendU
-            | Op::Select { .. } => true,
+            | Op::Select { .. }
+            | Op::Copy => true,
             _ => false,
         }
     }

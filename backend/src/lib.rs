@@ -130,6 +130,10 @@ pub fn compile_module(module: &ModuleIr, opts: &CompileOptions) -> Result<Artifa
     for (i, f) in module.functions.iter().enumerate() {
         let mut f = f.clone();
         opt::optimize(&mut f);
+        // PCCC_DUMP_IR=<function name>: the IR as the backend lowers it.
+        if std::env::var_os("PCCC_DUMP_IR").is_some_and(|n| n.to_str() == Some(f.name.as_str())) {
+            eprint!("{f}");
+        }
         let f = &f;
         let vcode = lower::lower(f, &ctx)?;
         let out = regalloc::allocate(&vcode).map_err(|e| CompileError::Function {

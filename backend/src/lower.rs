@@ -602,6 +602,19 @@ impl<'a> Lowerer<'a> {
                 };
                 self.set_fact(r[0], fact);
             }
+            Op::Copy => {
+                out.push(MInst::Mov {
+                    dst: r[0],
+                    src: a[0],
+                    size: Size::S64,
+                });
+                // The copy's fact is its source's; `lower` copies it again
+                // once every block is lowered, in case the source's block
+                // came later.
+                if let Some(fact) = self.facts[a[0].vreg()] {
+                    self.set_fact(r[0], fact);
+                }
+            }
             Op::ExtendS => out.push(MInst::Sext {
                 dst: r[0],
                 src: a[0],
@@ -1180,6 +1193,25 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
     for (i, &l) in live.iter().enumerate() {
         if l {
             lw.lower_block(ir::Block(i as u32))?;
+        }
+    }
+    // Copies (see `opt::loops`) claim what their sources claim.
+    let copies: Vec<(usize, usize)> = f
+        .insts
+        .iter()
+        .filter(|d| d.op == Op::Copy)
+        .map(|d| (d.results[0].0 as usize, d.args[0].0 as usize))
+        .collect();
+    loop {
+        let mut changed = false;
+        for &(dst, src) in &copies {
+            if lw.facts[dst] != lw.facts[src] {
+                lw.facts[dst] = lw.facts[src];
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
     let mut insts = vec![];

@@ -4,14 +4,20 @@ use regalloc2::{MachineEnv, Output, PRegSet, RegallocOptions};
 
 use crate::vcode::{preg, xreg, VCode};
 
-/// Allocatable integer registers: everything but rsp, rbp and the pinned
-/// r14 (vmctx) and r15 (heap base). Every SSE register is allocatable.
-const ALLOCATABLE: [u8; 12] = [0, 1, 2, 6, 7, 8, 9, 10, 11, 3, 12, 13];
-
+/// Integer registers regalloc2 tries first: the caller-saved ones, which
+/// cost nothing to use. The callee-saved ones (rbx, r12, r13) come second,
+/// as Cranelift orders them: a function that uses one saves and restores it,
+/// and values live across calls go there instead of to spill slots. rsp,
+/// rbp and the pinned r14 (vmctx) and r15 (heap base) are never allocated.
+/// Every SSE register is allocatable (and caller-saved).
 pub fn machine_env() -> MachineEnv {
     let mut int = PRegSet::empty();
-    for hw in ALLOCATABLE {
-        int.add(preg(hw));
+    for r in pcc::vmctx::CALLER_SAVED_GPRS {
+        int.add(preg(r.0));
+    }
+    let mut callee = PRegSet::empty();
+    for r in pcc::vmctx::CALLEE_SAVED_GPRS {
+        callee.add(preg(r.0));
     }
     let mut float = PRegSet::empty();
     for hw in 0..16 {
@@ -19,7 +25,7 @@ pub fn machine_env() -> MachineEnv {
     }
     MachineEnv {
         preferred_regs_by_class: [int, float, PRegSet::empty()],
-        non_preferred_regs_by_class: [PRegSet::empty(); 3],
+        non_preferred_regs_by_class: [callee, PRegSet::empty(), PRegSet::empty()],
         scratch_by_class: [None; 3],
         fixed_stack_slots: vec![],
     }

@@ -20,7 +20,7 @@ pub const FACTS_SECTION: &str = ".pcc.facts";
 pub const META_MAGIC: [u8; 8] = *b"PCCCMETA";
 pub const FACTS_MAGIC: [u8; 8] = *b"PCCCFACT";
 /// Bump on any change to the encoding or the meaning of a field.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, Error)]
 pub enum ArtifactError {

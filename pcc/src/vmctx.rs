@@ -11,8 +11,12 @@
 //! results in [`INT_RET_REGS`] and [`FLOAT_RET_REGS`] in order, further
 //! results in 8-byte slots of that same outgoing area, which the callee
 //! writes at `[rbp + 16 + 8*k]` before it returns (see [`result_locations`];
-//! the caller reserves [`outgoing_slots`] of them). All registers but `rsp`,
-//! `rbp`, `r14`, `r15` are caller-saved.
+//! the caller reserves [`outgoing_slots`] of them). [`CALLEE_SAVED_GPRS`]
+//! (System V's, less the pinned two) survive a call: a function that writes
+//! one saves it in its frame after the prologue and restores it before `ret`,
+//! and the validator checks that every `ret` finds each of them holding the
+//! value it had at entry. The rest but `rsp`, `rbp`, `r14`, `r15`
+//! ([`CALLER_SAVED_GPRS`]) are caller-saved, as are all SSE registers.
 //!
 //! Host calls (imports): compiled code stores the arguments as 8-byte slots in
 //! its frame, then calls the function pointer at [`VmCtxLayout::HOST_CALL`]
@@ -139,20 +143,22 @@ pub fn arg_locations(is_float: impl IntoIterator<Item = bool>) -> Vec<ArgLoc> {
 }
 
 /// Registers a call to compiled code or to the host may change.
-pub const CALLER_SAVED_GPRS: [Gpr; 12] = [
+pub const CALLER_SAVED_GPRS: [Gpr; 9] = [
     Gpr::RAX,
     Gpr::RCX,
     Gpr::RDX,
-    Gpr::RBX,
     Gpr::RSI,
     Gpr::RDI,
     Gpr::R8,
     Gpr::R9,
     Gpr::R10,
     Gpr::R11,
-    Gpr::R12,
-    Gpr::R13,
 ];
+
+/// Registers every call preserves: compiled code restores them before `ret`
+/// (checked), host functions and builtins by the System V ABI. Values that
+/// live across calls stay in them instead of being spilled.
+pub const CALLEE_SAVED_GPRS: [Gpr; 3] = [Gpr::RBX, Gpr::R12, Gpr::R13];
 
 /// The operations of the `bulk_memory` builtin. Its `op` argument is the
 /// code in the low byte and a data segment index above it; the builtin checks

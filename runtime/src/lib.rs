@@ -180,6 +180,9 @@ impl Module {
             base: base as *mut u8,
             len,
         };
+        if std::env::var_os("PCCC_PERFMAP").is_some() {
+            write_perf_map(base as usize, &art.meta);
+        }
         let mut traps: Vec<(usize, TrapCode)> = vec![];
         for t in &art.meta.trap_sites {
             let f = art.meta.funcs.get(t.func as usize).ok_or_else(|| {
@@ -208,6 +211,31 @@ impl Module {
     pub fn meta(&self) -> &Metadata {
         &self.0.meta
     }
+}
+
+/// Appends the functions' addresses to `/tmp/perf-<pid>.map`, the file `perf
+/// report` reads to name JIT code (Wasmtime's `--profile perfmap`). Best effort:
+/// profiling must not make a run fail.
+fn write_perf_map(base: usize, meta: &Metadata) {
+    use std::io::Write;
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let mut text = String::new();
+    for func in &meta.funcs {
+        let name: String = func.name.chars().filter(|c| !c.is_control()).collect();
+        text.push_str(&format!(
+            "{:x} {:x} {name}\n",
+            base + func.offset as usize,
+            func.size
+        ));
+    }
+    let _ = f.write_all(text.as_bytes());
 }
 
 type HostFn = dyn Fn(&[Val]) -> Result<Vec<Val>, TrapCode> + Send + Sync;

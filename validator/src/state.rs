@@ -60,6 +60,9 @@ pub enum AVal {
         base: u32,
         count: u32,
     },
+    /// What callee-saved register `r` held at the function's entry (the
+    /// caller's value): it must be back in `r` at every `ret`.
+    Entry(u8),
 }
 
 pub const UNKNOWN: AVal = AVal::Num(0, u64::MAX);

@@ -5,9 +5,11 @@
 //! escape.
 
 mod egraph;
+mod loops;
 mod params;
 
 pub use egraph::{remove_dead, simplify};
+pub use loops::split_at_loops;
 pub use params::remove_redundant_params;
 
 use crate::ir::Function;
@@ -16,4 +18,5 @@ use crate::ir::Function;
 pub fn optimize(f: &mut Function) {
     remove_redundant_params(f);
     simplify(f);
+    split_at_loops(f);
 }

@@ -24,7 +24,7 @@ use iced_x86::{
 use pcc::builtin::{builtin_at, host_call_slots, ArgRule, Builtin, SYSV_CLOBBERS};
 use pcc::vmctx::{
     arg_locations, outgoing_slots, result_locations, stack_args, stack_results, ArgLoc,
-    VmCtxLayout, CALLER_SAVED_GPRS,
+    VmCtxLayout, CALLEE_SAVED_GPRS, CALLER_SAVED_GPRS,
 };
 use pcc::{ArtifactFile, Fact, FunctionFacts, ImportKind, Loc, Point, ValType, WasmFuncType};
 
@@ -126,6 +126,11 @@ struct Func<'a> {
     /// function's instruction count (a compiler's tables are each used
     /// once; many jumps into one large table would exhaust memory).
     table_edges: usize,
+    /// Callee-saved registers the function saves (`mov [rsp+k], r` right
+    /// after the prologue), with their slots. Loop headers assume each slot
+    /// still holds the entry value, and every other callee-saved register
+    /// still its own; `check_edge` holds every incoming edge to that.
+    saves: Vec<(u8, u32)>,
 }
 
 pub struct Checker<'p> {
@@ -318,6 +323,7 @@ impl<'a> Func<'a> {
             formatter: IntelFormatter::new(),
             recent: Default::default(),
             table_edges: 0,
+            saves: vec![],
         };
         let mut forms = FormChecker::default();
         while decoder.can_decode() {
@@ -435,6 +441,16 @@ impl<'a> Func<'a> {
     /// The state a claimed block starts from.
     fn claimed_state(&mut self, i: usize) -> State {
         let mut s = State::pinned();
+        if i > 0 {
+            for r in CALLEE_SAVED_GPRS {
+                match self.saves.iter().find(|(x, _)| *x == r.0) {
+                    Some(&(_, k)) => {
+                        s.slots.insert(k, AVal::Entry(r.0));
+                    }
+                    None => s.set(r.0, AVal::Entry(r.0)),
+                }
+            }
+        }
         for (loc, fact) in self.claims_at(i, Point::Before) {
             match (loc, AVal::from_fact(&fact)) {
                 (Loc::Gpr(r), Some(v)) if r.0 == R14 || r.0 == R15 => {
@@ -485,8 +501,24 @@ impl<'a> Func<'a> {
                 }
             }
         }
+        // The callee-saved registers' save slots: the stores that open the body.
+        self.saves = self.insns[body..]
+            .iter()
+            .map_while(|insn| {
+                let r = gpr(insn.op1_register())?;
+                (insn.code() == Code::Mov_rm64_r64
+                    && insn.op0_kind() == OpKind::Memory
+                    && insn.memory_base() == Register::RSP
+                    && insn.memory_index() == Register::None
+                    && CALLEE_SAVED_GPRS.iter().any(|c| c.0 == r))
+                .then(|| (r, insn.memory_displacement64() as u32))
+            })
+            .collect();
         // Entry: the claims must follow from the ABI.
-        let entry = self.abi_state(self.ty);
+        let mut entry = self.abi_state(self.ty);
+        for r in CALLEE_SAVED_GPRS {
+            entry.set(r.0, AVal::Entry(r.0));
+        }
         let entry_claims = self.claimed_state(0);
         for r in 0..16u8 {
             if !entry.get(r).within(entry_claims.get(r)) {
@@ -706,6 +738,18 @@ impl<'a> Func<'a> {
             }
             Flow::Call(mem) => self.call(i, s, mem),
             Flow::Ret => {
+                for r in CALLEE_SAVED_GPRS {
+                    if s.get(r.0) != AVal::Entry(r.0) {
+                        self.reject(
+                            i,
+                            format!(
+                                "callee-saved {} is {} at ret, not the caller's value",
+                                reg_name(r.0),
+                                show(s.get(r.0))
+                            ),
+                        );
+                    }
+                }
                 for r in i32_result_regs(self.ty) {
                     if !s.get(r).within(AVal::Num(0, U32_MAX)) {
                         self.reject(
