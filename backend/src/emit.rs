@@ -253,6 +253,24 @@ fn jcc(asm: &mut CodeAssembler, cond: Cond, target: CodeLabel) -> Result<(), Ice
     }
 }
 
+/// `j<cond> then; jmp else`, leaving out the jump to the block laid out next.
+fn branch(
+    asm: &mut CodeAssembler,
+    cond: Cond,
+    (t, e): (Block, Block),
+    falls_to: Option<Block>,
+    labels: &[CodeLabel],
+) -> Result<(), IcedError> {
+    if Some(e) == falls_to {
+        jcc(asm, cond, labels[t.index()])
+    } else if Some(t) == falls_to {
+        jcc(asm, cond.inverse(), labels[e.index()])
+    } else {
+        jcc(asm, cond, labels[t.index()])?;
+        asm.jmp(labels[e.index()])
+    }
+}
+
 /// `cmp a, b` at `size`; against 0 as `test a, a` (same flags, shorter).
 fn compare(
     asm: &mut CodeAssembler,
@@ -592,6 +610,31 @@ impl<'a> FuncEmitter<'a> {
             } => {
                 let (s, d) = (r(0), r(1));
                 alu_imm(asm, *op, *size, d, s, *k)?;
+                defs.push((d, *dst));
+            }
+            MInst::Alu {
+                op: AluOp::Add,
+                size,
+                dst,
+                ..
+            } => {
+                // `add` when dst is one of the sources, else `lea` (whose
+                // 32-bit form keeps the low half of the 64-bit sum: the i32
+                // sum, zero-extended).
+                let (a, b, d) = (r(0), r(1), r(2));
+                let other = if d == a {
+                    Some(b)
+                } else if d == b {
+                    Some(a)
+                } else {
+                    None
+                };
+                match (other, size) {
+                    (Some(o), Size::S32) => asm.add(R32[d], R32[o])?,
+                    (Some(o), Size::S64) => asm.add(R64[d], R64[o])?,
+                    (None, Size::S32) => asm.lea(R32[d], ptr(R64[a] + R64[b]))?,
+                    (None, Size::S64) => asm.lea(R64[d], ptr(R64[a] + R64[b]))?,
+                }
                 defs.push((d, *dst));
             }
             MInst::Alu { op, size, dst, .. } => {
@@ -1425,14 +1468,29 @@ impl<'a> FuncEmitter<'a> {
                 } else {
                     let b_reg = regs.get(1).copied().unwrap_or(usize::MAX);
                     compare(asm, *size, r(0), *b, b_reg)?;
-                    if Some(e) == falls_to {
-                        jcc(asm, *cond, labels[t.index()])?;
-                    } else if Some(t) == falls_to {
-                        jcc(asm, cond.inverse(), labels[e.index()])?;
-                    } else {
-                        jcc(asm, *cond, labels[t.index()])?;
-                        asm.jmp(labels[e.index()])?;
+                    branch(asm, *cond, (t, e), falls_to, labels)?;
+                }
+            }
+            MInst::FBrif {
+                size,
+                cond,
+                then,
+                else_,
+                ..
+            } => {
+                let (t, e) = (resolve(then), resolve(else_));
+                if t == e {
+                    if Some(t) != jump_elided_to {
+                        asm.jmp(labels[t.index()])?;
                     }
+                } else {
+                    ucomis(asm, *size, X[r(0)], X[r(1)])?;
+                    let cond = match cond {
+                        FCond::A => Cond::A,
+                        FCond::Ae => Cond::Ae,
+                        FCond::Eq | FCond::Ne => unreachable!("eq/ne are not fused"),
+                    };
+                    branch(asm, cond, (t, e), falls_to, labels)?;
                 }
             }
             MInst::BrTable {

@@ -796,6 +796,19 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Brif { then, else_ } => {
+                if let Some((size, cond, x, y)) = self.float_condition(d.args[0]) {
+                    let (t, e) = (self.edge(then), self.edge(else_));
+                    self.succs[vb] = vec![t, e];
+                    out.push(MInst::FBrif {
+                        size,
+                        cond,
+                        a: x,
+                        b: y,
+                        then: t,
+                        else_: e,
+                    });
+                    return Ok(());
+                }
                 let (size, cond, x, y) = self.condition(d.args[0]);
                 let (t, e) = (self.edge(then), self.edge(else_));
                 self.succs[vb] = vec![t, e];
@@ -838,6 +851,30 @@ impl<'a> Lowerer<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A float comparison fused into the branch on `c`, as `ucomis a, b`
+    /// and its "above" condition.
+    fn float_condition(&self, c: ir::Value) -> Option<(Size, FCond, VReg, VReg)> {
+        let ir::ValueDef::Result(i, 0) = self.f.values[c.0 as usize].def else {
+            return None;
+        };
+        let d = self.f.inst(i);
+        let Op::Fcmp { cc, ty } = d.op else {
+            return None;
+        };
+        if !self.fused[i.0 as usize] {
+            return None;
+        }
+        let (x, y) = (self.vreg(d.args[0]), self.vreg(d.args[1]));
+        let (cond, a, b) = match cc {
+            FloatCC::Gt => (FCond::A, x, y),
+            FloatCC::Ge => (FCond::Ae, x, y),
+            FloatCC::Lt => (FCond::A, y, x),
+            FloatCC::Le => (FCond::Ae, y, x),
+            FloatCC::Eq | FloatCC::Ne => unreachable!("eq/ne are not fused"),
+        };
+        Some((size_of(ty), cond, a, b))
     }
 
     /// The flags test for "`c` is true": the comparison that defines `c`
@@ -1090,7 +1127,17 @@ fn fusions(f: &Function, live: &[bool], uses: &[u32]) -> Vec<bool> {
             let ir::ValueDef::Result(i, 0) = f.values[c.0 as usize].def else {
                 continue;
             };
-            let compare = matches!(f.inst(i).op, Op::Icmp { .. } | Op::Eqz { .. });
+            // A float compare only into a branch, and only the conditions
+            // one jcc tests (eq/ne also need the parity flag).
+            let float_branch = matches!(d.op, Op::Brif { .. })
+                && matches!(
+                    f.inst(i).op,
+                    Op::Fcmp {
+                        cc: FloatCC::Gt | FloatCC::Ge | FloatCC::Lt | FloatCC::Le,
+                        ..
+                    }
+                );
+            let compare = float_branch || matches!(f.inst(i).op, Op::Icmp { .. } | Op::Eqz { .. });
             if compare && uses[c.0 as usize] == 1 && block_of[i.0 as usize] == b as u32 {
                 fused[i.0 as usize] = true;
             }

@@ -471,6 +471,17 @@ pub enum MInst {
         then: Block,
         else_: Block,
     },
+    /// `ucomis a, b; j<cond> then; jmp else` for an "above" condition
+    /// (false when unordered, as Wasm's gt/ge; lt/le swap the operands): a
+    /// float comparison used only by this branch, so no 0/1 is made.
+    FBrif {
+        size: Size,
+        cond: FCond,
+        a: VReg,
+        b: VReg,
+        then: Block,
+        else_: Block,
+    },
     /// index i → targets[i], else default: a compare chain for a few
     /// targets, or with `table`'s two temporaries a jump table (lowering
     /// picks it from `JUMP_TABLE_MIN` targets on).
@@ -494,6 +505,7 @@ impl MInst {
             self,
             MInst::Jmp { .. }
                 | MInst::Brif { .. }
+                | MInst::FBrif { .. }
                 | MInst::BrTable { .. }
                 | MInst::Ret { .. }
                 | MInst::Trap { .. }
@@ -655,6 +667,11 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             src2,
             ..
         } => match src2 {
+            // An add has a three-address form (`lea dst, [src1 + src2]`),
+            // so neither source need be copied first.
+            Rhs::Reg(src2) if *op == AluOp::Add => {
+                vec![O::reg_use(*src1), O::reg_use(*src2), O::reg_def(*dst)]
+            }
             Rhs::Reg(src2) => vec![
                 O::reg_use(*src1),
                 O::reg_use(*src2),
@@ -832,6 +849,7 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v
         }
         MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
+        MInst::FBrif { a, b, .. } => vec![O::reg_use(*a), O::reg_use(*b)],
         MInst::Brif { a, b, .. } => {
             let mut v = vec![O::reg_use(*a)];
             if let Rhs::Reg(b) = b {
@@ -882,7 +900,7 @@ impl regalloc2::Function for VCode {
     fn is_branch(&self, insn: Inst) -> bool {
         matches!(
             self.insts[insn.index()],
-            MInst::Jmp { .. } | MInst::Brif { .. } | MInst::BrTable { .. }
+            MInst::Jmp { .. } | MInst::Brif { .. } | MInst::FBrif { .. } | MInst::BrTable { .. }
         )
     }
     fn branch_blockparams(&self, _block: Block, insn: Inst, _succ_idx: usize) -> &[VReg] {

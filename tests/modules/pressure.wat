@@ -1,8 +1,10 @@
 ;; Sixteen i32 values live at once (more than the twelve allocatable
-;; registers), several of them heap indexes: some spill and are reloaded
+;; registers) and across a call (which only three callee-saved registers
+;; survive), several of them heap indexes: most spill and are reloaded
 ;; before they address memory. Shared by the spill snapshot and the
 ;; seed-bug test.
 (module (memory 1)
+(func $other)
 (func (export "f") (param $p i32) (result i32)
   (local $a i32) (local $b i32) (local $c i32) (local $d i32)
   (local $e i32) (local $f i32) (local $g i32) (local $h i32)
@@ -23,6 +25,7 @@
   (local.set $m (i32.load offset=48 (local.get $p)))
   (local.set $n (i32.load offset=52 (local.get $p)))
   (local.set $o (i32.load offset=56 (local.get $p)))
+  (call $other)
   (i32.store (local.get $o) (local.get $a))
   (i32.store (local.get $n) (local.get $b))
   (i32.store (local.get $m) (local.get $c))

@@ -10,13 +10,14 @@ mod params;
 
 pub use egraph::{remove_dead, simplify};
 pub use loops::split_at_loops;
-pub use params::remove_redundant_params;
+pub use params::{remove_dead_params, remove_redundant_params};
 
 use crate::ir::Function;
 
 /// Every mid-end pass, in order.
 pub fn optimize(f: &mut Function) {
     remove_redundant_params(f);
+    remove_dead_params(f);
     simplify(f);
     split_at_loops(f);
 }

@@ -97,6 +97,68 @@ pub fn remove_redundant_params(f: &mut Function) -> usize {
     removed
 }
 
+/// Remove every block parameter no instruction uses, not even through the
+/// parameters it is passed to (a local the frontend threads around a loop
+/// that nothing reads: it still took a register, or a spill slot stored on
+/// every back edge); returns how many were removed. The entry block's
+/// parameters are the function's and stay.
+pub fn remove_dead_params(f: &mut Function) -> usize {
+    let mut preds: Vec<Vec<(usize, usize)>> = vec![vec![]; f.blocks.len()];
+    for b in 0..f.blocks.len() {
+        let Some(t) = f.terminator(Block(b as u32)) else {
+            continue;
+        };
+        for (k, call) in f.inst(t).op.successors().into_iter().enumerate() {
+            preds[call.block.0 as usize].push((t.0 as usize, k));
+        }
+    }
+    let param_of = |f: &Function, v: Value| match f.values[v.0 as usize].def {
+        ValueDef::Param(b, j) if b.0 != 0 => Some((b.0 as usize, j as usize)),
+        _ => None,
+    };
+    let mut live = vec![false; f.values.len()];
+    let mut work = vec![];
+    for b in &f.blocks {
+        for &i in &b.insts {
+            for &a in &f.inst(i).args {
+                if !live[a.0 as usize] {
+                    live[a.0 as usize] = true;
+                    work.push(a);
+                }
+            }
+        }
+    }
+    // A live parameter makes what every edge passes it live.
+    while let Some(v) = work.pop() {
+        let Some((b, j)) = param_of(f, v) else {
+            continue;
+        };
+        for &(t, k) in &preds[b] {
+            let a = successor_args(f, t, k)[j];
+            if !live[a.0 as usize] {
+                live[a.0 as usize] = true;
+                work.push(a);
+            }
+        }
+    }
+    let mut removed = 0;
+    for b in 1..f.blocks.len() {
+        for j in (0..f.blocks[b].params.len()).rev() {
+            if !live[f.blocks[b].params[j].0 as usize] {
+                f.blocks[b].params.remove(j);
+                for &(t, k) in &preds[b] {
+                    successor_args_mut(f, t, k).remove(j);
+                }
+                removed += 1;
+            }
+        }
+        for (j, &p) in f.blocks[b].params.iter().enumerate() {
+            f.values[p.0 as usize].def = ValueDef::Param(Block(b as u32), j as u32);
+        }
+    }
+    removed
+}
+
 fn successor_args(f: &Function, t: usize, k: usize) -> &[Value] {
     &f.insts[t].op.successors()[k].args
 }
