@@ -455,10 +455,16 @@ fn harmless(kind: &str, s: &Site, sandbox_bytes: u64) -> Option<String> {
             (max + end <= sandbox_bytes)
                 .then(|| format!("index <= {max:#x} stays inside the sandbox without the check"))
         }
+        "f" if bounds_checked_next(s) => {
+            Some("the widened value is bounds-checked (64-bit compare) before any use".into())
+        }
+        "f" if rewritten_at_32_bits_next(s) => Some(
+            "the next instruction reads only its low half and writes it back zero-extended".into(),
+        ),
         "f" => {
             // Widening changes nothing when the 32-bit result cannot wrap:
-            // `shl r, k` of a value below 2^(32-k), `lea r, [b + disp]`
-            // of a base that stays below 2^32 with the displacement added.
+            // `shl r, k` of a value below 2^(32-k), `lea r, [b + i*s + disp]`
+            // whose operands' bounds keep the sum below 2^32.
             let fits = |v: u64| v <= u32::MAX as u64;
             match insn.mnemonic() {
                 Mnemonic::Shl if insn.op1_kind() == OpKind::Immediate8 => {
@@ -466,20 +472,74 @@ fn harmless(kind: &str, s: &Site, sandbox_bytes: u64) -> Option<String> {
                     let (_, max) = s.known_before(insn.op0_register().full_register())?;
                     fits(max << k).then(|| format!("{max:#x} << {k} does not wrap at 32 bits"))
                 }
-                Mnemonic::Lea
-                    if insn.memory_index() == Register::None
-                        && insn.memory_base() != Register::None =>
-                {
+                Mnemonic::Lea if insn.memory_base() != Register::None => {
                     let disp = insn.memory_displacement64();
                     let (_, max) = s.known_before(insn.memory_base())?;
-                    (disp <= u32::MAX as u64 && fits(max + disp))
-                        .then(|| format!("{max:#x} + {disp:#x} does not wrap at 32 bits"))
+                    let (index, scale) = match insn.memory_index() {
+                        Register::None => (0, 0),
+                        r => (s.known_before(r)?.1, insn.memory_index_scale() as u64),
+                    };
+                    let sum = index
+                        .checked_mul(scale)
+                        .and_then(|x| x.checked_add(max))
+                        .and_then(|x| x.checked_add(disp))
+                        .filter(|_| disp <= u32::MAX as u64);
+                    sum.filter(|&v| fits(v)).map(|v| {
+                        format!("{max:#x} + {index:#x} * {scale} + {disp:#x} = {v:#x} does not wrap at 32 bits")
+                    })
                 }
                 _ => None,
             }
         }
         _ => None,
     }
+}
+
+/// Whether the register the site writes is next used by the bounds check
+/// `mov t,[vmctx+heap_bytes]; sub t,end; jb; cmp r,t; ja` right after it:
+/// a 64-bit compare, so any value that passes it is inside the heap.
+fn bounds_checked_next(s: &Site) -> bool {
+    let r = s.insn().op0_register().full_register();
+    let at = |d: usize| s.insns.get(s.i + d);
+    let m = |d: usize| at(d).map(|x| x.mnemonic());
+    m(1) == Some(Mnemonic::Mov)
+        && m(2) == Some(Mnemonic::Sub)
+        && m(3) == Some(Mnemonic::Jb)
+        && m(4) == Some(Mnemonic::Cmp)
+        && m(5) == Some(Mnemonic::Ja)
+        && at(1).is_some_and(|x| x.op0_register().full_register() != r)
+        && at(4).is_some_and(|x| {
+            x.op0_register() == r && x.op1_register() == at(1).unwrap().op0_register()
+        })
+}
+
+/// Whether the instruction after the site is a 32-bit ALU or shift operation
+/// on the site's register (as `sar eax, 1`) that reads nothing else of it:
+/// the upper half the widening changed is dropped unread.
+fn rewritten_at_32_bits_next(s: &Site) -> bool {
+    let r = s.insn().op0_register().full_register();
+    let Some(next) = s.insns.get(s.i + 1) else {
+        return false;
+    };
+    let op0 = next.op0_register();
+    matches!(
+        next.mnemonic(),
+        Mnemonic::Sar
+            | Mnemonic::Shr
+            | Mnemonic::Shl
+            | Mnemonic::Add
+            | Mnemonic::Sub
+            | Mnemonic::And
+            | Mnemonic::Or
+            | Mnemonic::Xor
+    ) && next.op_count() == 2
+        && next.op0_kind() == OpKind::Register
+        && op0.full_register() == r
+        && op0.size() == 4
+        && (next.op1_kind() != OpKind::Register || next.op1_register().full_register() != r)
+        && (next.op1_kind() != OpKind::Memory
+            || (next.memory_base().full_register() != r
+                && next.memory_index().full_register() != r))
 }
 
 fn reg_number(r: Register) -> Option<u8> {

@@ -565,6 +565,7 @@ impl<'a> FuncEmitter<'a> {
             .map(|a| a.as_reg().map_or(usize::MAX, |p| p.hw_enc()))
             .collect();
         let r = |i: usize| regs[i];
+        let block_started = self.idx() > self.block_start;
         let asm = &mut *self.asm;
         let mut defs: Vec<(usize, VReg)> = vec![];
         match &mi {
@@ -597,6 +598,10 @@ impl<'a> FuncEmitter<'a> {
                 let (s, d) = (r(0), r(1));
                 match size {
                     Size::S32 => asm.mov(R32[d], R32[s])?,
+                    // A 64-bit copy into its own register is nothing (not at
+                    // a block's start, where the claim after it would land
+                    // on another block's last instruction).
+                    Size::S64 if s == d && block_started => {}
                     Size::S64 => asm.mov(R64[d], R64[s])?,
                 }
                 defs.push((d, *dst));
@@ -610,6 +615,17 @@ impl<'a> FuncEmitter<'a> {
             } => {
                 let (s, d) = (r(0), r(1));
                 alu_imm(asm, *op, *size, d, s, *k)?;
+                defs.push((d, *dst));
+            }
+            MInst::Lea {
+                size, dst, shift, ..
+            } => {
+                let (b, i, d) = (r(0), r(1), r(2));
+                let m = ptr(R64[b] + R64[i] * (1u32 << shift));
+                match size {
+                    Size::S32 => asm.lea(R32[d], m)?,
+                    Size::S64 => asm.lea(R64[d], m)?,
+                }
                 defs.push((d, *dst));
             }
             MInst::Alu {

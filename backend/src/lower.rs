@@ -488,6 +488,48 @@ impl<'a> Lowerer<'a> {
                     dividend: a[0],
                     divisor: a[1],
                 };
+                if let (BinOp::Add, Some((base, index, shift))) = (op, self.scaled_add(d)) {
+                    out.push(MInst::Lea {
+                        size,
+                        dst: r[0],
+                        base,
+                        index,
+                        shift,
+                    });
+                    // The bound the validator derives: base + index * 2^shift.
+                    let mask = if size == Size::S32 {
+                        u32::MAX as u64
+                    } else {
+                        u64::MAX
+                    };
+                    let max_of = |v: VReg| match self.facts[v.vreg()] {
+                        Some(Fact::Range { bits: 64, max, .. }) => max.min(mask),
+                        _ => mask,
+                    };
+                    let bound = max_of(index)
+                        .checked_mul(1 << shift)
+                        .and_then(|x| x.checked_add(max_of(base)))
+                        .filter(|&m| m < mask);
+                    let fact = match bound {
+                        Some(max) => Some(Fact::Range {
+                            bits: 64,
+                            min: 0,
+                            max,
+                        }),
+                        None => (size == Size::S32).then_some(Fact::ZEXT32),
+                    };
+                    if let Some(fact) = fact {
+                        self.set_fact(r[0], fact);
+                    }
+                    return Ok(());
+                }
+                if let Some(seq) = self.pow2_division(*op, size, r[0], a[0], d.args[1]) {
+                    out.extend(seq);
+                    if size == Size::S32 {
+                        self.set_fact(r[0], Fact::ZEXT32);
+                    }
+                    return Ok(());
+                }
                 out.push(match op {
                     BinOp::Add => alu(AluOp::Add),
                     BinOp::Sub => alu(AluOp::Sub),
@@ -853,6 +895,81 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
+    /// Division and remainder by a constant power of two 2^k (k >= 1) as
+    /// shifts and masks: such a divisor is neither 0 nor -1, so nothing
+    /// traps. Signed division rounds toward zero by adding 2^k - 1 to a
+    /// negative dividend first (Hacker's Delight 10-1).
+    fn pow2_division(
+        &mut self,
+        op: BinOp,
+        size: Size,
+        dst: VReg,
+        x: VReg,
+        divisor: ir::Value,
+    ) -> Option<Vec<MInst>> {
+        let bits: i32 = if size == Size::S32 { 32 } else { 64 };
+        let k = pow2_divisor(self.f, op, size, divisor)?;
+        let c = 1u64 << k;
+        let shift = |op, dst, src, n: i32| MInst::Shift {
+            op,
+            size,
+            dst,
+            src,
+            count: Rhs::Imm(n),
+        };
+        let alu = |op, dst, src1, src2| MInst::Alu {
+            op,
+            size,
+            dst,
+            src1,
+            src2,
+        };
+        // The bias: 2^k - 1 for a negative x, else 0.
+        let biased = |me: &mut Self, out: &mut Vec<MInst>| {
+            let (sign, bias, sum) = (me.temp(), me.temp(), me.temp());
+            out.push(shift(ShiftOp::Sar, sign, x, bits - 1));
+            out.push(shift(ShiftOp::Shr, bias, sign, bits - k));
+            out.push(alu(AluOp::Add, sum, x, Rhs::Reg(bias)));
+            sum
+        };
+        let mut out = vec![];
+        match op {
+            BinOp::DivU => out.push(shift(ShiftOp::Shr, dst, x, k)),
+            BinOp::RemU => out.push(alu(AluOp::And, dst, x, Rhs::Imm((c - 1) as i32))),
+            BinOp::DivS => {
+                let sum = biased(self, &mut out);
+                out.push(shift(ShiftOp::Sar, dst, sum, k));
+            }
+            _ => {
+                let sum = biased(self, &mut out);
+                let rounded = self.temp();
+                out.push(alu(AluOp::And, rounded, sum, Rhs::Imm(-(c as i64) as i32)));
+                out.push(alu(AluOp::Sub, dst, x, Rhs::Reg(rounded)));
+            }
+        }
+        Some(out)
+    }
+
+    /// An add one of whose operands is a fused `shl` by 1 to 3: (base,
+    /// the shifted value, the shift).
+    fn scaled_add(&self, d: &ir::InstData) -> Option<(VReg, VReg, u8)> {
+        for k in 0..2 {
+            let ir::ValueDef::Result(i, 0) = self.f.values[d.args[k].0 as usize].def else {
+                continue;
+            };
+            if !self.fused[i.0 as usize] {
+                continue;
+            }
+            let s = self.f.inst(i);
+            if let (Op::Binary { op: BinOp::Shl, .. }, Some(n)) =
+                (&s.op, constant(self.f, s.args[1]))
+            {
+                return Some((self.vreg(d.args[1 - k]), self.vreg(s.args[0]), n as u8));
+            }
+        }
+        None
+    }
+
     /// A float comparison fused into the branch on `c`, as `ucomis a, b`
     /// and its "above" condition.
     fn float_condition(&self, c: ir::Value) -> Option<(Size, FCond, VReg, VReg)> {
@@ -1115,6 +1232,30 @@ fn fusions(f: &Function, live: &[bool], uses: &[u32]) -> Vec<bool> {
     for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
         for &user in &f.blocks[b].insts {
             let d = f.inst(user);
+            // `x + (y << k)` as one lea: the shift, used only by this add
+            // (and not a shift of a constant, which is folded instead).
+            if let Op::Binary { op: BinOp::Add, ty } = d.op {
+                if fold_plan(f, d).is_none() {
+                    for &v in &d.args {
+                        let ir::ValueDef::Result(i, 0) = f.values[v.0 as usize].def else {
+                            continue;
+                        };
+                        let s = f.inst(i);
+                        let shl = matches!(s.op, Op::Binary { op: BinOp::Shl, ty: t } if t == ty);
+                        let k = constant(f, s.args.get(1).copied().unwrap_or(v));
+                        if shl
+                            && matches!(k, Some(1..=3))
+                            && constant(f, s.args[0]).is_none()
+                            && uses[v.0 as usize] == 1
+                            && block_of[i.0 as usize] == b as u32
+                        {
+                            fused[i.0 as usize] = true;
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
             let consumes = match d.op {
                 Op::Brif { .. } => true,
                 Op::Select { ty } => ty.is_int(),
@@ -1187,6 +1328,31 @@ fn trap_impossible_accesses(f: &Function, heap: HeapStrategy) -> Option<Function
     out
 }
 
+/// `k` when `op` by `divisor` is lowered as shifts and masks
+/// (`pow2_division`): a constant 2^k, k >= 1, positive for the signed
+/// operators, and a mask that is an imm32 sign-extending to itself.
+fn pow2_divisor(f: &Function, op: BinOp, size: Size, divisor: ir::Value) -> Option<i32> {
+    let bits = if size == Size::S32 { 32 } else { 64 };
+    let c = constant(f, divisor)?;
+    let c = if size == Size::S32 {
+        c & 0xFFFF_FFFF
+    } else {
+        c
+    };
+    if c < 2 || !c.is_power_of_two() {
+        return None;
+    }
+    let k = c.trailing_zeros() as i32;
+    let ok = match op {
+        BinOp::DivU => true,
+        BinOp::RemU => k <= 31,
+        BinOp::DivS => k < bits - 1,
+        BinOp::RemS => k <= 31 && k < bits - 1,
+        _ => false,
+    };
+    ok.then_some(k)
+}
+
 pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
     f.check()
         .map_err(|msg| CompileError::Function { func: f.index, msg })?;
@@ -1201,6 +1367,12 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
             let d = f.inst(i);
             if let Some(k) = fold_plan(f, d) {
                 reg_uses[d.args[k].0 as usize] -= 1;
+            }
+            // A power-of-two divisor is a shift count or mask, not a register.
+            if let Op::Binary { op, ty } = d.op {
+                if pow2_divisor(f, op, size_of(ty), d.args[1]).is_some() {
+                    reg_uses[d.args[1].0 as usize] -= 1;
+                }
             }
         }
     }

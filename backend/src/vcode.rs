@@ -160,6 +160,16 @@ pub enum MInst {
         src: VReg,
         size: Size,
     },
+    /// `lea dst, [base + index << shift]`: an add of a shifted value (shift
+    /// 1 to 3) in one instruction. At 32 bits the low half of the 64-bit
+    /// sum is the i32 result whatever the registers' upper halves hold.
+    Lea {
+        size: Size,
+        dst: VReg,
+        base: VReg,
+        index: VReg,
+        shift: u8,
+    },
     /// `dst = src1 op src2`. Two-address (dst allocated to src1's
     /// register), except add/sub/imul with an immediate, which have
     /// three-address forms (`lea dst, [src1 + k]`, `imul dst, src1, k`), so
@@ -850,6 +860,9 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         }
         MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
         MInst::FBrif { a, b, .. } => vec![O::reg_use(*a), O::reg_use(*b)],
+        MInst::Lea {
+            dst, base, index, ..
+        } => vec![O::reg_use(*base), O::reg_use(*index), O::reg_def(*dst)],
         MInst::Brif { a, b, .. } => {
             let mut v = vec![O::reg_use(*a)];
             if let Rhs::Reg(b) = b {

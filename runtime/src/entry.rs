@@ -87,6 +87,13 @@ std::arch::global_asm!(
     "movq xmm5, [rdi + 160]",
     "movq xmm6, [rdi + 168]",
     "movq xmm7, [rdi + 176]",
+    // No host value reaches compiled code in a register it may store to
+    // its memory: the callee-saved ones it receives as "the caller's".
+    "xor ebx, ebx",
+    "xor r10d, r10d",
+    "xor r11d, r11d",
+    "xor r12d, r12d",
+    "xor r13d, r13d",
     "mov rdi, [rdi + 32]",
     "call rax",
     // Compiled code preserves rbp (its prologue/epilogue), so the frame

@@ -127,9 +127,10 @@ struct Func<'a> {
     /// once; many jumps into one large table would exhaust memory).
     table_edges: usize,
     /// Callee-saved registers the function saves (`mov [rsp+k], r` right
-    /// after the prologue), with their slots. Loop headers assume each slot
-    /// still holds the entry value, and every other callee-saved register
-    /// still its own; `check_edge` holds every incoming edge to that.
+    /// after the prologue), with their slots. Every block start's claimed
+    /// state has each slot still holding the entry value, and every other
+    /// callee-saved register still its own: loop headers start from it, and
+    /// `check_edge` holds every incoming edge of every block to it.
     saves: Vec<(u8, u32)>,
 }
 
