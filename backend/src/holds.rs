@@ -139,12 +139,7 @@ pub fn apply_inst(h: &mut Holds, f: &VCode, out: &Output, inst: regalloc2::Inst,
 /// The holds at each block's first point (before its leading moves).
 /// Only values live at a block are kept at its entry: those are the ones
 /// claimed there, so what flows on is exactly what the validator can know.
-pub fn block_entries(
-    f: &VCode,
-    out: &Output,
-    spill_base: u32,
-    live: &[BTreeSet<VReg>],
-) -> Vec<Holds> {
+pub fn block_entries(f: &VCode, out: &Output, spill_base: u32, live: &[Vec<VReg>]) -> Vec<Holds> {
     let n = f.num_blocks();
     let mut entry: Vec<Option<Holds>> = vec![None; n];
     entry[0] = Some(Holds::default());
@@ -170,7 +165,7 @@ pub fn block_entries(
                 out_h.pass_args(f.branch_blockparams(block, inst, k), f.block_params(succ));
             }
             let s = succ.index();
-            out_h.retain(|v| live[s].contains(v));
+            out_h.retain(|v| live[s].binary_search(v).is_ok());
             let changed = match &mut entry[s] {
                 None => {
                     entry[s] = Some(out_h);
@@ -186,61 +181,69 @@ pub fn block_entries(
     entry.into_iter().map(Option::unwrap_or_default).collect()
 }
 
-/// The vregs live at each block's entry, its parameters included: claims
-/// are made only about these, so dead values cost no facts. A worklist over
-/// per-block use/def summaries.
-pub fn live_ins(f: &VCode) -> Vec<BTreeSet<VReg>> {
+/// The vregs live at each block's entry, its parameters included, sorted:
+/// claims are made only about these, so dead values cost no facts. SSA
+/// makes this a walk per use: from the using block back through
+/// predecessors until the defining block (a block argument is used at the
+/// end of the block that passes it).
+pub fn live_ins(f: &VCode) -> Vec<Vec<VReg>> {
     let n = f.num_blocks();
-    // gen: used before any def in the block (branch arguments are used at
-    // its end); kill: defined in it.
-    let mut gen: Vec<BTreeSet<VReg>> = vec![BTreeSet::new(); n];
-    let mut kill: Vec<BTreeSet<VReg>> = vec![BTreeSet::new(); n];
-    for b in 0..n {
+    let mut def_block = vec![usize::MAX; f.num_vregs];
+    let mut live: Vec<Vec<VReg>> = vec![vec![]; n];
+    // (vreg, block using it without defining it first).
+    let mut uses: Vec<(usize, usize)> = vec![];
+    for (b, l) in live.iter_mut().enumerate() {
         let block = Block::new(b);
-        let insts = f.block_insns(block);
-        let mut l: BTreeSet<VReg> = BTreeSet::new();
-        for k in 0..f.block_succs(block).len() {
-            l.extend(f.branch_blockparams(block, insts.last(), k));
+        for p in f.block_params(block) {
+            def_block[p.vreg()] = b;
+            l.push(*p);
         }
-        for inst in insts.iter().rev() {
+        let insts = f.block_insns(block);
+        for inst in insts.iter() {
             for op in &f.operands[inst.index()] {
                 if op.kind() == OperandKind::Def {
-                    l.remove(&op.vreg());
-                    kill[b].insert(op.vreg());
+                    def_block[op.vreg().vreg()] = b;
                 }
             }
+        }
+        for inst in insts.iter() {
             for op in &f.operands[inst.index()] {
                 if op.kind() == OperandKind::Use {
-                    l.insert(op.vreg());
+                    uses.push((op.vreg().vreg(), b));
                 }
             }
         }
-        gen[b] = l;
-    }
-    let mut live: Vec<BTreeSet<VReg>> = (0..n)
-        .map(|b| {
-            let mut l = gen[b].clone();
-            l.extend(f.block_params(Block::new(b)));
-            l
-        })
-        .collect();
-    let mut work: BTreeSet<usize> = (0..n).collect();
-    while let Some(b) = work.pop_last() {
-        let block = Block::new(b);
-        let mut out: BTreeSet<VReg> = BTreeSet::new();
-        for succ in f.block_succs(block) {
-            let params = f.block_params(*succ);
-            out.extend(live[succ.index()].iter().filter(|v| !params.contains(v)));
-        }
-        let before = live[b].len();
-        for v in out {
-            if !kill[b].contains(&v) {
-                live[b].insert(v);
+        for k in 0..f.block_succs(block).len() {
+            for v in f.branch_blockparams(block, insts.last(), k) {
+                uses.push((v.vreg(), b));
             }
         }
-        if live[b].len() != before {
-            work.extend(f.block_preds(block).iter().map(|p| p.index()));
+    }
+    uses.sort_unstable();
+    uses.dedup();
+    let mut mark = vec![usize::MAX; n];
+    let mut work = vec![];
+    for (v, b) in uses {
+        if def_block[v] == b {
+            continue;
         }
+        work.push(b);
+        while let Some(b) = work.pop() {
+            if mark[b] == v {
+                continue;
+            }
+            mark[b] = v;
+            live[b].push(VReg::new(v, f.classes[v]));
+            for p in f.block_preds(Block::new(b)) {
+                if def_block[v] != p.index() && mark[p.index()] != v {
+                    work.push(p.index());
+                }
+            }
+        }
+    }
+    for l in &mut live {
+        l.sort_unstable();
+        l.dedup();
     }
     live
 }

@@ -3,7 +3,7 @@
 //! integers), memoized by shape, and tried first as a canonical cover that
 //! many accesses share (`Obligation::cover`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write;
 
 use z3::ast::BV;

@@ -15,7 +15,11 @@ use abi::i32_result_regs;
 mod classify;
 mod explain;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+// Integer keys the validator itself derives: FxHash, not SipHash (which was
+// 3% of verifying sqlite3).
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use iced_x86::{
     Code, Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
@@ -106,7 +110,6 @@ struct Func<'a> {
     rows: Vec<&'static Row>,
     /// Function-relative offset of each instruction.
     offs: Vec<u32>,
-    starts: BTreeMap<u32, usize>,
     /// This function's trap sites: offset → code.
     traps: BTreeMap<u32, pcc::TrapCode>,
     claims: HashMap<(u32, Point), Vec<(Loc, Fact)>>,
@@ -121,6 +124,8 @@ struct Func<'a> {
     formatter: IntelFormatter,
     /// The last few instructions walked, with the registers before each.
     recent: std::collections::VecDeque<(usize, [AVal; 16])>,
+    /// Whether to keep `recent` (explaining a rejected heap access).
+    keep_window: bool,
     /// Jump-table entries walked so far: each holds a copy of the state
     /// until its target is reached, so their total is kept to the
     /// function's instruction count (a compiler's tables are each used
@@ -245,13 +250,13 @@ impl Checker<'_> {
             .enumerate()
             .map(|(i, f)| (f.offset as u64, i))
             .collect();
-        let mut facts: HashMap<u32, Vec<&FunctionFacts>> = HashMap::new();
+        let mut facts: HashMap<u32, Vec<&FunctionFacts>> = HashMap::default();
         for ff in &art.facts {
             facts.entry(ff.func).or_default().push(ff);
         }
         // Trap sites grouped by function once (a scan per function is
         // quadratic in the function count); one code per site.
-        let mut traps: HashMap<u32, BTreeMap<u32, pcc::TrapCode>> = HashMap::new();
+        let mut traps: HashMap<u32, BTreeMap<u32, pcc::TrapCode>> = HashMap::default();
         for t in &meta.trap_sites {
             if traps
                 .entry(t.func)
@@ -286,6 +291,25 @@ impl Checker<'_> {
             if func.failures.is_empty() {
                 func.walk(self, &mut sem);
             }
+            // A rejected heap access is explained with the instructions before
+            // it: walk the function again keeping that window (a copy of the
+            // registers per instruction, too dear for every accepted one),
+            // with counts that go nowhere.
+            if func.failures.iter().any(|f| f.obligation.is_some()) {
+                let fn_traps = std::mem::take(&mut func.traps);
+                let mut again = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
+                again.keep_window = true;
+                let mut scratch = Checker {
+                    prover: &mut *self.prover,
+                    counts: AccessCounts::default(),
+                    obligations: 0,
+                    shapes: Default::default(),
+                    record: None,
+                    trace: None,
+                };
+                again.walk(&mut scratch, &mut sem);
+                func.failures = again.failures;
+            }
             failures.append(&mut func.failures);
         }
         failures
@@ -313,9 +337,8 @@ impl<'a> Func<'a> {
             insns: vec![],
             rows: vec![],
             offs: vec![],
-            starts: BTreeMap::new(),
             traps,
-            claims: HashMap::new(),
+            claims: HashMap::default(),
             claimed: vec![],
             frame: 0,
             entries,
@@ -323,6 +346,7 @@ impl<'a> Func<'a> {
             failures: vec![],
             formatter: IntelFormatter::new(),
             recent: Default::default(),
+            keep_window: false,
             table_edges: 0,
             saves: vec![],
         };
@@ -344,7 +368,6 @@ impl<'a> Func<'a> {
                     return func;
                 }
             }
-            func.starts.insert(off, func.insns.len());
             func.offs.push(off);
             func.insns.push(insn);
         }
@@ -368,9 +391,8 @@ impl<'a> Func<'a> {
         let traps: Vec<u32> = func.traps.keys().copied().collect();
         for t in traps {
             let ok = func
-                .starts
-                .get(&t)
-                .is_some_and(|&i| func.insns[i].mnemonic() == Mnemonic::Ud2);
+                .start(t)
+                .is_some_and(|i| func.insns[i].mnemonic() == Mnemonic::Ud2);
             if !ok {
                 func.reject_at(t, "", "declared trap site is not a ud2 instruction");
             }
@@ -378,7 +400,7 @@ impl<'a> Func<'a> {
         func.claimed = vec![0; func.insns.len()];
         let claimed: Vec<(u32, Point)> = func.claims.keys().copied().collect();
         for (off, point) in claimed {
-            if let Some(&k) = func.starts.get(&off) {
+            if let Some(k) = func.start(off) {
                 func.claimed[k] |= if point == Point::Before { 1 } else { 2 };
             } else {
                 func.reject_at(
@@ -439,6 +461,12 @@ impl<'a> Func<'a> {
         }
     }
 
+    /// The instruction starting at function offset `off`, if one does
+    /// (`offs` is ascending).
+    fn start(&self, off: u32) -> Option<usize> {
+        self.offs.binary_search(&off).ok()
+    }
+
     /// The state a claimed block starts from.
     fn claimed_state(&mut self, i: usize) -> State {
         let mut s = State::pinned();
@@ -485,19 +513,20 @@ impl<'a> Func<'a> {
             if matches!(insn.op0_kind(), OpKind::NearBranch64) && insn.mnemonic() != Mnemonic::Call
             {
                 let rel = self.rel_target(i);
-                if rel >= 1 << 32 || !self.starts.contains_key(&(rel as u32)) {
+                if rel >= 1 << 32 || self.start(rel as u32).is_none() {
                     self.reject(i, "branch target is not an instruction of this function");
                     return;
                 }
                 let rel = rel as u32;
+                let k = self.start(rel).expect("checked above");
                 if !self.traps.contains_key(&rel) {
-                    if self.starts[&rel] < body {
+                    if k < body {
                         self.reject(i, "branch into the prologue");
                         return;
                     }
-                    block_starts[self.starts[&rel]] = true;
-                    if self.starts[&rel] <= i {
-                        loop_headers[self.starts[&rel]] = true;
+                    block_starts[k] = true;
+                    if k <= i {
+                        loop_headers[k] = true;
                     }
                 }
             }
@@ -536,65 +565,69 @@ impl<'a> Func<'a> {
             self.reject(0, "entry claims about frame slots");
         }
         let trace = ck.trace.as_deref() == Some(self.name);
-        let mut entry_state: HashMap<usize, State> = HashMap::new();
+        let mut entry_state: HashMap<usize, State> = HashMap::default();
         // Forward edges seen so far, by target: (source index, state).
-        let mut pending: HashMap<usize, Vec<(usize, State)>> = HashMap::new();
-        let mut cur: Option<State> = Some(entry);
+        let mut pending: HashMap<usize, Vec<(usize, State)>> = HashMap::default();
+        // The state falling into instruction i, kept in place (a State is
+        // large: moving it per instruction was a tenth of verify time).
+        let mut s: State = entry;
+        let mut live = true;
         for i in body..n {
-            let mut s = match cur.take() {
-                Some(s) if !block_starts[i] => {
-                    // Only a jump-table entry can be a target the pre-pass
-                    // did not see; its edge must not be lost by falling in.
-                    if pending.contains_key(&i) {
-                        self.reject(i, "jump target reached by falling through (an entry must follow an unconditional jump)");
-                        return;
-                    }
-                    self.check_claims(i, &s, Point::Before);
-                    s
+            if live && !block_starts[i] {
+                // Only a jump-table entry can be a target the pre-pass
+                // did not see; its edge must not be lost by falling in.
+                if pending.contains_key(&i) {
+                    self.reject(i, "jump target reached by falling through (an entry must follow an unconditional jump)");
+                    return;
                 }
-                fallthrough => {
-                    let mut edges = pending.remove(&i).unwrap_or_default();
-                    if let Some(f) = fallthrough {
-                        edges.push((i - 1, f));
-                    }
-                    if edges.is_empty() && !loop_headers[i] && i != body {
-                        // No edge reaches this instruction: it never runs, and
-                        // its state must not weaken the blocks it falls into.
-                        continue;
-                    }
-                    let claimed = self.claimed_state(i);
-                    if edges.iter().any(|(_, es)| es.stack != edges[0].1.stack) {
-                        self.reject(i, "paths into this instruction disagree on the stack (epilogue begun on one)");
-                        return;
-                    }
-                    for (from, es) in &edges {
-                        self.check_edge(*from, i, es, &claimed);
-                    }
-                    let incoming = edges
-                        .into_iter()
-                        .map(|(_, es)| es)
-                        .reduce(|a, b| join_state(&a, &b));
-                    let s = match incoming {
-                        Some(inc) if !loop_headers[i] => inc,
-                        _ => claimed,
-                    };
-                    entry_state.insert(i, s.clone());
-                    s
+                self.check_claims(i, &s, Point::Before);
+            } else {
+                let mut edges = pending.remove(&i).unwrap_or_default();
+                if live {
+                    edges.push((i - 1, std::mem::replace(&mut s, State::pinned())));
                 }
-            };
+                if edges.is_empty() && !loop_headers[i] && i != body {
+                    // No edge reaches this instruction: it never runs, and
+                    // its state must not weaken the blocks it falls into.
+                    live = false;
+                    continue;
+                }
+                let claimed = self.claimed_state(i);
+                if edges.iter().any(|(_, es)| es.stack != edges[0].1.stack) {
+                    self.reject(
+                        i,
+                        "paths into this instruction disagree on the stack (epilogue begun on one)",
+                    );
+                    return;
+                }
+                for (from, es) in &edges {
+                    self.check_edge(*from, i, es, &claimed);
+                }
+                let incoming = edges
+                    .into_iter()
+                    .map(|(_, es)| es)
+                    .reduce(|a, b| join_state(&a, &b));
+                s = match incoming {
+                    Some(inc) if !loop_headers[i] => inc,
+                    _ => claimed,
+                };
+                entry_state.insert(i, s.clone());
+            }
             if trace {
                 self.trace(i, &s);
             }
-            if self.recent.len() == WINDOW {
-                self.recent.pop_front();
+            if self.keep_window {
+                if self.recent.len() == WINDOW {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back((i, s.regs));
             }
-            self.recent.push_back((i, s.regs));
             let mut edges: Vec<(usize, State)> = vec![];
             let falls = self.transfer(i, &mut s, sem, ck, &mut edges);
             for (t, es) in edges {
                 if t <= i {
-                    match entry_state.get(&t).cloned() {
-                        Some(target) => self.check_edge(i, t, &es, &target),
+                    match entry_state.get(&t) {
+                        Some(target) => self.check_edge(i, t, &es, target),
                         None => self.reject(i, "backward branch to an instruction never reached"),
                     }
                 } else {
@@ -606,8 +639,8 @@ impl<'a> Func<'a> {
                 if i + 1 == n {
                     self.reject(i, "execution falls off the end of the function");
                 }
-                cur = Some(s);
             }
+            live = falls;
             if self.failures.len() > 20 {
                 return;
             }
@@ -720,7 +753,7 @@ impl<'a> Func<'a> {
                     let t = u32::try_from(rel)
                         .ok()
                         .filter(|r| !self.traps.contains_key(r))
-                        .and_then(|r| self.starts.get(&r).copied());
+                        .and_then(|r| self.start(r));
                     match t {
                         Some(t) if t > i => edges.push((t, s.clone())),
                         _ => {
@@ -787,7 +820,7 @@ impl<'a> Func<'a> {
         if self.traps.contains_key(&rel) {
             None
         } else {
-            self.starts.get(&rel).copied()
+            self.start(rel)
         }
     }
 }
