@@ -389,6 +389,36 @@ impl Op {
         }
     }
 
+    /// Successor `k` of a terminator (in `successors` order), without
+    /// collecting them all.
+    pub fn successor(&self, k: usize) -> Option<&BlockCall> {
+        match self {
+            Op::Jump(c) if k == 0 => Some(c),
+            Op::Brif { then, .. } if k == 0 => Some(then),
+            Op::Brif { else_, .. } if k == 1 => Some(else_),
+            Op::BrTable { targets, default } => targets.get(k).or((k == targets.len()).then_some(default)),
+            _ => None,
+        }
+    }
+
+    /// The same, to change its arguments.
+    pub fn successor_mut(&mut self, k: usize) -> Option<&mut BlockCall> {
+        match self {
+            Op::Jump(c) if k == 0 => Some(c),
+            Op::Brif { then, .. } if k == 0 => Some(then),
+            Op::Brif { else_, .. } if k == 1 => Some(else_),
+            Op::BrTable { targets, default } => {
+                let n = targets.len();
+                if k < n {
+                    targets.get_mut(k)
+                } else {
+                    (k == n).then_some(default)
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// Successor blocks of a terminator, in order.
     pub fn successors(&self) -> Vec<&BlockCall> {
         match self {

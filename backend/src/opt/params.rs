@@ -160,16 +160,19 @@ pub fn remove_dead_params(f: &mut Function) -> usize {
 }
 
 fn successor_args(f: &Function, t: usize, k: usize) -> &[Value] {
-    &f.insts[t].op.successors()[k].args
+    &f.insts[t]
+        .op
+        .successor(k)
+        .expect("a successor slot of this terminator")
+        .args
 }
 
 fn successor_args_mut(f: &mut Function, t: usize, k: usize) -> &mut Vec<Value> {
-    f.insts[t]
+    &mut f.insts[t]
         .op
-        .successor_args_mut()
-        .into_iter()
-        .nth(k)
+        .successor_mut(k)
         .expect("a successor slot of this terminator")
+        .args
 }
 
 #[cfg(test)]
