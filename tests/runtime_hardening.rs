@@ -304,3 +304,46 @@ fn threads_that_ran_wasm_give_their_stacks_back() {
         after.saturating_sub(before)
     );
 }
+
+/// Compiled code chooses the number it passes where a function reference
+/// goes, and the handle registry is the process's: counting handles must
+/// not let one instance put another instance's function in its table (and
+/// then run it, with that instance's memory). Handed over by the host, the
+/// same function may go there.
+#[test]
+fn function_handles_cannot_be_counted() {
+    use pcc::vmctx::TableOp as Op;
+    use pcc::VmCtxLayout as L;
+    let victim = r#"(module (memory 1)
+        (func $private (result i32)
+          (i32.store (i32.const 0) (i32.const 0x41414141)) (i32.const 7))
+        (elem declare func $private)
+        (func (export "ref") (result funcref) (ref.func $private))
+        (func (export "peek") (result i32) (i32.load (i32.const 0))))"#;
+    let attacker = r#"(module (table (export "t") 1 funcref) (type $r (func (result i32)))
+        (func (export "call0") (result i32) (call_indirect (type $r) (i32.const 0)))
+        (func (export "set0") (param funcref) (table.set (i32.const 0) (local.get 0))))"#;
+    let load = |wat| {
+        let m =
+            Module::from_artifact(&artifact(wat, HeapStrategy::DEFAULT_STATIC, |_| {})).unwrap();
+        Instance::new(&m, &Linker::new()).unwrap()
+    };
+    let (v, a) = (load(victim), load(attacker));
+    // The victim's function now has a handle in the registry.
+    let handed = v.invoke("ref", &[]).unwrap();
+    let real = a.vmctx_for_tests();
+    for guess in (1..=256u64).chain((0..64).map(|k| (k << 32) | 1)) {
+        let set: TableOp = unsafe { builtin(real, L::TABLE_OP) };
+        let r = set(real, Op::Set(0).encode(), 0, guess, 0);
+        assert_ne!(r, 0, "table.set accepted the counted handle {guess:#x}");
+    }
+    assert!(
+        a.invoke("call0", &[]).is_err(),
+        "element 0 must still be null"
+    );
+    assert_eq!(v.invoke("peek", &[]).unwrap(), [Val::I32(0)]);
+    // The host may hand the reference over.
+    a.invoke("set0", &handed).unwrap();
+    assert_eq!(a.invoke("call0", &[]).unwrap(), [Val::I32(7)]);
+    assert_eq!(v.invoke("peek", &[]).unwrap(), [Val::I32(0x41414141)]);
+}

@@ -142,9 +142,8 @@ fn ret_matches(expected: &WastRet<'_>, got: &Val) -> Result<bool, String> {
             NanPattern::ArithmeticNan => (g & 0x7ff8_0000_0000_0000) == 0x7ff8_0000_0000_0000,
             NanPattern::Value(v) => v.bits == *g,
         },
-        (WastRet::Core(WastRetCore::RefNull(_)), Val::FuncRef(r) | Val::ExternRef(r)) => {
-            r.is_none()
-        }
+        (WastRet::Core(WastRetCore::RefNull(_)), Val::FuncRef(r)) => r.is_none(),
+        (WastRet::Core(WastRetCore::RefNull(_)), Val::ExternRef(r)) => r.is_none(),
         (WastRet::Core(WastRetCore::RefExtern(e)), Val::ExternRef(g)) => match e {
             Some(n) => *g == Some(*n),
             None => g.is_some(),

@@ -396,7 +396,9 @@ impl Op {
             Op::Jump(c) if k == 0 => Some(c),
             Op::Brif { then, .. } if k == 0 => Some(then),
             Op::Brif { else_, .. } if k == 1 => Some(else_),
-            Op::BrTable { targets, default } => targets.get(k).or((k == targets.len()).then_some(default)),
+            Op::BrTable { targets, default } => {
+                targets.get(k).or((k == targets.len()).then_some(default))
+            }
             _ => None,
         }
     }

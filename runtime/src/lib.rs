@@ -29,7 +29,8 @@ pub enum Val {
     I64(i64),
     F32(u32),
     F64(u64),
-    FuncRef(Option<u32>),
+    /// A function reference's handle (see `func_handle`), or null.
+    FuncRef(Option<u64>),
     ExternRef(Option<u32>),
 }
 
@@ -52,8 +53,10 @@ impl Val {
             Val::I64(x) => x as u64,
             Val::F32(b) => b as u64,
             Val::F64(b) => b,
-            // References: 0 is null, handle k + 1 otherwise.
-            Val::FuncRef(r) | Val::ExternRef(r) => r.map_or(0, |x| x as u64 + 1),
+            // References: 0 is null; a function's handle, an external
+            // reference k as k + 1.
+            Val::FuncRef(r) => r.unwrap_or(0),
+            Val::ExternRef(r) => r.map_or(0, |x| x as u64 + 1),
         }
     }
 
@@ -63,7 +66,7 @@ impl Val {
             ValType::I64 => Val::I64(s as i64),
             ValType::F32 => Val::F32(s as u32),
             ValType::F64 => Val::F64(s),
-            ValType::FuncRef => Val::FuncRef(s.checked_sub(1).map(|k| k as u32)),
+            ValType::FuncRef => Val::FuncRef((s != 0).then_some(s)),
             _ => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
         }
     }
@@ -1443,10 +1446,17 @@ fn table_op_on(
 /// keeps nothing alive by itself: writing it into a table makes the table
 /// keep the instance (as element segments do), and a handle whose instance
 /// is gone resolves to nothing (the table operation traps).
+///
+/// Compiled code can put any number where a reference goes, and the registry
+/// is the process's: a handle is its registry index (low 32 bits, plus one)
+/// and a random 32-bit tag (high half) the registry checks, so a module
+/// cannot name another instance's functions by counting. A wrong guess
+/// traps; one guess in 2^32 succeeds.
 #[derive(Default)]
 struct FuncHandles {
     index: HashMap<(u64, u64), u64>,
-    elems: Vec<(Elem, std::sync::Weak<InstanceInner>)>,
+    elems: Vec<(Elem, std::sync::Weak<InstanceInner>, u32)>,
+    tags: std::collections::hash_map::RandomState,
 }
 
 static FUNC_HANDLES: std::sync::LazyLock<Mutex<FuncHandles>> =
@@ -1454,15 +1464,17 @@ static FUNC_HANDLES: std::sync::LazyLock<Mutex<FuncHandles>> =
 
 /// The handle of a (non-null) function element; 0 for null.
 fn func_handle(e: Elem) -> u64 {
+    use std::hash::BuildHasher;
     if e.code == 0 {
         return 0;
     }
     let mut h = FUNC_HANDLES.lock().expect("function handles");
-    if let Some(&k) = h.index.get(&(e.code, e.vmctx)) {
+    if let Some(&handle) = h.index.get(&(e.code, e.vmctx)) {
         // The same addresses may belong to a newer instance than the one
         // the handle was made for.
-        if h.elems[k as usize - 1].1.strong_count() > 0 {
-            return k;
+        let k = (handle & 0xFFFF_FFFF) as usize;
+        if h.elems[k - 1].1.strong_count() > 0 {
+            return handle;
         }
     }
     // A live element's vmctx belongs to a live instance.
@@ -1470,10 +1482,15 @@ fn func_handle(e: Elem) -> u64 {
         return 0;
     };
     let owner = Arc::downgrade(&owner.0);
-    h.elems.push((e, owner));
-    let k = h.elems.len() as u64;
-    h.index.insert((e.code, e.vmctx), k);
-    k
+    let k = h.elems.len() as u64 + 1;
+    if k > u32::MAX as u64 {
+        return 0;
+    }
+    let tag = h.tags.hash_one(k) as u32;
+    h.elems.push((e, owner, tag));
+    let handle = ((tag as u64) << 32) | k;
+    h.index.insert((e.code, e.vmctx), handle);
+    handle
 }
 
 /// A table element as a reference value.
@@ -1494,9 +1511,13 @@ fn elem_of(t: &Table, handle: u64) -> Option<(Elem, Option<Instance>)> {
     };
     match (t.elem_ty, handle) {
         (_, 0) => Some((null, None)),
-        (ValType::FuncRef, k) => {
+        (ValType::FuncRef, handle) => {
             let h = FUNC_HANDLES.lock().expect("function handles");
-            let (e, owner) = h.elems.get(k as usize - 1)?;
+            let k = ((handle & 0xFFFF_FFFF) as usize).checked_sub(1)?;
+            let (e, owner, tag) = h.elems.get(k)?;
+            if *tag != (handle >> 32) as u32 {
+                return None;
+            }
             Some((*e, Some(Instance(owner.upgrade()?))))
         }
         (_, k) => Some((Elem { code: k, ..null }, None)),
