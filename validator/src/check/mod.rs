@@ -277,6 +277,7 @@ impl Checker<'_> {
             return failures;
         }
         let mut sem = Semantics::new();
+        let mut forms = FormChecker::default();
         for (i, f) in meta.funcs.iter().enumerate() {
             let Some(ty) = meta.types.get(f.type_index as usize) else {
                 failures.push(fail(
@@ -287,7 +288,7 @@ impl Checker<'_> {
             };
             let claims = facts.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
             let fn_traps = traps.remove(&(i as u32)).unwrap_or_default();
-            let mut func = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
+            let mut func = Func::decode(art, i as u32, ty, &entries, claims, fn_traps, &mut forms);
             if func.failures.is_empty() {
                 func.walk(self, &mut sem);
             }
@@ -297,7 +298,8 @@ impl Checker<'_> {
             // with counts that go nowhere.
             if func.failures.iter().any(|f| f.obligation.is_some()) {
                 let fn_traps = std::mem::take(&mut func.traps);
-                let mut again = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
+                let mut again =
+                    Func::decode(art, i as u32, ty, &entries, claims, fn_traps, &mut forms);
                 again.keep_window = true;
                 let mut scratch = Checker {
                     prover: &mut *self.prover,
@@ -324,6 +326,7 @@ impl<'a> Func<'a> {
         entries: &'a HashMap<u64, usize>,
         facts: &[&FunctionFacts],
         traps: BTreeMap<u32, pcc::TrapCode>,
+        forms: &mut FormChecker,
     ) -> Func<'a> {
         let meta = &art.meta;
         let f = &meta.funcs[index as usize];
@@ -350,7 +353,6 @@ impl<'a> Func<'a> {
             table_edges: 0,
             saves: vec![],
         };
-        let mut forms = FormChecker::default();
         while decoder.can_decode() {
             let insn = decoder.decode();
             let off = (insn.ip() - f.offset as u64) as u32;
