@@ -3,7 +3,7 @@
 //! integers), memoized by shape, and tried first as a canonical cover that
 //! many accesses share (`Obligation::cover`).
 
-use rustc_hash::FxHashMap as HashMap;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use z3::ast::BV;
@@ -385,13 +385,22 @@ mod tests {
         }
         let mut proved = 0;
         for (min, max, disp) in cases {
-            for limit in [6u64 << 30, 1 << 32] {
+            for (limit, size) in [
+                (6u64 << 30, 4),
+                (1 << 32, 4),
+                (1 << 32, 1),
+                (1 << 32, 8),
+                (1 << 32, 16),
+                (0, 4),
+                (3, 4),
+                (4, 4),
+            ] {
                 let o = Obligation {
                     index_reg: None,
                     index_min: min,
                     index_max: max,
                     disp,
-                    size: 4,
+                    size,
                     limit,
                 };
                 if o.proved_by_arithmetic().is_some() {

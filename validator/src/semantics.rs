@@ -234,37 +234,21 @@ fn memory_allowed(op: Op) -> bool {
 /// decoded (no redundant or reordered prefixes); an AMD CPU decodes the same
 /// instruction; no segment, lock or repeat prefix; 64-bit addressing only;
 /// only general and SSE registers, never ah/bh/ch/dh.
-///
-/// The verdict depends on the bytes alone (branch and rip-relative targets
-/// re-encode to the same relative displacement at any address), so
-/// accepted byte strings are remembered: compiled code repeats most of its
-/// instructions byte for byte, and re-encoding was a tenth of verify time.
 pub struct FormChecker {
     encoder: Encoder,
-    accepted: rustc_hash::FxHashMap<([u8; 15], u8), &'static Row>,
 }
 
 impl Default for FormChecker {
     fn default() -> FormChecker {
         FormChecker {
             encoder: Encoder::new(64),
-            accepted: Default::default(),
         }
     }
 }
 
 impl FormChecker {
     pub fn check(&mut self, insn: &Instruction, bytes: &[u8]) -> Result<&'static Row, String> {
-        let mut key = ([0u8; 15], bytes.len() as u8);
-        key.0[..bytes.len().min(15)].copy_from_slice(&bytes[..bytes.len().min(15)]);
-        if let Some(row) = self.accepted.get(&key) {
-            return Ok(row);
-        }
-        let row = check_form(insn, bytes, &mut self.encoder)?;
-        if bytes.len() <= 15 {
-            self.accepted.insert(key, row);
-        }
-        Ok(row)
+        check_form(insn, bytes, &mut self.encoder)
     }
 }
 

@@ -15,11 +15,13 @@ use abi::i32_result_regs;
 mod classify;
 mod explain;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-// Integer keys the validator itself derives: FxHash, not SipHash (which was
-// 3% of verifying sqlite3).
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+// The per-instruction maps, keyed by instruction indexes (dense, bounded by
+// the function's length), use FxHash: SipHash was 3% of verifying sqlite3.
+// Every map keyed by values the artifact chooses (offsets, shapes, bytes)
+// keeps SipHash's random keys, so no artifact can force collisions.
+use rustc_hash::FxHashMap;
 
 use iced_x86::{
     Code, Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
@@ -277,7 +279,6 @@ impl Checker<'_> {
             return failures;
         }
         let mut sem = Semantics::new();
-        let mut forms = FormChecker::default();
         for (i, f) in meta.funcs.iter().enumerate() {
             let Some(ty) = meta.types.get(f.type_index as usize) else {
                 failures.push(fail(
@@ -288,7 +289,7 @@ impl Checker<'_> {
             };
             let claims = facts.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
             let fn_traps = traps.remove(&(i as u32)).unwrap_or_default();
-            let mut func = Func::decode(art, i as u32, ty, &entries, claims, fn_traps, &mut forms);
+            let mut func = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
             if func.failures.is_empty() {
                 func.walk(self, &mut sem);
             }
@@ -298,8 +299,7 @@ impl Checker<'_> {
             // with counts that go nowhere.
             if func.failures.iter().any(|f| f.obligation.is_some()) {
                 let fn_traps = std::mem::take(&mut func.traps);
-                let mut again =
-                    Func::decode(art, i as u32, ty, &entries, claims, fn_traps, &mut forms);
+                let mut again = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
                 again.keep_window = true;
                 let mut scratch = Checker {
                     prover: &mut *self.prover,
@@ -326,7 +326,6 @@ impl<'a> Func<'a> {
         entries: &'a HashMap<u64, usize>,
         facts: &[&FunctionFacts],
         traps: BTreeMap<u32, pcc::TrapCode>,
-        forms: &mut FormChecker,
     ) -> Func<'a> {
         let meta = &art.meta;
         let f = &meta.funcs[index as usize];
@@ -341,7 +340,7 @@ impl<'a> Func<'a> {
             rows: vec![],
             offs: vec![],
             traps,
-            claims: HashMap::default(),
+            claims: HashMap::new(),
             claimed: vec![],
             frame: 0,
             entries,
@@ -353,6 +352,7 @@ impl<'a> Func<'a> {
             table_edges: 0,
             saves: vec![],
         };
+        let mut forms = FormChecker::default();
         while decoder.can_decode() {
             let insn = decoder.decode();
             let off = (insn.ip() - f.offset as u64) as u32;
@@ -567,9 +567,9 @@ impl<'a> Func<'a> {
             self.reject(0, "entry claims about frame slots");
         }
         let trace = ck.trace.as_deref() == Some(self.name);
-        let mut entry_state: HashMap<usize, State> = HashMap::default();
+        let mut entry_state: FxHashMap<usize, State> = FxHashMap::default();
         // Forward edges seen so far, by target: (source index, state).
-        let mut pending: HashMap<usize, Vec<(usize, State)>> = HashMap::default();
+        let mut pending: FxHashMap<usize, Vec<(usize, State)>> = FxHashMap::default();
         // The state falling into instruction i, kept in place (a State is
         // large: moving it per instruction was a tenth of verify time).
         let mut s: State = entry;
