@@ -804,12 +804,41 @@ impl<'a> FuncEmitter<'a> {
                 defs.push((d, *dst));
             }
             MInst::Div {
-                kind, size, dst, ..
+                kind,
+                size,
+                dst,
+                safe_divisor,
+                ..
             } => {
+                let wide = *size == Size::S64;
+                // A constant divisor other than 0 and -1 needs no checks.
+                if *safe_divisor {
+                    let asm = &mut *self.asm;
+                    match kind {
+                        DivKind::DivU | DivKind::RemU => {
+                            asm.xor(edx, edx)?;
+                            if wide {
+                                asm.div(rcx)?
+                            } else {
+                                asm.div(ecx)?
+                            }
+                        }
+                        DivKind::DivS | DivKind::RemS => {
+                            if wide {
+                                asm.cqo()?;
+                                asm.idiv(rcx)?
+                            } else {
+                                asm.cdq()?;
+                                asm.idiv(ecx)?
+                            }
+                        }
+                    }
+                    defs.push((r(2), *dst));
+                    return self.finish_inst(inst, defs);
+                }
                 let dz = self.trap_label(TrapCode::IntegerDivisionByZero);
                 let ov = self.trap_label(TrapCode::IntegerOverflow);
                 let asm = &mut *self.asm;
-                let wide = *size == Size::S64;
                 if wide {
                     asm.test(rcx, rcx)?
                 } else {
@@ -1562,8 +1591,12 @@ impl<'a> FuncEmitter<'a> {
                 self.asm.ud2()?;
             }
         }
-        // Clobbers forget, defs (temporaries too) overwrite: the same
-        // transfer the block-entry dataflow used.
+        self.finish_inst(inst, defs)
+    }
+
+    /// After an instruction: clobbers forget, defs (temporaries too)
+    /// overwrite, the same transfer the block-entry dataflow used.
+    fn finish_inst(&mut self, inst: Inst, defs: Vec<(usize, VReg)>) -> Result<(), IcedError> {
         holds::apply_inst(&mut self.holds, self.vcode, self.out, inst, self.spill_base);
         for (reg, v) in defs {
             self.defined(reg_loc(v.class(), reg), v);

@@ -448,6 +448,16 @@ impl<'a> Lowerer<'a> {
                 // commutative op); the other stays in a register.
                 let (src1, src2) = match fold_plan(self.f, d) {
                     Some(k) => (a[1 - k], Rhs::Imm(self.imm(d.args[k], size))),
+                    // Two-address: dst takes src1's register, so a src1 still
+                    // needed afterwards costs a copy. Of a commutative pair,
+                    // make src1 the operand used only here when the other is
+                    // used again.
+                    None if matches!(op, BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor)
+                        && self.reg_uses[d.args[0].0 as usize] > 1
+                        && self.reg_uses[d.args[1].0 as usize] == 1 =>
+                    {
+                        (a[1], Rhs::Reg(a[0]))
+                    }
                     None => (a[0], Rhs::Reg(a[1])),
                 };
                 let alu = |op| MInst::Alu {
@@ -481,12 +491,26 @@ impl<'a> Lowerer<'a> {
                         count: src2,
                     },
                 };
+                let safe_divisor = constant(self.f, d.args[1]).is_some_and(|c| {
+                    let c = if size == Size::S32 {
+                        c & 0xFFFF_FFFF
+                    } else {
+                        c
+                    };
+                    let minus_one = if size == Size::S32 {
+                        0xFFFF_FFFF
+                    } else {
+                        u64::MAX
+                    };
+                    c != 0 && c != minus_one
+                });
                 let div = |kind| MInst::Div {
                     kind,
                     size,
                     dst: r[0],
                     dividend: a[0],
                     divisor: a[1],
+                    safe_divisor,
                 };
                 if let (BinOp::Add, Some((base, index, shift))) = (op, self.scaled_add(d)) {
                     out.push(MInst::Lea {

@@ -239,6 +239,8 @@ pub enum MInst {
         dst: VReg,
         dividend: VReg,
         divisor: VReg,
+        /// The divisor is a constant neither 0 nor -1: nothing to check.
+        safe_divisor: bool,
     },
     /// `dst = bits` (float), through the general register `tmp`.
     FMovImm {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes lowering.wast: the instruction selections that replace a Wasm
-operator by another sequence (division by a power of two as shifts, an add
+operator by another sequence (division by a power of two as shifts, by
+another constant without its checks, an add
 of a shifted value as one lea, float compares fused into branches), with
 expected results computed here from the Wasm semantics, independently of
 pccc. Run from the repository root: python3 tests/wast/gen_lowering.py"""
@@ -47,6 +48,9 @@ for t, bits in (("i32", 32), ("i64", 64)):
         divisors += [1 << 31, 1 << 32, 1 << 40]
     # The sign bit as a divisor: negative for the signed ops, 2^(bits-1) for the unsigned.
     divisors.append(1 << (bits - 1))
+    # Other constants: division without the zero and -1 checks, except for
+    # -1 itself (all ones), which keeps them.
+    divisors += [3, 7, 10, 1000000007, (-3) & ((1 << bits) - 1), (1 << bits) - 1]
     funcs = []
     for name in ("div_u", "rem_u", "div_s", "rem_s"):
         for c in divisors:
@@ -62,6 +66,9 @@ for t, bits in (("i32", 32), ("i64", 64)):
                 if name.endswith("_s"):
                     a = signed(v, bits)
                     if cs == -1 and a == -(1 << (bits - 1)) and name == "div_s":
+                        out.append(
+                            f'(assert_trap (invoke "{name}_{c}" ({t}.const {a})) "integer overflow")'
+                        )
                         continue
                     r = trunc_div(a, cs) & ((1 << bits) - 1) if name == "div_s" else (a - trunc_div(a, cs) * cs) & ((1 << bits) - 1)
                 else:
