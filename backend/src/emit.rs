@@ -1496,14 +1496,7 @@ impl<'a> FuncEmitter<'a> {
                     asm.jmp(labels[t.index()])?;
                 }
             }
-            MInst::Brif {
-                size,
-                cond,
-                b,
-                then,
-                else_,
-                ..
-            } => {
+            MInst::Brif { then, else_, .. } | MInst::FBrif { then, else_, .. } => {
                 let (t, e) = (resolve(then), resolve(else_));
                 if t == e {
                     // Both edges threaded to one block: nothing to test.
@@ -1511,29 +1504,21 @@ impl<'a> FuncEmitter<'a> {
                         asm.jmp(labels[t.index()])?;
                     }
                 } else {
-                    let b_reg = regs.get(1).copied().unwrap_or(usize::MAX);
-                    compare(asm, *size, r(0), *b, b_reg)?;
-                    branch(asm, *cond, (t, e), falls_to, labels)?;
-                }
-            }
-            MInst::FBrif {
-                size,
-                cond,
-                then,
-                else_,
-                ..
-            } => {
-                let (t, e) = (resolve(then), resolve(else_));
-                if t == e {
-                    if Some(t) != jump_elided_to {
-                        asm.jmp(labels[t.index()])?;
-                    }
-                } else {
-                    ucomis(asm, *size, X[r(0)], X[r(1)])?;
-                    let cond = match cond {
-                        FCond::A => Cond::A,
-                        FCond::Ae => Cond::Ae,
-                        FCond::Eq | FCond::Ne => unreachable!("eq/ne are not fused"),
+                    let cond = match &mi {
+                        MInst::Brif { size, cond, b, .. } => {
+                            let b_reg = regs.get(1).copied().unwrap_or(usize::MAX);
+                            compare(asm, *size, r(0), *b, b_reg)?;
+                            *cond
+                        }
+                        MInst::FBrif { size, cond, .. } => {
+                            ucomis(asm, *size, X[r(0)], X[r(1)])?;
+                            match cond {
+                                FCond::A => Cond::A,
+                                FCond::Ae => Cond::Ae,
+                                FCond::Eq | FCond::Ne => unreachable!("eq/ne are not fused"),
+                            }
+                        }
+                        _ => unreachable!("a conditional branch"),
                     };
                     branch(asm, cond, (t, e), falls_to, labels)?;
                 }

@@ -862,29 +862,28 @@ impl<'a> Lowerer<'a> {
                 });
             }
             Op::Brif { then, else_ } => {
-                if let Some((size, cond, x, y)) = self.float_condition(d.args[0]) {
-                    let (t, e) = (self.edge(then), self.edge(else_));
-                    self.succs[vb] = vec![t, e];
-                    out.push(MInst::FBrif {
-                        size,
-                        cond,
-                        a: x,
-                        b: y,
-                        then: t,
-                        else_: e,
-                    });
-                    return Ok(());
-                }
-                let (size, cond, x, y) = self.condition(d.args[0]);
                 let (t, e) = (self.edge(then), self.edge(else_));
                 self.succs[vb] = vec![t, e];
-                out.push(MInst::Brif {
-                    size,
-                    cond,
-                    a: x,
-                    b: y,
-                    then: t,
-                    else_: e,
+                out.push(match self.float_condition(d.args[0]) {
+                    Some((size, cond, a, b)) => MInst::FBrif {
+                        size,
+                        cond,
+                        a,
+                        b,
+                        then: t,
+                        else_: e,
+                    },
+                    None => {
+                        let (size, cond, a, b) = self.condition(d.args[0]);
+                        MInst::Brif {
+                            size,
+                            cond,
+                            a,
+                            b,
+                            then: t,
+                            else_: e,
+                        }
+                    }
                 });
             }
             Op::BrTable { targets, default } => {

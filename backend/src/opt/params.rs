@@ -13,17 +13,7 @@ use crate::ir::{Block, Function, Value, ValueDef};
 /// Remove every block parameter whose incoming arguments are all one value
 /// (ignoring the parameter itself); returns how many were removed.
 pub fn remove_redundant_params(f: &mut Function) -> usize {
-    // Edges into each block: (predecessor's terminator instruction index,
-    // successor slot in its terminator).
-    let mut preds: Vec<Vec<(usize, usize)>> = vec![vec![]; f.blocks.len()];
-    for b in 0..f.blocks.len() {
-        let Some(t) = f.terminator(Block(b as u32)) else {
-            continue;
-        };
-        for (k, call) in f.inst(t).op.successors().into_iter().enumerate() {
-            preds[call.block.0 as usize].push((t.0 as usize, k));
-        }
-    }
+    let preds = edges_into(f);
     let mut repl: HashMap<Value, Value> = HashMap::new();
     let resolve = |repl: &HashMap<Value, Value>, mut v: Value| {
         while let Some(&w) = repl.get(&v) {
@@ -103,15 +93,7 @@ pub fn remove_redundant_params(f: &mut Function) -> usize {
 /// every back edge); returns how many were removed. The entry block's
 /// parameters are the function's and stay.
 pub fn remove_dead_params(f: &mut Function) -> usize {
-    let mut preds: Vec<Vec<(usize, usize)>> = vec![vec![]; f.blocks.len()];
-    for b in 0..f.blocks.len() {
-        let Some(t) = f.terminator(Block(b as u32)) else {
-            continue;
-        };
-        for (k, call) in f.inst(t).op.successors().into_iter().enumerate() {
-            preds[call.block.0 as usize].push((t.0 as usize, k));
-        }
-    }
+    let preds = edges_into(f);
     let param_of = |f: &Function, v: Value| match f.values[v.0 as usize].def {
         ValueDef::Param(b, j) if b.0 != 0 => Some((b.0 as usize, j as usize)),
         _ => None,
@@ -157,6 +139,21 @@ pub fn remove_dead_params(f: &mut Function) -> usize {
         }
     }
     removed
+}
+
+/// The edges into each block: (predecessor's terminator instruction index,
+/// successor slot in that terminator).
+fn edges_into(f: &Function) -> Vec<Vec<(usize, usize)>> {
+    let mut preds: Vec<Vec<(usize, usize)>> = vec![vec![]; f.blocks.len()];
+    for b in 0..f.blocks.len() {
+        let Some(t) = f.terminator(Block(b as u32)) else {
+            continue;
+        };
+        for (k, call) in f.inst(t).op.successors().into_iter().enumerate() {
+            preds[call.block.0 as usize].push((t.0 as usize, k));
+        }
+    }
+    preds
 }
 
 fn successor_args(f: &Function, t: usize, k: usize) -> &[Value] {
