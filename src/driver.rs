@@ -93,7 +93,7 @@ pub fn classify_named(bytes: Vec<u8>, is_wasm_name: bool, name: &Path) -> Result
 /// Compile a WebAssembly binary to an artifact.
 pub fn compile_bytes(wasm: &[u8], opts: &CompileOptions) -> Result<Artifact> {
     let module = frontend::translate(wasm).map_err(|e| unsupported_or_invalid(e, wasm))?;
-    let artifact = backend::compile_module(&module, opts)?;
+    let artifact = backend::compile_module(module, opts)?;
     Ok(artifact)
 }
 

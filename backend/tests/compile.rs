@@ -88,7 +88,7 @@ fn heap_load_uses_the_pinned_base_and_claims_zero_extension() {
         results: vec![ValType::I32],
     };
     let art = compile_module(
-        &module(vec![load_add()], vec![ty]),
+        module(vec![load_add()], vec![ty]),
         &CompileOptions::default(),
     )
     .unwrap();
@@ -140,7 +140,7 @@ fn an_offset_past_the_guard_gets_an_explicit_check() {
         params: vec![ValType::I32],
         results: vec![ValType::I64],
     };
-    let art = compile_module(&module(vec![f], vec![ty]), &CompileOptions::default()).unwrap();
+    let art = compile_module(module(vec![f], vec![ty]), &CompileOptions::default()).unwrap();
     let text = disasm(&art.text).join("\n");
     assert!(text.contains("ja "), "no bound check:\n{text}");
     assert!(
