@@ -253,6 +253,29 @@ fn jcc(asm: &mut CodeAssembler, cond: Cond, target: CodeLabel) -> Result<(), Ice
     }
 }
 
+/// `rdx:rax / rcx` (`edx:eax / ecx` at 32 bits), the dividend extended
+/// first: sign-extended for `idiv`, zero for `div`.
+fn divide(asm: &mut CodeAssembler, signed: bool, wide: bool) -> Result<(), IcedError> {
+    match (signed, wide) {
+        (true, true) => {
+            asm.cqo()?;
+            asm.idiv(rcx)
+        }
+        (true, false) => {
+            asm.cdq()?;
+            asm.idiv(ecx)
+        }
+        (false, true) => {
+            asm.xor(edx, edx)?;
+            asm.div(rcx)
+        }
+        (false, false) => {
+            asm.xor(edx, edx)?;
+            asm.div(ecx)
+        }
+    }
+}
+
 /// `j<cond> then; jmp else`, leaving out the jump to the block laid out next.
 fn branch(
     asm: &mut CodeAssembler,
@@ -814,25 +837,7 @@ impl<'a> FuncEmitter<'a> {
                 // A constant divisor other than 0 and -1 needs no checks.
                 if *safe_divisor {
                     let asm = &mut *self.asm;
-                    match kind {
-                        DivKind::DivU | DivKind::RemU => {
-                            asm.xor(edx, edx)?;
-                            if wide {
-                                asm.div(rcx)?
-                            } else {
-                                asm.div(ecx)?
-                            }
-                        }
-                        DivKind::DivS | DivKind::RemS => {
-                            if wide {
-                                asm.cqo()?;
-                                asm.idiv(rcx)?
-                            } else {
-                                asm.cdq()?;
-                                asm.idiv(ecx)?
-                            }
-                        }
-                    }
+                    divide(asm, matches!(kind, DivKind::DivS | DivKind::RemS), wide)?;
                     defs.push((r(2), *dst));
                     return self.finish_inst(inst, defs);
                 }
@@ -846,14 +851,7 @@ impl<'a> FuncEmitter<'a> {
                 }
                 asm.je(dz)?;
                 match kind {
-                    DivKind::DivU | DivKind::RemU => {
-                        asm.xor(edx, edx)?;
-                        if wide {
-                            asm.div(rcx)?
-                        } else {
-                            asm.div(ecx)?
-                        }
-                    }
+                    DivKind::DivU | DivKind::RemU => divide(asm, false, wide)?,
                     DivKind::DivS => {
                         let mut ok = asm.create_label();
                         if wide {
@@ -870,13 +868,7 @@ impl<'a> FuncEmitter<'a> {
                         }
                         asm.je(ov)?;
                         asm.set_label(&mut ok)?;
-                        if wide {
-                            asm.cqo()?;
-                            asm.idiv(rcx)?
-                        } else {
-                            asm.cdq()?;
-                            asm.idiv(ecx)?
-                        }
+                        divide(asm, true, wide)?;
                     }
                     DivKind::RemS => {
                         // x rem -1 is 0; idiv would raise #DE for MIN rem -1.
@@ -891,13 +883,7 @@ impl<'a> FuncEmitter<'a> {
                         asm.xor(edx, edx)?;
                         asm.jmp(done)?;
                         asm.set_label(&mut ok)?;
-                        if wide {
-                            asm.cqo()?;
-                            asm.idiv(rcx)?
-                        } else {
-                            asm.cdq()?;
-                            asm.idiv(ecx)?
-                        }
+                        divide(asm, true, wide)?;
                         asm.set_label(&mut done)?;
                         // `done` needs an instruction to bind to.
                         asm.nop()?;
