@@ -836,58 +836,13 @@ impl<'a> FuncEmitter<'a> {
                 let wide = *size == Size::S64;
                 // A constant divisor other than 0 and -1 needs no checks.
                 if *safe_divisor {
-                    let asm = &mut *self.asm;
-                    divide(asm, matches!(kind, DivKind::DivS | DivKind::RemS), wide)?;
-                    defs.push((r(2), *dst));
-                    return self.finish_inst(inst, defs);
-                }
-                let dz = self.trap_label(TrapCode::IntegerDivisionByZero);
-                let ov = self.trap_label(TrapCode::IntegerOverflow);
-                let asm = &mut *self.asm;
-                if wide {
-                    asm.test(rcx, rcx)?
+                    divide(
+                        &mut *self.asm,
+                        matches!(kind, DivKind::DivS | DivKind::RemS),
+                        wide,
+                    )?;
                 } else {
-                    asm.test(ecx, ecx)?
-                }
-                asm.je(dz)?;
-                match kind {
-                    DivKind::DivU | DivKind::RemU => divide(asm, false, wide)?,
-                    DivKind::DivS => {
-                        let mut ok = asm.create_label();
-                        if wide {
-                            asm.cmp(rcx, -1)?
-                        } else {
-                            asm.cmp(ecx, -1)?
-                        }
-                        asm.jne(ok)?;
-                        if wide {
-                            asm.mov(rdx, i64::MIN as u64)?;
-                            asm.cmp(rax, rdx)?;
-                        } else {
-                            asm.cmp(eax, i32::MIN)?;
-                        }
-                        asm.je(ov)?;
-                        asm.set_label(&mut ok)?;
-                        divide(asm, true, wide)?;
-                    }
-                    DivKind::RemS => {
-                        // x rem -1 is 0; idiv would raise #DE for MIN rem -1.
-                        let mut ok = asm.create_label();
-                        let mut done = asm.create_label();
-                        if wide {
-                            asm.cmp(rcx, -1)?
-                        } else {
-                            asm.cmp(ecx, -1)?
-                        }
-                        asm.jne(ok)?;
-                        asm.xor(edx, edx)?;
-                        asm.jmp(done)?;
-                        asm.set_label(&mut ok)?;
-                        divide(asm, true, wide)?;
-                        asm.set_label(&mut done)?;
-                        // `done` needs an instruction to bind to.
-                        asm.nop()?;
-                    }
+                    self.checked_divide(*kind, wide)?;
                 }
                 defs.push((r(2), *dst));
             }
@@ -1562,15 +1517,65 @@ impl<'a> FuncEmitter<'a> {
                 self.asm.ud2()?;
             }
         }
-        self.finish_inst(inst, defs)
-    }
-
-    /// After an instruction: clobbers forget, defs (temporaries too)
-    /// overwrite, the same transfer the block-entry dataflow used.
-    fn finish_inst(&mut self, inst: Inst, defs: Vec<(usize, VReg)>) -> Result<(), IcedError> {
+        // Clobbers forget, defs (temporaries too) overwrite: the same
+        // transfer the block-entry dataflow used.
         holds::apply_inst(&mut self.holds, self.vcode, self.out, inst, self.spill_base);
         for (reg, v) in defs {
             self.defined(reg_loc(v.class(), reg), v);
+        }
+        Ok(())
+    }
+
+    /// Division by a register: trap on 0, and on MIN / -1 for `div_s`
+    /// (`rem_s` by -1 is 0, which idiv would fault on for MIN).
+    fn checked_divide(&mut self, kind: DivKind, wide: bool) -> Result<(), IcedError> {
+        let dz = self.trap_label(TrapCode::IntegerDivisionByZero);
+        let ov = self.trap_label(TrapCode::IntegerOverflow);
+        let asm = &mut *self.asm;
+        if wide {
+            asm.test(rcx, rcx)?
+        } else {
+            asm.test(ecx, ecx)?
+        }
+        asm.je(dz)?;
+        match kind {
+            DivKind::DivU | DivKind::RemU => divide(asm, false, wide)?,
+            DivKind::DivS => {
+                let mut ok = asm.create_label();
+                if wide {
+                    asm.cmp(rcx, -1)?
+                } else {
+                    asm.cmp(ecx, -1)?
+                }
+                asm.jne(ok)?;
+                if wide {
+                    asm.mov(rdx, i64::MIN as u64)?;
+                    asm.cmp(rax, rdx)?;
+                } else {
+                    asm.cmp(eax, i32::MIN)?;
+                }
+                asm.je(ov)?;
+                asm.set_label(&mut ok)?;
+                divide(asm, true, wide)?;
+            }
+            DivKind::RemS => {
+                // x rem -1 is 0; idiv would raise #DE for MIN rem -1.
+                let mut ok = asm.create_label();
+                let mut done = asm.create_label();
+                if wide {
+                    asm.cmp(rcx, -1)?
+                } else {
+                    asm.cmp(ecx, -1)?
+                }
+                asm.jne(ok)?;
+                asm.xor(edx, edx)?;
+                asm.jmp(done)?;
+                asm.set_label(&mut ok)?;
+                divide(asm, true, wide)?;
+                asm.set_label(&mut done)?;
+                // `done` needs an instruction to bind to.
+                asm.nop()?;
+            }
         }
         Ok(())
     }

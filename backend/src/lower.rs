@@ -491,19 +491,14 @@ impl<'a> Lowerer<'a> {
                         count: src2,
                     },
                 };
-                let safe_divisor = constant(self.f, d.args[1]).is_some_and(|c| {
-                    let c = if size == Size::S32 {
-                        c & 0xFFFF_FFFF
-                    } else {
-                        c
-                    };
-                    let minus_one = if size == Size::S32 {
-                        0xFFFF_FFFF
-                    } else {
-                        u64::MAX
-                    };
-                    c != 0 && c != minus_one
-                });
+                let mask = if size == Size::S32 {
+                    u32::MAX as u64
+                } else {
+                    u64::MAX
+                };
+                // Neither 0 nor -1 (all ones at this size).
+                let safe_divisor =
+                    constant_at(self.f, d.args[1], size).is_some_and(|c| c != 0 && c != mask);
                 let div = |kind| MInst::Div {
                     kind,
                     size,
@@ -512,7 +507,26 @@ impl<'a> Lowerer<'a> {
                     divisor: a[1],
                     safe_divisor,
                 };
-                if let (BinOp::Add, Some((base, index, shift))) = (op, self.scaled_add(d)) {
+                // The result's range as the validator derives it from the
+                // operands' (their facts, which every state at this point
+                // implies): a tighter claim than the type's, so a spill of it
+                // reloaded with movsxd is recognisably harmless below 2^31,
+                // and so is a bounds check on an index that can't leave the
+                // sandbox. (An i32 without one is claimed zero-extended below.)
+                let scaled = match op {
+                    BinOp::Add => self.scaled_add(d),
+                    _ => None,
+                };
+                let pow2 = match scaled {
+                    None => self.pow2_division(*op, size, r[0], a[0], d.args[1]),
+                    Some(_) => None,
+                };
+                let range = |v: VReg| match self.facts[v.vreg()] {
+                    // A 32-bit read is at most 2^32 - 1 whatever is known.
+                    Some(Fact::Range { bits: 64, max, .. }) => max.min(mask),
+                    _ => mask,
+                };
+                let bound = if let Some((base, index, shift)) = scaled {
                     out.push(MInst::Lea {
                         size,
                         dst: r[0],
@@ -520,90 +534,46 @@ impl<'a> Lowerer<'a> {
                         index,
                         shift,
                     });
-                    // The bound the validator derives: base + index * 2^shift.
-                    let mask = if size == Size::S32 {
-                        u32::MAX as u64
-                    } else {
-                        u64::MAX
-                    };
-                    let max_of = |v: VReg| match self.facts[v.vreg()] {
-                        Some(Fact::Range { bits: 64, max, .. }) => max.min(mask),
-                        _ => mask,
-                    };
-                    let bound = max_of(index)
+                    range(index)
                         .checked_mul(1 << shift)
-                        .and_then(|x| x.checked_add(max_of(base)))
-                        .filter(|&m| m < mask);
-                    let fact = match bound {
-                        Some(max) => Some(Fact::Range {
+                        .and_then(|x| x.checked_add(range(base)))
+                } else if let Some(seq) = pow2 {
+                    out.extend(seq);
+                    None
+                } else {
+                    out.push(match op {
+                        BinOp::Add => alu(AluOp::Add),
+                        BinOp::Sub => alu(AluOp::Sub),
+                        BinOp::Mul => alu(AluOp::Imul),
+                        BinOp::And => alu(AluOp::And),
+                        BinOp::Or => alu(AluOp::Or),
+                        BinOp::Xor => alu(AluOp::Xor),
+                        BinOp::Shl => shift(ShiftOp::Shl),
+                        BinOp::ShrS => shift(ShiftOp::Sar),
+                        BinOp::ShrU => shift(ShiftOp::Shr),
+                        BinOp::Rotl => shift(ShiftOp::Rol),
+                        BinOp::Rotr => shift(ShiftOp::Ror),
+                        BinOp::DivS => div(DivKind::DivS),
+                        BinOp::DivU => div(DivKind::DivU),
+                        BinOp::RemS => div(DivKind::RemS),
+                        BinOp::RemU => div(DivKind::RemU),
+                    });
+                    let b_max = match src2 {
+                        Rhs::Reg(v) => range(v),
+                        Rhs::Imm(k) if size == Size::S32 => k as u32 as u64,
+                        Rhs::Imm(k) => k as i64 as u64,
+                    };
+                    result_bound(*op, src2, range(src1), b_max, mask)
+                };
+                if let Some(max) = bound.filter(|&m| m < mask) {
+                    self.set_fact(
+                        r[0],
+                        Fact::Range {
                             bits: 64,
                             min: 0,
                             max,
-                        }),
-                        None => (size == Size::S32).then_some(Fact::ZEXT32),
-                    };
-                    if let Some(fact) = fact {
-                        self.set_fact(r[0], fact);
-                    }
-                    return Ok(());
-                }
-                if let Some(seq) = self.pow2_division(*op, size, r[0], a[0], d.args[1]) {
-                    out.extend(seq);
-                    if size == Size::S32 {
-                        self.set_fact(r[0], Fact::ZEXT32);
-                    }
-                    return Ok(());
-                }
-                out.push(match op {
-                    BinOp::Add => alu(AluOp::Add),
-                    BinOp::Sub => alu(AluOp::Sub),
-                    BinOp::Mul => alu(AluOp::Imul),
-                    BinOp::And => alu(AluOp::And),
-                    BinOp::Or => alu(AluOp::Or),
-                    BinOp::Xor => alu(AluOp::Xor),
-                    BinOp::Shl => shift(ShiftOp::Shl),
-                    BinOp::ShrS => shift(ShiftOp::Sar),
-                    BinOp::ShrU => shift(ShiftOp::Shr),
-                    BinOp::Rotl => shift(ShiftOp::Rol),
-                    BinOp::Rotr => shift(ShiftOp::Ror),
-                    BinOp::DivS => div(DivKind::DivS),
-                    BinOp::DivU => div(DivKind::DivU),
-                    BinOp::RemS => div(DivKind::RemS),
-                    BinOp::RemU => div(DivKind::RemU),
-                });
-                // The result's range as the validator derives it from the
-                // operands' (their facts, which every state at this point
-                // implies): a tighter claim than the type's, so a spill of it
-                // reloaded with movsxd is recognisably harmless below 2^31,
-                // and so is a bounds check on an index that can't leave the
-                // sandbox.
-                let mask = if size == Size::S32 {
-                    u32::MAX as u64
-                } else {
-                    u64::MAX
-                };
-                let range = |v: VReg| match self.facts[v.vreg()] {
-                    // A 32-bit read is at most 2^32 - 1 whatever is known.
-                    Some(Fact::Range { bits: 64, max, .. }) => max.min(mask),
-                    _ => mask,
-                };
-                let (a_max, b) = (range(src1), src2);
-                let b_max = match b {
-                    Rhs::Reg(v) => range(v),
-                    Rhs::Imm(k) if size == Size::S32 => k as u32 as u64,
-                    Rhs::Imm(k) => k as i64 as u64,
-                };
-                if let Some(max) = result_bound(*op, b, a_max, b_max, mask) {
-                    if max < mask {
-                        self.set_fact(
-                            r[0],
-                            Fact::Range {
-                                bits: 64,
-                                min: 0,
-                                max,
-                            },
-                        );
-                    }
+                        },
+                    );
                 }
             }
             Op::Unary { op, ty } => {
@@ -1351,17 +1321,23 @@ fn trap_impossible_accesses(f: &Function, heap: HeapStrategy) -> Option<Function
     out
 }
 
+/// Constant `v` as a `size`-wide unsigned number (an I32's upper half is
+/// not meaningful).
+fn constant_at(f: &Function, v: ir::Value, size: Size) -> Option<u64> {
+    let c = constant(f, v)?;
+    Some(if size == Size::S32 {
+        c & 0xFFFF_FFFF
+    } else {
+        c
+    })
+}
+
 /// `k` when `op` by `divisor` is lowered as shifts and masks
 /// (`pow2_division`): a constant 2^k, k >= 1, positive for the signed
 /// operators, and a mask that is an imm32 sign-extending to itself.
 fn pow2_divisor(f: &Function, op: BinOp, size: Size, divisor: ir::Value) -> Option<i32> {
     let bits = if size == Size::S32 { 32 } else { 64 };
-    let c = constant(f, divisor)?;
-    let c = if size == Size::S32 {
-        c & 0xFFFF_FFFF
-    } else {
-        c
-    };
+    let c = constant_at(f, divisor, size)?;
     if c < 2 || !c.is_power_of_two() {
         return None;
     }
