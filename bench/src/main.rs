@@ -50,6 +50,8 @@ usage: pccc-bench [OPTIONS] [FILTER]
   --no-run                compile and verify only
   --no-compile            run only (each module is compiled once, untimed)
   --no-spec               leave out the spec-suite compile row
+  --no-process            leave out the whole-process runs (`pccc run ART.o` against Wasmtime's
+                          precompiled module run in a process of its own)
   --quick                 a smoke test: a few small modules and one C program, 1 run unless --runs
   -h, --help              this text
 
@@ -86,6 +88,7 @@ struct Options {
     compile: bool,
     spec: bool,
     quick: bool,
+    process: bool,
 }
 
 fn parse_args() -> Result<Options> {
@@ -97,6 +100,7 @@ fn parse_args() -> Result<Options> {
         compile: true,
         spec: true,
         quick: false,
+        process: true,
     };
     let mut runs_given = false;
     let mut args = std::env::args().skip(1);
@@ -120,6 +124,7 @@ fn parse_args() -> Result<Options> {
             "--no-run" => o.run = false,
             "--no-compile" => o.compile = false,
             "--no-spec" => o.spec = false,
+            "--no-process" => o.process = false,
             "--quick" => o.quick = true,
             "-h" | "--help" => {
                 println!("{HELP}");
@@ -213,6 +218,13 @@ struct Samples {
     cv_clif: Vec<f64>,
     c_winch: Vec<f64>,
     run_ratio: Vec<f64>,
+    /// Whole processes: `pccc run ART.o`, `pccc run --unverified ART.o`, and
+    /// a process running Wasmtime's precompiled module.
+    proc_pccc: Vec<f64>,
+    proc_unverified: Vec<f64>,
+    proc_wasmtime: Vec<f64>,
+    proc_ratio: Vec<f64>,
+    proc_unverified_ratio: Vec<f64>,
 }
 
 struct Bench {
@@ -230,6 +242,9 @@ struct Bench {
     run_error: Option<String>,
     /// Wrong output (left out of every geomean).
     wrong: Option<String>,
+    /// A whole-process run failed or its output differed (left out of the
+    /// whole-process geomean only).
+    process_error: Option<String>,
     /// What the status column adds (how the output was checked).
     notes: std::collections::BTreeSet<String>,
     s: Samples,
@@ -247,6 +262,7 @@ impl Bench {
             winch_error: None,
             run_error: None,
             wrong: None,
+            process_error: None,
             notes: Default::default(),
             s: Samples::default(),
         }
@@ -522,7 +538,12 @@ fn pccc_run_wasi(elf: &[u8], name: &str, dir: &Path, cap: &Capture) -> Result<Ou
         .map_err(|e| format!("capturing output: {e}"))?;
     match r {
         Ok(_) | Err(runtime::RunError::Exit(0)) => {}
-        Err(e) => return Err(format!("{e}; stderr: {}", short(&String::from_utf8_lossy(&stderr), 80))),
+        Err(e) => {
+            return Err(format!(
+                "{e}; stderr: {}",
+                short(&String::from_utf8_lossy(&stderr), 80)
+            ))
+        }
     }
     let (time, open) = marks.lock().expect("marks").region(end)?;
     Ok(Outcome {
@@ -544,7 +565,7 @@ fn wasmtime_run_wasi(
     art: &[u8],
     name: &str,
     dir: &Path,
-    cap: &Capture,
+    cap: Option<&Capture>,
 ) -> Result<Outcome, String> {
     // SAFETY: the bytes are what `precompile_module` of this engine made.
     let module = unsafe { wasmtime::Module::deserialize(engine, art) }.map_err(wt)?;
@@ -552,14 +573,10 @@ fn wasmtime_run_wasi(
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi).map_err(wt)?;
     for (f, start) in [("start", true), ("end", false)] {
         linker
-            .func_wrap(
-                "bench",
-                f,
-                move |mut c: wasmtime::Caller<'_, WasiState>| {
-                    let now = Instant::now();
-                    c.data_mut().marks.mark(now, start);
-                },
-            )
+            .func_wrap("bench", f, move |mut c: wasmtime::Caller<'_, WasiState>| {
+                let now = Instant::now();
+                c.data_mut().marks.mark(now, start);
+            })
             .map_err(wt)?;
     }
     let wasi = wasmtime_wasi::WasiCtxBuilder::new()
@@ -580,13 +597,22 @@ fn wasmtime_run_wasi(
     let start = inst
         .get_typed_func::<(), ()>(&mut store, "_start")
         .map_err(wt)?;
-    let ((r, end), stdout, stderr) = cap
-        .run(|| (start.call(&mut store, ()), Instant::now()))
-        .map_err(|e| format!("capturing output: {e}"))?;
+    let mut call = || (start.call(&mut store, ()), Instant::now());
+    let ((r, end), stdout, stderr) = match cap {
+        Some(cap) => cap
+            .run(call)
+            .map_err(|e| format!("capturing output: {e}"))?,
+        None => (call(), vec![], vec![]),
+    };
     if let Err(e) = r {
         match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             Some(wasmtime_wasi::I32Exit(0)) => {}
-            _ => return Err(format!("{e:#}; stderr: {}", short(&String::from_utf8_lossy(&stderr), 80))),
+            _ => {
+                return Err(format!(
+                    "{e:#}; stderr: {}",
+                    short(&String::from_utf8_lossy(&stderr), 80)
+                ))
+            }
         }
     }
     let (time, open) = store.data().marks.region(end)?;
@@ -600,7 +626,10 @@ fn wasmtime_run_wasi(
 }
 
 /// A C program's export types, from Wasmtime's view of the module.
-fn export_params(module: &wasmtime::Module, export: &str) -> Result<Vec<wasmtime::ValType>, String> {
+fn export_params(
+    module: &wasmtime::Module,
+    export: &str,
+) -> Result<Vec<wasmtime::ValType>, String> {
     match module.get_export(export) {
         Some(wasmtime::ExternType::Func(f)) => Ok(f.params().collect()),
         _ => Err(format!("no exported function {export}")),
@@ -711,12 +740,7 @@ fn wasmtime_run_c(
 /// Compile with pccc (timed unless `timing` is off), verify and compile with
 /// both Wasmtime engines, in an order that alternates with `r`. Returns the
 /// artifacts to run: pccc's and Cranelift's.
-fn compile_step(
-    b: &mut Bench,
-    e: &Engines,
-    r: usize,
-    timing: bool,
-) -> Option<(Vec<u8>, Vec<u8>)> {
+fn compile_step(b: &mut Bench, e: &Engines, r: usize, timing: bool) -> Option<(Vec<u8>, Vec<u8>)> {
     let pccc_side = |b: &mut Bench| -> Option<(f64, f64, Vec<u8>)> {
         let (tc, elf) = timed(|| pccc_compile(&b.wasm, &e.opts));
         let elf = match elf {
@@ -758,7 +782,7 @@ fn compile_step(
         };
         (clif, winch)
     };
-    let (p, (clif, winch)) = if r % 2 == 0 {
+    let (p, (clif, winch)) = if r.is_multiple_of(2) {
         let p = pccc_side(b)?;
         (p, wasmtime_side(b))
     } else {
@@ -787,8 +811,8 @@ fn run_step(b: &mut Bench, e: &Engines, r: usize, elf: &[u8], clif: &[u8], cap: 
     let (p, w) = match &b.kind {
         Kind::Sightglass { dir, .. } => {
             let p = || pccc_run_wasi(elf, &short_name, dir, cap);
-            let w = || wasmtime_run_wasi(&e.clif, clif, &short_name, dir, cap);
-            if r % 2 == 0 {
+            let w = || wasmtime_run_wasi(&e.clif, clif, &short_name, dir, Some(cap));
+            if r.is_multiple_of(2) {
                 let p = p();
                 (p, w())
             } else {
@@ -807,7 +831,7 @@ fn run_step(b: &mut Bench, e: &Engines, r: usize, elf: &[u8], clif: &[u8], cap: 
             };
             let p = || pccc_run_c(elf, &module, calls, *reps);
             let w = || wasmtime_run_c(&e.clif, clif, calls, *reps);
-            if r % 2 == 0 {
+            if r.is_multiple_of(2) {
                 let p = p();
                 (p, w())
             } else {
@@ -819,7 +843,11 @@ fn run_step(b: &mut Bench, e: &Engines, r: usize, elf: &[u8], clif: &[u8], cap: 
     let (p, w) = match (p, w) {
         (Ok(p), Ok(w)) => (p, w),
         (Err(pe), Err(we)) => {
-            b.run_error = Some(format!("pccc: {}; wasmtime: {}", short(&pe, 60), short(&we, 60)));
+            b.run_error = Some(format!(
+                "pccc: {}; wasmtime: {}",
+                short(&pe, 60),
+                short(&we, 60)
+            ));
             return;
         }
         (Err(pe), Ok(_)) => {
@@ -848,6 +876,135 @@ fn run_step(b: &mut Bench, e: &Engines, r: usize, elf: &[u8], clif: &[u8], cap: 
     b.s.run_ratio.push(p.time / w.time);
 }
 
+/// Where the whole-process runs find their programs and files.
+struct Processes {
+    /// `target/release/pccc` of the repository, built at the start.
+    pccc: PathBuf,
+    /// This binary, which runs a precompiled module with `--wasmtime-run-precompiled`.
+    wasmtime: PathBuf,
+    tmp: PathBuf,
+    heap: HeapStrategy,
+}
+
+/// A child process's wall-clock time, from spawn to exit, with its stdout.
+fn timed_process(cmd: &mut std::process::Command, out: &Path) -> Result<(f64, Vec<u8>), String> {
+    let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let t = Instant::now();
+    let st = cmd
+        .stdout(file)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    let time = secs(t.elapsed());
+    if !st.status.success() {
+        return Err(format!(
+            "{:?} {}: {}",
+            cmd.get_program(),
+            st.status,
+            short(&String::from_utf8_lossy(&st.stderr), 80)
+        ));
+    }
+    let stdout = std::fs::read(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok((time, stdout))
+}
+
+/// The issue's deploy-and-run figure: the whole `pccc run ART.o` process (load,
+/// verify, instantiate, run, exit), and the same with `--unverified`, against a
+/// process that deserializes Wasmtime's precompiled module and runs it. The
+/// three run one after the other, their order rotated with `r`.
+fn process_step(b: &mut Bench, pr: &Processes, r: usize, elf: &[u8], clif: &[u8]) {
+    let Kind::Sightglass { dir, .. } = &b.kind else {
+        return;
+    };
+    let short_name = b.name.rsplit('/').next().unwrap_or(&b.name).to_string();
+    let art = pr.tmp.join(format!("{short_name}.o"));
+    let cwasm = pr.tmp.join(format!("{short_name}.cwasm"));
+    if let Err(e) = std::fs::write(&art, elf).and_then(|_| std::fs::write(&cwasm, clif)) {
+        b.process_error = Some(format!("writing the artifacts: {e}"));
+        return;
+    }
+    let pccc = |unverified: bool| {
+        let mut c = std::process::Command::new(&pr.pccc);
+        c.arg("run");
+        if unverified {
+            c.arg("--unverified");
+        }
+        c.arg("--dir").arg(dir).arg(&art);
+        timed_process(&mut c, &pr.tmp.join("proc.pccc.stdout"))
+    };
+    let wasmtime = || {
+        let mut c = std::process::Command::new(&pr.wasmtime);
+        c.arg("--wasmtime-run-precompiled")
+            .arg(&cwasm)
+            .arg(dir)
+            .arg(&short_name)
+            .arg(pr.heap.name());
+        timed_process(&mut c, &pr.tmp.join("proc.wasmtime.stdout"))
+    };
+    let mut v = None;
+    let mut u = None;
+    let mut w = None;
+    for k in 0..3 {
+        match (k + r) % 3 {
+            0 => v = Some(pccc(false)),
+            1 => u = Some(pccc(true)),
+            _ => w = Some(wasmtime()),
+        }
+    }
+    let (v, u, w) = match (v.unwrap(), u.unwrap(), w.unwrap()) {
+        (Ok(v), Ok(u), Ok(w)) => (v, u, w),
+        (v, u, w) => {
+            let why = [v.err(), u.err(), w.err()].into_iter().flatten().next();
+            b.process_error = why;
+            return;
+        }
+    };
+    // Each run's own output went through check_output in-process; here the
+    // three processes must agree with each other (up to printed timings).
+    if mask_digits(&v.1) != mask_digits(&w.1) || mask_digits(&u.1) != mask_digits(&w.1) {
+        b.process_error = Some("stdout of the pccc and Wasmtime processes differ".into());
+        return;
+    }
+    b.s.proc_pccc.push(v.0);
+    b.s.proc_unverified.push(u.0);
+    b.s.proc_wasmtime.push(w.0);
+    b.s.proc_ratio.push(v.0 / w.0);
+    b.s.proc_unverified_ratio.push(u.0 / w.0);
+}
+
+/// `--wasmtime-run-precompiled CWASM DIR NAME HEAP`: the Wasmtime side of the
+/// whole-process runs, standing in for `wasmtime run --allow-precompiled`
+/// (there is no Wasmtime CLI in the bench): an engine configured as in the
+/// bench, the module deserialized, `_start` run with DIR preopened as `.`.
+fn wasmtime_run_precompiled(args: &[String]) -> Result<()> {
+    let [cwasm, dir, name, heap] = args else {
+        bail!("--wasmtime-run-precompiled takes CWASM DIR NAME HEAP");
+    };
+    let heap = match heap.as_str() {
+        "static" => HeapStrategy::DEFAULT_STATIC,
+        _ => HeapStrategy::DEFAULT_BOUNDS_CHECKED,
+    };
+    let engine = wasmtime_engine(wasmtime::Strategy::Cranelift, heap)?;
+    let art = std::fs::read(cwasm).with_context(|| format!("reading {cwasm}"))?;
+    wasmtime_run_wasi(&engine, &art, name, Path::new(dir), None).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(())
+}
+
+/// Build the repository's `pccc` binary (release) for the whole-process runs.
+fn build_pccc() -> Result<PathBuf> {
+    eprintln!("building target/release/pccc for the whole-process runs");
+    let st =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .current_dir(root())
+            .args(["build", "--release", "--quiet", "--bin", "pccc"])
+            .status()
+            .context("running cargo build for target/release/pccc")?;
+    if !st.success() {
+        bail!("cargo build --release --bin pccc failed ({st}); or run the bench with --no-process");
+    }
+    Ok(root().join("target/release/pccc"))
+}
+
 /// `Some(why)` if pccc's output is wrong. Each stream with an expected file
 /// must match it; where Cranelift's does not match it either (an expected file
 /// older than its input), pccc's must equal Cranelift's. Without expected
@@ -866,15 +1023,20 @@ fn check_output(b: &mut Bench, p: &Outcome, w: &Outcome) -> Option<String> {
     ] {
         match exp {
             Some(exp) if exp == po => {}
-            Some(exp) if exp == wo => bad.push(format!("pccc {stream} differs from the expected file")),
+            Some(exp) if exp == wo => {
+                bad.push(format!("pccc {stream} differs from the expected file"))
+            }
             Some(_) if po == wo => {
-                b.notes.insert(format!("expected {stream} matches neither; pccc's = Cranelift's"));
+                b.notes.insert(format!(
+                    "expected {stream} matches neither; pccc's = Cranelift's"
+                ));
             }
             Some(_) => bad.push(format!(
                 "pccc {stream} differs from the expected file and from Cranelift's"
             )),
             None if po == wo => {
-                b.notes.insert(format!("no expected {stream}; pccc's = Cranelift's"));
+                b.notes
+                    .insert(format!("no expected {stream}; pccc's = Cranelift's"));
             }
             // hashset prints its own timing: equal up to the numbers.
             None if mask_digits(po) == mask_digits(wo) => {
@@ -882,7 +1044,9 @@ fn check_output(b: &mut Bench, p: &Outcome, w: &Outcome) -> Option<String> {
                     "no expected {stream}; pccc's = Cranelift's except for the numbers in it"
                 ));
             }
-            None => bad.push(format!("pccc {stream} differs from Cranelift's (no expected file)")),
+            None => bad.push(format!(
+                "pccc {stream} differs from Cranelift's (no expected file)"
+            )),
         }
     }
     (!bad.is_empty()).then(|| bad.join(", "))
@@ -894,7 +1058,10 @@ fn mask_digits(v: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.len());
     for (i, &c) in v.iter().enumerate() {
         let digitish = c.is_ascii_digit()
-            || (c == b'.' && i > 0 && v[i - 1].is_ascii_digit() && v.get(i + 1).is_some_and(u8::is_ascii_digit));
+            || (c == b'.'
+                && i > 0
+                && v[i - 1].is_ascii_digit()
+                && v.get(i + 1).is_some_and(u8::is_ascii_digit));
         if !digitish {
             out.push(c);
         } else if out.last() != Some(&b'#') {
@@ -936,7 +1103,9 @@ fn calibrate(b: &mut Bench, e: &Engines) {
             Ok(o) if o.time < secs(C_PASS_TARGET) / 10.0 && n < 1 << 20 => n *= 2,
             Ok(o) => {
                 let per_pass = o.time / n as f64;
-                *reps = (secs(C_PASS_TARGET) / per_pass.max(1e-9)).ceil().clamp(1.0, 1e7) as usize;
+                *reps = (secs(C_PASS_TARGET) / per_pass.max(1e-9))
+                    .ceil()
+                    .clamp(1.0, 1e7) as usize;
                 return;
             }
             Err(why) => {
@@ -1058,9 +1227,10 @@ fn status(b: &Bench) -> String {
     match (&b.run_error, &b.kind) {
         (Some(r), _) => parts.push(format!("not run: {}", short(r, 120))),
         (None, _) if b.s.run_ratio.is_empty() => {}
-        (None, Kind::C { calls, reps }) => {
-            parts.push(format!("ok ({} calls x{reps}, results = Cranelift's)", calls.len()))
-        }
+        (None, Kind::C { calls, reps }) => parts.push(format!(
+            "ok ({} calls x{reps}, results = Cranelift's)",
+            calls.len()
+        )),
         (None, Kind::Sightglass { .. }) => parts.push("ok".into()),
     }
     parts.extend(b.notes.iter().cloned());
@@ -1125,6 +1295,61 @@ fn geomean_rows(out: &mut String, label: &str, benches: &[&Bench]) {
     );
 }
 
+/// The whole-process table: per sightglass module, wall-clock time of the
+/// three processes and the ratios, with their geomeans.
+fn process_table(out: &mut String, benches: &[Bench]) {
+    if !benches
+        .iter()
+        .any(|b| matches!(b.kind, Kind::Sightglass { .. }) && b.runnable())
+    {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "whole process, sightglass: `pccc run ART.o` (verifies, then runs), `pccc run --unverified ART.o`, and a process that deserializes Wasmtime's precompiled module and runs it (stand-in for `wasmtime run` of a .cwasm); wall clock from spawn to exit, stdout to a file"
+    );
+    let header = format!(
+        "{:<40} {:>10} {:>12} {:>10} {:>9} {:>11}",
+        "module", "pccc run", "--unverified", "wasmtime", "run/wt", "unverif/wt"
+    );
+    let _ = writeln!(out, "{header}");
+    let (mut ratios, mut unverified) = (vec![], vec![]);
+    for b in benches
+        .iter()
+        .filter(|b| matches!(b.kind, Kind::Sightglass { .. }) && b.runnable())
+    {
+        let status = b.process_error.as_deref().map_or(String::new(), |e| {
+            format!("not measured: {}", short(e, 100))
+        });
+        let _ = writeln!(
+            out,
+            "{:<40} {:>10} {:>12} {:>10} {:>9} {:>11}  {status}",
+            b.name,
+            fmt_ms(&b.s.proc_pccc),
+            fmt_ms(&b.s.proc_unverified),
+            fmt_ms(&b.s.proc_wasmtime),
+            fmt_ratio(&b.s.proc_ratio),
+            fmt_ratio(&b.s.proc_unverified_ratio),
+        );
+        if b.process_error.is_none() {
+            ratios.extend(median(&b.s.proc_ratio));
+            unverified.extend(median(&b.s.proc_unverified_ratio));
+        }
+    }
+    let _ = writeln!(out, "{}", "-".repeat(header.len()));
+    let g = |v: &[f64]| geomean(v).map_or("-".into(), |x| format!("{x:.2}"));
+    let _ = writeln!(
+        out,
+        "{:<40} {:>10} {:>12} {:>10} {:>9} {:>11}\n",
+        format!("geomean ({} modules)", ratios.len()),
+        "",
+        "",
+        "",
+        g(&ratios),
+        g(&unverified)
+    );
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -1163,13 +1388,24 @@ fn install_pccc_handlers_first(opts: &CompileOptions) -> Result<()> {
     let wasm = wat::parse_str(r#"(module (func (export "f")))"#)?;
     let elf = pccc::compile_bytes(&wasm, opts)?.to_elf();
     let m = runtime::Module::from_artifact(&elf)?;
-    let inst = runtime::Instance::new(&m, &runtime::Linker::new())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let inst =
+        runtime::Instance::new(&m, &runtime::Linker::new()).map_err(|e| anyhow::anyhow!("{e}"))?;
     inst.invoke("f", &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .first()
+        .is_some_and(|a| a == "--wasmtime-run-precompiled")
+    {
+        if let Err(e) = wasmtime_run_precompiled(&args[1..]) {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Err(e) = bench() {
         eprintln!("error: {e:#}");
         std::process::exit(2);
@@ -1199,6 +1435,16 @@ fn bench() -> Result<()> {
     if benches.is_empty() {
         bail!("no module matches");
     }
+    let processes = if o.run && o.process {
+        Some(Processes {
+            pccc: build_pccc()?,
+            wasmtime: std::env::current_exe().context("finding the bench binary")?,
+            tmp: tmp.clone(),
+            heap: o.heap,
+        })
+    } else {
+        None
+    };
 
     if o.run {
         for b in benches.iter_mut() {
@@ -1225,6 +1471,11 @@ fn bench() -> Result<()> {
             };
             if o.run && b.run_error.is_none() && b.wrong.is_none() {
                 run_step(b, &e, r, &elf, &clif, &cap);
+                if let Some(pr) = &processes {
+                    if b.runnable() && b.process_error.is_none() {
+                        process_step(b, pr, r, &elf, &clif);
+                    }
+                }
             }
         }
     }
@@ -1275,7 +1526,10 @@ fn bench() -> Result<()> {
     let groups: [(&str, &str); 2] = [("sightglass", "sightglass/"), ("C programs", "c/")];
     let mut unsupported: Vec<&Bench> = vec![];
     for (label, prefix) in groups {
-        let members: Vec<&Bench> = benches.iter().filter(|b| b.name.starts_with(prefix)).collect();
+        let members: Vec<&Bench> = benches
+            .iter()
+            .filter(|b| b.name.starts_with(prefix))
+            .collect();
         if members.is_empty() {
             continue;
         }
@@ -1285,7 +1539,13 @@ fn bench() -> Result<()> {
                 unsupported.push(b);
                 continue;
             }
-            row(&mut out, &b.name, b.wasm.len() as f64 / 1024.0, &b.s, &status(b));
+            row(
+                &mut out,
+                &b.name,
+                b.wasm.len() as f64 / 1024.0,
+                &b.s,
+                &status(b),
+            );
         }
         let shown = members.iter().filter(|b| b.unsupported.is_none()).count();
         let _ = writeln!(out, "{}", "-".repeat(header.len()));
@@ -1295,6 +1555,9 @@ fn bench() -> Result<()> {
             &members,
         );
         let _ = writeln!(out);
+    }
+    if processes.is_some() {
+        process_table(&mut out, &benches);
     }
     if let Some((n, tc, tv, tclif, tw, rejected)) = spec {
         let _ = writeln!(
@@ -1339,7 +1602,11 @@ fn bench() -> Result<()> {
             out,
             "left out of every geomean ({}): {}",
             excluded.len(),
-            excluded.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", ")
+            excluded
+                .iter()
+                .map(|b| b.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if !unsupported.is_empty() {

@@ -3,12 +3,24 @@
 //! rejected access's index (`pccc verify --explain`). Nothing here decides.
 
 use super::*;
+use iced_x86::{Formatter, IntelFormatter};
+
+thread_local! {
+    /// Made on first use only: making one costs more than verifying a small
+    /// function, and an accepted artifact without `obligations` needs none.
+    static FORMATTER: std::cell::RefCell<IntelFormatter> = std::cell::RefCell::new(IntelFormatter::new());
+}
+
+/// An instruction's text.
+pub(super) fn text_of(insn: &Instruction) -> String {
+    let mut s = String::new();
+    FORMATTER.with_borrow_mut(|f| f.format(insn, &mut s));
+    s
+}
 
 impl<'a> Func<'a> {
     pub(super) fn text(&mut self, i: usize) -> String {
-        let mut s = String::new();
-        self.formatter.format(&self.insns[i], &mut s);
-        s
+        text_of(&self.insns[i])
     }
 
     /// The recent instructions (the last is the current one), each with the

@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use rustc_hash::FxHashMap;
 
 use iced_x86::{
-    Code, Decoder, DecoderOptions, Formatter, Instruction, InstructionInfoFactory, IntelFormatter,
-    Mnemonic, OpAccess, OpKind, Register,
+    Code, Decoder, DecoderOptions, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind,
+    Register,
 };
 use pcc::builtin::{builtin_at, host_call_slots, ArgRule, Builtin, SYSV_CLOBBERS};
 use pcc::vmctx::{
@@ -123,7 +123,6 @@ struct Func<'a> {
     entries: &'a HashMap<u64, usize>,
     layout: VmCtxLayout,
     failures: Vec<Failure>,
-    formatter: IntelFormatter,
     /// The last few instructions walked, with the registers before each.
     recent: std::collections::VecDeque<(usize, [AVal; 16])>,
     /// Whether to keep `recent` (explaining a rejected heap access).
@@ -346,7 +345,6 @@ impl<'a> Func<'a> {
             entries,
             layout: meta.vmctx_layout(),
             failures: vec![],
-            formatter: IntelFormatter::new(),
             recent: Default::default(),
             keep_window: false,
             table_edges: 0,
@@ -364,9 +362,7 @@ impl<'a> Func<'a> {
             match forms.check(&insn, &code[at]) {
                 Ok(row) => func.rows.push(row),
                 Err(why) => {
-                    let mut text = String::new();
-                    func.formatter.format(&insn, &mut text);
-                    func.reject_at(off, &text, why);
+                    func.reject_at(off, &explain::text_of(&insn), why);
                     return func;
                 }
             }
