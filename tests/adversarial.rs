@@ -1424,6 +1424,7 @@ fn rows() -> Vec<Row> {
     rows.extend(stack_result_rows());
     rows.extend(jump_table_rows());
     rows.extend(callee_saved_rows());
+    rows.extend(reciprocal_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1629,6 +1630,87 @@ fn stack_result_rows() -> Vec<Row> {
 /// every function must give them back at `ret` as it found them. A caller
 /// keeps a heap index in rbx across a call; a callee that returned another
 /// rbx would hand it an unchecked index.
+/// `mul r64` (unsigned division by a constant as a multiplication): both
+/// halves of the product are unknown, whatever rax and rdx held before.
+fn reciprocal_rows() -> Vec<Row> {
+    use Heap::Static;
+    vec![
+        control(
+            "control: quotient of a 32-bit division by 10 as an index",
+            Static,
+            0,
+            b(|s| {
+                // rdx <= (2^32 - 1) * magic / 2^64 < 2^29: the high half's bound.
+                s.a.mov(eax, edi)?;
+                s.a.mov(rdx, 0x1999_9999_9999_999a_u64)?;
+                s.a.mul(rdx)?;
+                use_index(s, rdx)
+            }),
+        ),
+        attack(
+            "mul: the low half as an index",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.a.mov(ecx, 10)?;
+                s.a.mul(rcx)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "mul: rdx still taken for the 32-bit value it held",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                // (2^64 - 1)^2: rdx = 2^64 - 2, far outside the sandbox.
+                s.a.mov(edx, 5)?;
+                s.a.mov(rax, -1i64)?;
+                s.a.mul(rax)?;
+                use_index(s, rdx)
+            }),
+        ),
+        attack(
+            "mul: the high half of a 64-bit product as an index",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                // rax up to 2^64 - 2^32, times 2^64 - 1.
+                s.a.mov(eax, edi)?;
+                s.a.shl(rax, 32)?;
+                s.a.mov(rcx, -1i64)?;
+                s.a.mul(rcx)?;
+                use_index(s, rdx)
+            }),
+        ),
+        attack(
+            "mul with a memory operand",
+            "new",
+            "rejected (no row)",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp), rdi)?;
+                s.a.mov(eax, 3)?;
+                s.at("attack")?;
+                s.a.mul(qword_ptr(rsp))?;
+                s.a.mov(eax, edx)?;
+                use_index(s, rax)
+            }),
+        ),
+    ]
+}
+
 fn callee_saved_rows() -> Vec<Row> {
     use Heap::Static;
     let call_g = |s: &mut Asm| -> R {

@@ -846,6 +846,16 @@ impl<'a> FuncEmitter<'a> {
                 }
                 defs.push((r(2), *dst));
             }
+            MInst::MulHi { dst, magic, .. } => {
+                // x is in rax; rdx is free until the product lands in it.
+                if *magic <= u32::MAX as u64 {
+                    asm.mov(edx, *magic as u32)?;
+                } else {
+                    asm.mov(rdx, *magic)?;
+                }
+                asm.mul(rdx)?;
+                defs.push((r(1), *dst));
+            }
             MInst::FMovImm {
                 dst, bits, size, ..
             } => {

@@ -65,6 +65,7 @@ pub enum CompileError {
 }
 
 pub mod artifact;
+pub mod divmagic;
 pub mod emit;
 pub mod holds;
 pub mod layout;

@@ -9,6 +9,7 @@ use regalloc2::{Block as RBlock, RegClass, VReg};
 /// Values with the fixed registers they travel in (a call's or return's).
 type FixedRegs = Vec<(VReg, regalloc2::PReg)>;
 
+use crate::divmagic;
 use crate::ir::{self, BinOp, FBinOp, FUnOp, FloatCC, Function, IntCC, Op, Type, UnOp};
 use crate::vcode::*;
 use crate::CompileError;
@@ -518,7 +519,7 @@ impl<'a> Lowerer<'a> {
                     _ => None,
                 };
                 let pow2 = match scaled {
-                    None => self.pow2_division(*op, size, r[0], a[0], d.args[1]),
+                    None => self.constant_division(*op, size, r[0], a[0], d.args[1]),
                     Some(_) => None,
                 };
                 let range = |v: VReg| match self.facts[v.vreg()] {
@@ -888,11 +889,11 @@ impl<'a> Lowerer<'a> {
         Ok(())
     }
 
-    /// Division and remainder by a constant power of two 2^k (k >= 1) as
-    /// shifts and masks: such a divisor is neither 0 nor -1, so nothing
-    /// traps. Signed division rounds toward zero by adding 2^k - 1 to a
-    /// negative dividend first (Hacker's Delight 10-1).
-    fn pow2_division(
+    /// Division and remainder by a constant without `div`: by a power of
+    /// two 2^k (k >= 1) as shifts and masks; unsigned by another constant as
+    /// a multiplication by its reciprocal (`divmagic`). Neither divisor is 0
+    /// or -1, so nothing traps.
+    fn constant_division(
         &mut self,
         op: BinOp,
         size: Size,
@@ -900,8 +901,110 @@ impl<'a> Lowerer<'a> {
         x: VReg,
         divisor: ir::Value,
     ) -> Option<Vec<MInst>> {
+        match constant_divisor(self.f, op, size, divisor)? {
+            ConstantDivisor::Pow2(k) => Some(self.pow2_division(op, size, dst, x, k)),
+            ConstantDivisor::Reciprocal(c) => Some(self.reciprocal_division(op, size, dst, x, c)),
+        }
+    }
+
+    /// `x / c` and `x % c`, unsigned, c >= 3 not a power of two: the
+    /// quotient from the high half of a 64-bit product, the remainder as
+    /// `x - q * c`.
+    fn reciprocal_division(
+        &mut self,
+        op: BinOp,
+        size: Size,
+        dst: VReg,
+        x: VReg,
+        c: u64,
+    ) -> Vec<MInst> {
+        let mut out = vec![];
+        let shift = |op, dst, src, n: u32| MInst::Shift {
+            op,
+            size: Size::S64,
+            dst,
+            src,
+            count: Rhs::Imm(n as i32),
+        };
+        let alu = |op, size, dst, src1, src2| MInst::Alu {
+            op,
+            size,
+            dst,
+            src1,
+            src2,
+        };
+        let q = if op == BinOp::DivU { dst } else { self.temp() };
+        if size == Size::S32 {
+            // A 64-bit reciprocal is exact for every 32-bit dividend: the
+            // quotient is the high half itself. The dividend's upper half is
+            // cleared first, so the validator bounds the high half by
+            // (2^32 - 1) * magic / 2^64 < 2^32 as well.
+            let wide = self.temp();
+            let magic = divmagic::magic32(c as u32);
+            out.push(MInst::Mov {
+                dst: wide,
+                src: x,
+                size: Size::S32,
+            });
+            out.push(MInst::MulHi {
+                dst: q,
+                x: wide,
+                magic,
+            });
+            let max = ((u32::MAX as u128 * magic as u128) >> 64) as u64;
+            self.set_fact(
+                q,
+                Fact::Range {
+                    bits: 64,
+                    min: 0,
+                    max,
+                },
+            );
+        } else {
+            let hi = self.temp();
+            let m = divmagic::magic64(c);
+            out.push(MInst::MulHi {
+                dst: hi,
+                x,
+                magic: m.magic,
+            });
+            if m.add {
+                let (t1, t2, t3) = (self.temp(), self.temp(), self.temp());
+                out.push(alu(AluOp::Sub, Size::S64, t1, x, Rhs::Reg(hi)));
+                out.push(shift(ShiftOp::Shr, t2, t1, 1));
+                out.push(alu(AluOp::Add, Size::S64, t3, t2, Rhs::Reg(hi)));
+                out.push(shift(ShiftOp::Shr, q, t3, m.shift));
+            } else {
+                out.push(shift(ShiftOp::Shr, q, hi, m.shift));
+            }
+        }
+        if op == BinOp::RemU {
+            let product = self.temp();
+            // imul's immediate is sign-extended: at 64 bits a larger c goes
+            // through a register.
+            let factor = if size == Size::S32 || c <= i32::MAX as u64 {
+                Rhs::Imm(c as u32 as i32)
+            } else {
+                let k = self.temp();
+                out.push(MInst::MovImm {
+                    dst: k,
+                    imm: c,
+                    size: Size::S64,
+                });
+                Rhs::Reg(k)
+            };
+            out.push(alu(AluOp::Imul, size, product, q, factor));
+            out.push(alu(AluOp::Sub, size, dst, x, Rhs::Reg(product)));
+        }
+        out
+    }
+
+    /// Division and remainder by a constant power of two 2^k (k >= 1) as
+    /// shifts and masks. Signed division rounds toward zero by adding
+    /// 2^k - 1 to a negative dividend first (Hacker's Delight 10-1).
+    fn pow2_division(&mut self, op: BinOp, size: Size, dst: VReg, x: VReg, k: i32) -> Vec<MInst> {
         let bits: i32 = if size == Size::S32 { 32 } else { 64 };
-        let k = pow2_divisor(self.f, op, size, divisor)?;
+
         let c = 1u64 << k;
         let shift = |op, dst, src, n: i32| MInst::Shift {
             op,
@@ -940,7 +1043,7 @@ impl<'a> Lowerer<'a> {
                 out.push(alu(AluOp::Sub, dst, x, Rhs::Reg(rounded)));
             }
         }
-        Some(out)
+        out
     }
 
     /// An add one of whose operands is a fused `shl` by 1 to 3: (base,
@@ -1332,6 +1435,28 @@ fn constant_at(f: &Function, v: ir::Value, size: Size) -> Option<u64> {
     })
 }
 
+/// A constant divisor lowered without `div` (`constant_division`).
+enum ConstantDivisor {
+    /// 2^k: shifts and masks.
+    Pow2(i32),
+    /// Unsigned by c: a multiplication by c's reciprocal.
+    Reciprocal(u64),
+}
+
+fn constant_divisor(
+    f: &Function,
+    op: BinOp,
+    size: Size,
+    divisor: ir::Value,
+) -> Option<ConstantDivisor> {
+    if let Some(k) = pow2_divisor(f, op, size, divisor) {
+        return Some(ConstantDivisor::Pow2(k));
+    }
+    let c = constant_at(f, divisor, size)?;
+    (matches!(op, BinOp::DivU | BinOp::RemU) && c > 2 && !c.is_power_of_two())
+        .then_some(ConstantDivisor::Reciprocal(c))
+}
+
 /// `k` when `op` by `divisor` is lowered as shifts and masks
 /// (`pow2_division`): a constant 2^k, k >= 1, positive for the signed
 /// operators, and a mask that is an imm32 sign-extending to itself.
@@ -1367,9 +1492,10 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
             if let Some(k) = fold_plan(f, d) {
                 reg_uses[d.args[k].0 as usize] -= 1;
             }
-            // A power-of-two divisor is a shift count or mask, not a register.
+            // A divisor lowered without `div` is a shift count, a mask or an
+            // immediate, not a register.
             if let Op::Binary { op, ty } = d.op {
-                if pow2_divisor(f, op, size_of(ty), d.args[1]).is_some() {
+                if constant_divisor(f, op, size_of(ty), d.args[1]).is_some() {
                     reg_uses[d.args[1].0 as usize] -= 1;
                 }
             }

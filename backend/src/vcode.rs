@@ -242,6 +242,13 @@ pub enum MInst {
         /// The divisor is a constant neither 0 nor -1: nothing to check.
         safe_divisor: bool,
     },
+    /// `dst = (x * magic) >> 64`, unsigned: `mov rdx, magic; mul rdx` with
+    /// x fixed in rax, the high half (dst) in rdx, rax clobbered.
+    MulHi {
+        dst: VReg,
+        x: VReg,
+        magic: u64,
+    },
     /// `dst = bits` (float), through the general register `tmp`.
     FMovImm {
         dst: VReg,
@@ -612,6 +619,11 @@ impl VCode {
                     s.remove(preg(0));
                     s
                 }
+                MInst::MulHi { .. } => {
+                    let mut s = PRegSet::empty();
+                    s.add(preg(0));
+                    s
+                }
                 MInst::Div { kind, .. } => {
                     let mut s = PRegSet::empty();
                     // The half of rdx:rax that is not the result.
@@ -722,6 +734,12 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             }
             v.extend([O::reg_use(*a), O::reg_reuse_def(*dst, 0)]);
             v
+        }
+        MInst::MulHi { dst, x, .. } => {
+            vec![
+                O::reg_fixed_use(*x, preg(0)),
+                O::reg_fixed_def(*dst, preg(2)),
+            ]
         }
         MInst::Div {
             kind,

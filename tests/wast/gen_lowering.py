@@ -31,9 +31,13 @@ def ops(bits):
     }
 
 
-def values(bits):
+def values(bits, c=None):
     m = (1 << bits) - 1
     vs = {0, 1, 2, 3, 5, 7, 8, 9, 100, 255, 256, 1023, 65535, 123456789}
+    if c is not None:
+        # The edges of the quotient's steps: multiples of the divisor.
+        top = m // c * c
+        vs |= {c - 1, c, c + 1, 2 * c - 1, top - 1, top, top + c - 1}
     for k in (bits - 1, bits - 2, 31, 16, 8):
         vs |= {1 << k, (1 << k) - 1, (1 << k) + 1}
     vs |= {(-v) & m for v in list(vs)}
@@ -51,6 +55,12 @@ for t, bits in (("i32", 32), ("i64", 64)):
     # Other constants: division without the zero and -1 checks, except for
     # -1 itself (all ones), which keeps them.
     divisors += [3, 7, 10, 1000000007, (-3) & ((1 << bits) - 1), (1 << bits) - 1]
+    # Unsigned by a constant as a multiplication by its reciprocal: with
+    # and without the extra bit at 64 bits (7 needs it, 10 does not), and
+    # divisors at and above 2^31, where imul's immediate no longer fits.
+    divisors += [5, 6, 11, 60, 641, 86400, 0x7FFFFFFF, 0x80000001, (1 << bits) - 2]
+    if bits == 64:
+        divisors += [0x100000001, 0x123456789ABC, (1 << 63) + 1, (1 << 64) // 3]
     funcs = []
     for name in ("div_u", "rem_u", "div_s", "rem_s"):
         for c in divisors:
@@ -62,7 +72,7 @@ for t, bits in (("i32", 32), ("i64", 64)):
     for name, f in ops(bits).items():
         for c in divisors:
             cs = signed(c, bits)
-            for v in values(bits):
+            for v in values(bits, c):
                 if name.endswith("_s"):
                     a = signed(v, bits)
                     if cs == -1 and a == -(1 << (bits - 1)) and name == "div_s":

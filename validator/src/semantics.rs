@@ -58,6 +58,9 @@ pub enum Op {
     SignFill,
     /// `div`/`idiv r`: rax and rdx at the operand width.
     Divide,
+    /// One-operand `mul r64`: the 128-bit product of rax and r in rdx:rax
+    /// (a division by a constant as a multiplication by its reciprocal).
+    MulWide,
     /// An integer result from an SSE register (`movd r, xmm`, `cvttsd2si`).
     FromSse,
     /// Writes an SSE register only (arithmetic, conversions, loads), or only
@@ -170,6 +173,7 @@ pub const ROWS: &[Row] = &[
     ri(C::Cdq, SignFill, RDX_ONLY), ri(C::Cqo, SignFill, RDX_ONLY),
     ri(C::Div_rm32, Divide, RAX_RDX), ri(C::Div_rm64, Divide, RAX_RDX),
     ri(C::Idiv_rm32, Divide, RAX_RDX), ri(C::Idiv_rm64, Divide, RAX_RDX),
+    ri(C::Mul_rm64, MulWide, RAX_RDX),
     // SSE: integer results, register-only arithmetic and loads, stores.
     r(C::Movd_rm32_xmm, FromSse), r(C::Movq_rm64_xmm, FromSse),
     r(C::Cvttss2si_r32_xmmm32, FromSse), r(C::Cvttss2si_r64_xmmm32, FromSse),
@@ -578,6 +582,17 @@ impl Semantics {
                     _ => AVal::Num(0, mask(bytes)),
                 };
                 s.write(d, v)?;
+            }
+            // The product's high half is at most that of the maxima's
+            // product; the low half is anything.
+            MulWide => {
+                if width(0) != 8 {
+                    return Err("mul is allowed at 64 bits only".into());
+                }
+                let (a, b) = (s.read(Register::RAX)?.range(), read(0, s)?.range());
+                let hi = ((a.1 as u128 * b.1 as u128) >> 64) as u64;
+                s.write(Register::RAX, UNKNOWN)?;
+                s.write(Register::RDX, AVal::Num(0, hi))?;
             }
             Divide => {
                 let bytes = width(0);
