@@ -255,6 +255,23 @@ snapshot!(
         (i64.div_s (local.get 0) (local.get 1))))"#
 );
 
+// Unsigned division by constants as multiplications by the reciprocal: at
+// 64 bits by 10 (no extra bit) and by 7 (the add-and-halve fixup), at 32
+// bits the high half itself; the remainder as x - q * c; signed division
+// by a constant keeps `idiv` without its checks.
+snapshot!(
+    division_by_constants,
+    r#"(module
+      (func (export "u64_div_10") (param i64) (result i64)
+        (i64.div_u (local.get 0) (i64.const 10)))
+      (func (export "u64_div_7") (param i64) (result i64)
+        (i64.div_u (local.get 0) (i64.const 7)))
+      (func (export "u32_rem_10") (param i32) (result i32)
+        (i32.rem_u (local.get 0) (i32.const 10)))
+      (func (export "i32_div_s_10") (param i32) (result i32)
+        (i32.div_s (local.get 0) (i32.const 10))))"#
+);
+
 // Sixteen loaded values live at once: more than the twelve allocatable
 // registers, so some spill, and the facts follow them onto their slots.
 snapshot!(spills, include_str!("modules/pressure.wat"));
