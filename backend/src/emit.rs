@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use iced_x86::code_asm::*;
-use iced_x86::IcedError;
+use iced_x86::{Code, IcedError, Instruction, Register};
 use pcc::builtin::{builtin, BuiltinKind};
 use pcc::vmctx::VmCtxLayout;
 use pcc::{Fact, Gpr, Loc, Point, TrapCode};
@@ -165,18 +165,37 @@ pub struct FuncEmitter<'a> {
 }
 
 fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), IcedError> {
-    match cond {
-        Cond::E => asm.sete(r),
-        Cond::Ne => asm.setne(r),
-        Cond::L => asm.setl(r),
-        Cond::B => asm.setb(r),
-        Cond::G => asm.setg(r),
-        Cond::A => asm.seta(r),
-        Cond::Le => asm.setle(r),
-        Cond::Be => asm.setbe(r),
-        Cond::Ge => asm.setge(r),
-        Cond::Ae => asm.setae(r),
-    }
+    let row = cond_row(cond);
+    asm.add_instruction(Instruction::with1(row.setcc, Register::from(r))?)
+}
+
+/// A condition's instruction forms: one row per condition.
+struct CondRow {
+    cond: Cond,
+    setcc: Code,
+    cmov32: Code,
+    cmov64: Code,
+}
+
+#[rustfmt::skip]
+const COND_ROWS: [CondRow; 10] = [
+    CondRow { cond: Cond::E, setcc: Code::Sete_rm8, cmov32: Code::Cmove_r32_rm32, cmov64: Code::Cmove_r64_rm64 },
+    CondRow { cond: Cond::Ne, setcc: Code::Setne_rm8, cmov32: Code::Cmovne_r32_rm32, cmov64: Code::Cmovne_r64_rm64 },
+    CondRow { cond: Cond::L, setcc: Code::Setl_rm8, cmov32: Code::Cmovl_r32_rm32, cmov64: Code::Cmovl_r64_rm64 },
+    CondRow { cond: Cond::B, setcc: Code::Setb_rm8, cmov32: Code::Cmovb_r32_rm32, cmov64: Code::Cmovb_r64_rm64 },
+    CondRow { cond: Cond::G, setcc: Code::Setg_rm8, cmov32: Code::Cmovg_r32_rm32, cmov64: Code::Cmovg_r64_rm64 },
+    CondRow { cond: Cond::A, setcc: Code::Seta_rm8, cmov32: Code::Cmova_r32_rm32, cmov64: Code::Cmova_r64_rm64 },
+    CondRow { cond: Cond::Le, setcc: Code::Setle_rm8, cmov32: Code::Cmovle_r32_rm32, cmov64: Code::Cmovle_r64_rm64 },
+    CondRow { cond: Cond::Be, setcc: Code::Setbe_rm8, cmov32: Code::Cmovbe_r32_rm32, cmov64: Code::Cmovbe_r64_rm64 },
+    CondRow { cond: Cond::Ge, setcc: Code::Setge_rm8, cmov32: Code::Cmovge_r32_rm32, cmov64: Code::Cmovge_r64_rm64 },
+    CondRow { cond: Cond::Ae, setcc: Code::Setae_rm8, cmov32: Code::Cmovae_r32_rm32, cmov64: Code::Cmovae_r64_rm64 },
+];
+
+fn cond_row(cond: Cond) -> &'static CondRow {
+    COND_ROWS
+        .iter()
+        .find(|r| r.cond == cond)
+        .expect("a row for every condition")
 }
 
 /// `br_table`s with at least this many targets dispatch through a jump
@@ -204,40 +223,16 @@ fn cmov(
     d: usize,
     s: usize,
 ) -> Result<(), IcedError> {
-    match size {
-        Size::S32 => {
-            let (d, s) = (R32[d], R32[s]);
-            match cond {
-                Cond::E => asm.cmove(d, s),
-                Cond::Ne => asm.cmovne(d, s),
-                Cond::L => asm.cmovl(d, s),
-                Cond::B => asm.cmovb(d, s),
-                Cond::G => asm.cmovg(d, s),
-                Cond::A => asm.cmova(d, s),
-                Cond::Le => asm.cmovle(d, s),
-                Cond::Be => asm.cmovbe(d, s),
-                Cond::Ge => asm.cmovge(d, s),
-                Cond::Ae => asm.cmovae(d, s),
-            }
-        }
-        Size::S64 => {
-            let (d, s) = (R64[d], R64[s]);
-            match cond {
-                Cond::E => asm.cmove(d, s),
-                Cond::Ne => asm.cmovne(d, s),
-                Cond::L => asm.cmovl(d, s),
-                Cond::B => asm.cmovb(d, s),
-                Cond::G => asm.cmovg(d, s),
-                Cond::A => asm.cmova(d, s),
-                Cond::Le => asm.cmovle(d, s),
-                Cond::Be => asm.cmovbe(d, s),
-                Cond::Ge => asm.cmovge(d, s),
-                Cond::Ae => asm.cmovae(d, s),
-            }
-        }
-    }
+    let row = cond_row(cond);
+    let insn = match size {
+        Size::S32 => Instruction::with2(row.cmov32, Register::from(R32[d]), Register::from(R32[s])),
+        Size::S64 => Instruction::with2(row.cmov64, Register::from(R64[d]), Register::from(R64[s])),
+    };
+    asm.add_instruction(insn?)
 }
 
+/// `j<cond> target` through the assembler's own methods: only they bind a
+/// label (and choose the short form where it fits).
 fn jcc(asm: &mut CodeAssembler, cond: Cond, target: CodeLabel) -> Result<(), IcedError> {
     match cond {
         Cond::E => asm.je(target),
