@@ -1425,6 +1425,7 @@ fn rows() -> Vec<Row> {
     rows.extend(jump_table_rows());
     rows.extend(callee_saved_rows());
     rows.extend(reciprocal_rows());
+    rows.extend(vector_rows());
     // Container: symbols, function bounds, trap sites.
     rows.push(tampered(
         attack(
@@ -1630,6 +1631,117 @@ fn stack_result_rows() -> Vec<Row> {
 /// every function must give them back at `ret` as it found them. A caller
 /// keeps a heap index in rbx across a call; a callee that returned another
 /// rbx would hand it an unchecked index.
+/// v128 (16-byte) accesses and the packed-integer forms.
+fn vector_rows() -> Vec<Row> {
+    use Heap::Static;
+    // The static sandbox is 6 GiB: a 32-bit index plus this displacement
+    // leaves room for 8 bytes, not 16.
+    const EDGE: i32 = 0x7fff_fff8;
+    vec![
+        control(
+            "control: v128 load, add, store at a 32-bit index",
+            Static,
+            0,
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.a.movdqu(xmm0, xmmword_ptr(r15 + rax))?;
+                s.a.paddd(xmm0, xmm0)?;
+                s.at("use")?;
+                s.a.movdqu(xmmword_ptr(r15 + rax + 16), xmm0)
+            }),
+        ),
+        control(
+            "control: 8 bytes at the sandbox's last 8",
+            Static,
+            0,
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.a.movsd_2(xmm0, qword_ptr(r15 + rax + EDGE))
+            }),
+        ),
+        attack(
+            "v128 load: 16 bytes where 8 fit",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.at("use")?;
+                s.a.movdqu(xmm0, xmmword_ptr(r15 + rax + EDGE))
+            }),
+        ),
+        attack(
+            "v128 store: 16 bytes where 8 fit",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.at("use")?;
+                s.a.movdqu(xmmword_ptr(r15 + rax + EDGE), xmm0)
+            }),
+        ),
+        attack(
+            "paddd with a memory operand (alignment fault, heap read)",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.at("attack")?;
+                s.a.paddd(xmm0, xmmword_ptr(r15 + rax))
+            }),
+        ),
+        attack(
+            "pinsrq from memory past the sandbox",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(rax, -1i64)?;
+                s.at("attack")?;
+                s.a.pinsrq(xmm0, qword_ptr(r15 + rax), 0)
+            }),
+        ),
+        attack(
+            "16-byte spill over a slot holding a bounded index",
+            "new",
+            "rejected (no row)",
+            Static,
+            0x20,
+            &["use"],
+            b(|s| {
+                s.a.mov(eax, edi)?;
+                s.a.mov(qword_ptr(rsp + 8), rax)?;
+                s.a.movdqu(xmmword_ptr(rsp), xmm0)?;
+                s.a.mov(rax, qword_ptr(rsp + 8))?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "pextrq: a vector lane into an index register",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.pextrq(rax, xmm0, 0)?;
+                use_index(s, rax)
+            }),
+        ),
+    ]
+}
+
 /// `mul r64` (unsigned division by a constant as a multiplication): both
 /// halves of the product are unknown, whatever rax and rdx held before.
 fn reciprocal_rows() -> Vec<Row> {

@@ -555,6 +555,15 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
             (Loc::Xmm(s), Loc::Xmm(d)) => self.asm.movaps(X[d.0 as usize], X[s.0 as usize])?,
+            (Loc::Xmm(s), Loc::Stack(k)) if self.vcode.wide_sse_slots => {
+                self.asm
+                    .movdqu(xmmword_ptr(rsp + k as i32), X[s.0 as usize])?;
+                // The slot's upper half is written too.
+                self.holds.forget(Loc::Stack(k + 8));
+            }
+            (Loc::Stack(k), Loc::Xmm(d)) if self.vcode.wide_sse_slots => self
+                .asm
+                .movdqu(X[d.0 as usize], xmmword_ptr(rsp + k as i32))?,
             (Loc::Xmm(s), Loc::Stack(_)) => {
                 self.asm.movsd_2(self.slot_mem(dst), X[s.0 as usize])?
             }
@@ -1165,6 +1174,54 @@ impl<'a> FuncEmitter<'a> {
                     Size::S64 => asm.movsd_2(X[d], qword_ptr(m))?,
                 }
                 defs.push((d, *dst));
+            }
+            MInst::VLoad { dst, addr } => {
+                let (i, d) = (r(0), r(1));
+                asm.movdqu(X[d], xmmword_ptr(r15 + R64[i] + addr.disp))?;
+                defs.push((d, *dst));
+            }
+            MInst::VStore { addr, .. } => {
+                let (i, s) = (r(0), r(1));
+                asm.movdqu(xmmword_ptr(r15 + R64[i] + addr.disp), X[s])?;
+            }
+            MInst::VConst { dst, bits, .. } => {
+                let (t, d) = (r(0), r(1));
+                asm.pxor(X[d], X[d])?;
+                for (k, &half) in bits.iter().enumerate().filter(|(_, &h)| h != 0) {
+                    if half <= u32::MAX as u64 {
+                        asm.mov(R32[t], half as u32)?;
+                    } else {
+                        asm.mov(R64[t], half)?;
+                    }
+                    asm.pinsrq(X[d], R64[t], k as u32)?;
+                }
+                defs.push((d, *dst));
+            }
+            MInst::VAlu { op, dst, .. } => {
+                let (d, s) = (X[r(0)], X[r(1)]);
+                match op {
+                    VBinOp::And => asm.pand(d, s)?,
+                    VBinOp::Or => asm.por(d, s)?,
+                    VBinOp::Xor => asm.pxor(d, s)?,
+                    // pandn: d = !d & s, so a & !b is b's register pandn a;
+                    // the lowering passes (b, a).
+                    VBinOp::AndNot => asm.pandn(d, s)?,
+                    VBinOp::I8x16Add => asm.paddb(d, s)?,
+                    VBinOp::I16x8Add => asm.paddw(d, s)?,
+                    VBinOp::I32x4Add => asm.paddd(d, s)?,
+                    VBinOp::I64x2Add => asm.paddq(d, s)?,
+                    VBinOp::I8x16Sub => asm.psubb(d, s)?,
+                    VBinOp::I16x8Sub => asm.psubw(d, s)?,
+                    VBinOp::I32x4Sub => asm.psubd(d, s)?,
+                    VBinOp::I64x2Sub => asm.psubq(d, s)?,
+                }
+                defs.push((r(0), *dst));
+            }
+            MInst::VNot { dst, .. } => {
+                let (s, t) = (r(0), r(1));
+                asm.pcmpeqd(X[t], X[t])?;
+                asm.pxor(X[s], X[t])?;
+                defs.push((s, *dst));
             }
             MInst::FStore { addr, size, .. } => {
                 let (i, s) = (r(0), r(1));

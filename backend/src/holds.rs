@@ -151,7 +151,13 @@ pub fn block_entries(f: &VCode, out: &Output, spill_base: u32, live: &[Vec<VReg>
         for item in out.block_insts_and_edits(f, block) {
             match item {
                 InstOrEdit::Edit(Edit::Move { from, to }) => {
-                    h.copy(alloc_loc(*from, spill_base), alloc_loc(*to, spill_base))
+                    let to_loc = alloc_loc(*to, spill_base);
+                    h.copy(alloc_loc(*from, spill_base), to_loc);
+                    // A 16-byte SSE spill covers the next 8-byte slot too.
+                    let sse = from.as_reg().is_some_and(|r| r.class() == RegClass::Float);
+                    if let (Loc::Stack(k), true, true) = (to_loc, sse, f.wide_sse_slots) {
+                        h.forget(Loc::Stack(k + 8));
+                    }
                 }
                 InstOrEdit::Inst(inst) => {
                     apply_inst(&mut h, f, out, inst, spill_base);

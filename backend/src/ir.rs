@@ -15,6 +15,8 @@ pub enum Type {
     I64,
     F32,
     F64,
+    /// A 128-bit SIMD vector (in an xmm register, like the floats).
+    V128,
 }
 
 impl Type {
@@ -22,6 +24,7 @@ impl Type {
         match self {
             Type::I32 | Type::F32 => 32,
             Type::I64 | Type::F64 => 64,
+            Type::V128 => 128,
         }
     }
     pub fn is_int(self) -> bool {
@@ -45,6 +48,24 @@ impl std::fmt::Display for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "block{}", self.0)
     }
+}
+
+/// v128 operators on two vectors, a result of the same type. `AndNot` is
+/// Wasm's `v128.andnot`: a & !b.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VBinOp {
+    And,
+    Or,
+    Xor,
+    AndNot,
+    I8x16Add,
+    I16x8Add,
+    I32x4Add,
+    I64x2Add,
+    I8x16Sub,
+    I16x8Sub,
+    I32x4Sub,
+    I64x2Sub,
 }
 
 /// Two-operand integer operators; operands and result share one type.
@@ -204,6 +225,16 @@ pub enum Op {
         ty: Type,
         bits: u64,
     },
+    /// A v128 constant, low 64 bits first.
+    Vconst {
+        bits: [u64; 2],
+    },
+    /// A v128 operator lane by lane (or bit by bit) on two vectors.
+    VBinary {
+        op: VBinOp,
+    },
+    /// `v128.not`.
+    VNot,
     Binary {
         op: BinOp,
         ty: Type,
@@ -356,6 +387,9 @@ impl Op {
             Op::FloatToInt { saturating, .. } => *saturating,
             Op::Iconst { .. }
             | Op::Fconst { .. }
+            | Op::Vconst { .. }
+            | Op::VBinary { .. }
+            | Op::VNot
             | Op::FBinary { .. }
             | Op::FUnary { .. }
             | Op::Fcmp { .. }

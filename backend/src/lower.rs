@@ -45,10 +45,12 @@ struct Lowerer<'a> {
     reg_uses: Vec<u32>,
 }
 
+/// A scalar's size. v128 values have their own instructions and never
+/// ask (the lowering matches them first).
 fn size_of(ty: Type) -> Size {
     match ty {
         Type::I32 | Type::F32 => Size::S32,
-        Type::I64 | Type::F64 => Size::S64,
+        Type::I64 | Type::F64 | Type::V128 => Size::S64,
     }
 }
 
@@ -658,6 +660,33 @@ impl<'a> Lowerer<'a> {
                 from: 32,
                 size: Size::S64,
             }),
+            Op::Vconst { bits } => out.push(MInst::VConst {
+                dst: r[0],
+                tmp: self.temp(),
+                bits: *bits,
+            }),
+            Op::VBinary { op } => {
+                // pandn computes !dst & src: a & !b is b pandn a.
+                let (src1, src2) = match op {
+                    VBinOp::AndNot => (a[1], a[0]),
+                    _ => (a[0], a[1]),
+                };
+                out.push(MInst::VAlu {
+                    op: *op,
+                    dst: r[0],
+                    src1,
+                    src2,
+                })
+            }
+            Op::VNot => {
+                let tmp = self.ftemp();
+                out.push(MInst::VNot {
+                    dst: r[0],
+                    src: a[0],
+                    tmp,
+                })
+            }
+            // FSelect moves the whole register (movaps): v128 too.
             Op::Select { ty } if !ty.is_int() => out.push(MInst::FSelect {
                 dst: r[0],
                 cond: a[0],
@@ -679,6 +708,10 @@ impl<'a> Lowerer<'a> {
             }
             Op::Load { ty, mem, signed } => {
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
+                if *ty == Type::V128 {
+                    out.push(MInst::VLoad { dst: r[0], addr });
+                    return Ok(());
+                }
                 if !ty.is_int() {
                     out.push(MInst::FLoad {
                         dst: r[0],
@@ -700,7 +733,9 @@ impl<'a> Lowerer<'a> {
             }
             Op::Store { ty, mem } => {
                 let addr = self.heap_addr(out, a[0], mem.offset, mem.width);
-                out.push(if ty.is_int() {
+                out.push(if *ty == Type::V128 {
+                    MInst::VStore { src: a[1], addr }
+                } else if ty.is_int() {
                     let src = match fold_plan(self.f, d) {
                         Some(_) => Rhs::Imm(self.store_imm(d.args[1], mem.width)),
                         None => Rhs::Reg(a[1]),
@@ -1581,6 +1616,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         call_area: lw.call_area,
         vmctx_slot: lw.vmctx_slot,
         num_ir_blocks: n,
+        wide_sse_slots: f.values.iter().any(|v| v.ty == Type::V128),
     };
     v.finish();
     Ok(v)

@@ -3,6 +3,8 @@
 //! constraints) and its clobbers; `emit` turns the allocated result into bytes.
 
 use pcc::{Fact, TrapCode};
+
+pub use crate::ir::VBinOp;
 use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 
 /// Operand width of an integer operation.
@@ -248,6 +250,36 @@ pub enum MInst {
         dst: VReg,
         x: VReg,
         magic: u64,
+    },
+    /// `dst = bits` (v128): `pxor` for zero, else each half through the
+    /// general register `tmp` (`movq`, `pinsrq`).
+    VConst {
+        dst: VReg,
+        tmp: VReg,
+        bits: [u64; 2],
+    },
+    /// `dst = src1 op src2`, two-address (dst allocated to src1's register).
+    VAlu {
+        op: VBinOp,
+        dst: VReg,
+        src1: VReg,
+        src2: VReg,
+    },
+    /// `dst = !src`: `pcmpeqd tmp, tmp` (all ones), then `pxor`.
+    VNot {
+        dst: VReg,
+        src: VReg,
+        tmp: VReg,
+    },
+    /// `movdqu dst, [r15 + index + disp]`: 16 bytes, no alignment needed.
+    VLoad {
+        dst: VReg,
+        addr: HeapAddr,
+    },
+    /// `movdqu [r15 + index + disp], src`.
+    VStore {
+        src: VReg,
+        addr: HeapAddr,
     },
     /// `dst = bits` (float), through the general register `tmp`.
     FMovImm {
@@ -590,6 +622,9 @@ pub struct VCode {
     /// Blocks below this index are the IR's (in the frontend's order); the
     /// ones from here on split edges.
     pub num_ir_blocks: usize,
+    /// The function has v128 values: SSE-class spill slots are then 16
+    /// bytes (`movdqu`), else 8 (`movsd`), as before.
+    pub wide_sse_slots: bool,
 }
 
 impl VCode {
@@ -762,7 +797,25 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         MInst::Load { dst, addr, .. } | MInst::FLoad { dst, addr, .. } => {
             vec![O::reg_use(addr.index), O::reg_def(*dst)]
         }
-        MInst::FStore { src, addr, .. } => vec![O::reg_use(addr.index), O::reg_use(*src)],
+        MInst::FStore { src, addr, .. } | MInst::VStore { src, addr } => {
+            vec![O::reg_use(addr.index), O::reg_use(*src)]
+        }
+        MInst::VLoad { dst, addr } => vec![O::reg_use(addr.index), O::reg_def(*dst)],
+        MInst::VConst { dst, tmp, .. } => vec![O::reg_temp(*tmp), O::reg_def(*dst)],
+        MInst::VAlu {
+            dst, src1, src2, ..
+        } => vec![
+            O::reg_use(*src1),
+            O::reg_use(*src2),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::VNot { dst, src, tmp } => {
+            vec![
+                O::reg_use(*src),
+                O::reg_temp(*tmp),
+                O::reg_reuse_def(*dst, 0),
+            ]
+        }
         MInst::FMovImm { dst, tmp, .. } | MInst::FGlobalGet { dst, tmp, .. } => {
             vec![O::reg_temp(*tmp), O::reg_def(*dst)]
         }
@@ -954,7 +1007,11 @@ impl regalloc2::Function for VCode {
     fn debug_value_labels(&self) -> &[(VReg, Inst, Inst, u32)] {
         &self.debug_labels
     }
-    fn spillslot_size(&self, _regclass: RegClass) -> usize {
-        1
+    fn spillslot_size(&self, class: RegClass) -> usize {
+        if class == RegClass::Float && self.wide_sse_slots {
+            2
+        } else {
+            1
+        }
     }
 }

@@ -66,8 +66,13 @@ pub enum Op {
     /// Writes an SSE register only (arithmetic, conversions, loads), or only
     /// the flags (`ucomiss`).
     Sse,
-    /// `movss`/`movsd [mem], xmm`.
+    /// `movss`/`movsd`/`movdqu [mem], xmm`.
     SseStore,
+    /// Packed-integer SSE on registers only (`paddd xmm, xmm`, `pinsrq xmm,
+    /// r64, k`): writes an SSE register. No memory form: a legacy-SSE memory
+    /// operand must be 16-byte aligned, and a fault there would be no trap
+    /// the runtime declared.
+    Vector,
     Jcc,
     Jmp,
     Call,
@@ -190,6 +195,15 @@ pub const ROWS: &[Row] = &[
     r(C::Xorps_xmm_xmmm128, Sse), r(C::Andps_xmm_xmmm128, Sse), r(C::Orps_xmm_xmmm128, Sse),
     r(C::Ucomiss_xmm_xmmm32, Sse), r(C::Ucomisd_xmm_xmmm64, Sse),
     r(C::Movss_xmmm32_xmm, SseStore), r(C::Movsd_xmmm64_xmm, SseStore),
+    // v128: 16-byte loads and stores (unaligned, so any address may be
+    // used), lane arithmetic and logic on registers.
+    r(C::Movdqu_xmm_xmmm128, Sse), r(C::Movdqu_xmmm128_xmm, SseStore),
+    r(C::Pand_xmm_xmmm128, Vector), r(C::Por_xmm_xmmm128, Vector), r(C::Pxor_xmm_xmmm128, Vector),
+    r(C::Pandn_xmm_xmmm128, Vector), r(C::Pcmpeqd_xmm_xmmm128, Vector),
+    r(C::Paddb_xmm_xmmm128, Vector), r(C::Paddw_xmm_xmmm128, Vector), r(C::Paddd_xmm_xmmm128, Vector),
+    r(C::Paddq_xmm_xmmm128, Vector), r(C::Psubb_xmm_xmmm128, Vector), r(C::Psubw_xmm_xmmm128, Vector),
+    r(C::Psubd_xmm_xmmm128, Vector), r(C::Psubq_xmm_xmmm128, Vector),
+    r(C::Pinsrq_xmm_rm64_imm8, Vector),
     // Control.
     r(C::Ja_rel8_64, Jcc), r(C::Ja_rel32_64, Jcc), r(C::Jae_rel8_64, Jcc), r(C::Jae_rel32_64, Jcc),
     r(C::Jb_rel8_64, Jcc), r(C::Jb_rel32_64, Jcc), r(C::Jbe_rel8_64, Jcc), r(C::Jbe_rel32_64, Jcc),
@@ -608,7 +622,7 @@ impl Semantics {
                 let d = dst.ok_or("SSE result into memory")?;
                 s.write(d, AVal::Num(0, mask(d.size() as u32)))?;
             }
-            Sse => {
+            Sse | Vector => {
                 if dst.is_some_and(|d| !d.is_xmm()) {
                     return Err("SSE row writing a general register".into());
                 }
