@@ -31,6 +31,10 @@ for w in "$sg"/*.wasm; do
     res="ok (no expected output)"; matched=$((matched+1))
   elif cmp -s "$out/$n.out" "$exp"; then
     res="ok, stdout matches"; matched=$((matched+1))
+  elif cmp -s "$out/$n.out" <(cat "$exp"; echo); then
+    # The libsodium files were recorded without the final newline that
+    # the programs print (Wasmtime's output has it too).
+    res="ok, stdout matches but for the expected file's missing final newline"; matched=$((matched+1))
   else
     res="FAILED: stdout differs"; failed=$((failed+1))
   fi

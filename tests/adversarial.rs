@@ -1727,12 +1727,52 @@ fn vector_rows() -> Vec<Row> {
             }),
         ),
         attack(
-            "pextrq: a vector lane into an index register",
+            "pextrb into memory past the sandbox (a store)",
             "new",
             "rejected (no row)",
             Static,
             0,
             &["attack"],
+            b(|s| {
+                s.a.mov(rax, -1i64)?;
+                s.at("attack")?;
+                s.a.pextrb(byte_ptr(r15 + rax), xmm0, 0)
+            }),
+        ),
+        attack(
+            "pinsrb from memory past the sandbox",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(rax, -1i64)?;
+                s.at("attack")?;
+                s.a.pinsrb(xmm0, byte_ptr(r15 + rax), 0)
+            }),
+        ),
+        attack(
+            "pextrd: a 32-bit lane as an index, one byte past the sandbox",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.pextrd(eax, xmm0, 1)?;
+                s.at("use")?;
+                // 2^32 - 1 + 0x7ffffffe + 4 bytes ends one past 6 GiB.
+                s.a.mov(eax, dword_ptr(r15 + rax + 0x7fff_fffe))
+            }),
+        ),
+        attack(
+            "pextrq: a 64-bit lane as an index",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
             b(|s| {
                 s.at("attack")?;
                 s.a.pextrq(rax, xmm0, 0)?;

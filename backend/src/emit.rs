@@ -169,6 +169,103 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     asm.add_instruction(Instruction::with1(row.setcc, Register::from(r))?)
 }
 
+/// `d = bits` (low half first): zero, then each nonzero half through the
+/// general register `t`.
+fn vconst(
+    asm: &mut CodeAssembler,
+    d: AsmRegisterXmm,
+    t: usize,
+    bits: [u64; 2],
+) -> Result<(), IcedError> {
+    asm.pxor(d, d)?;
+    for (k, &half) in bits.iter().enumerate().filter(|(_, &h)| h != 0) {
+        if half <= u32::MAX as u64 {
+            asm.mov(R32[t], half as u32)?;
+        } else {
+            asm.mov(R64[t], half)?;
+        }
+        asm.pinsrq(d, R64[t], k as u32)?;
+    }
+    Ok(())
+}
+
+/// Each lane shift's instructions: by an immediate, by an xmm count.
+#[rustfmt::skip]
+const VSHIFT: &[(Lanes, VShiftKind, Code, Code)] = &[
+    (Lanes::I16x8, VShiftKind::Shl, Code::Psllw_xmm_imm8, Code::Psllw_xmm_xmmm128),
+    (Lanes::I32x4, VShiftKind::Shl, Code::Pslld_xmm_imm8, Code::Pslld_xmm_xmmm128),
+    (Lanes::I64x2, VShiftKind::Shl, Code::Psllq_xmm_imm8, Code::Psllq_xmm_xmmm128),
+    (Lanes::I16x8, VShiftKind::ShrU, Code::Psrlw_xmm_imm8, Code::Psrlw_xmm_xmmm128),
+    (Lanes::I32x4, VShiftKind::ShrU, Code::Psrld_xmm_imm8, Code::Psrld_xmm_xmmm128),
+    (Lanes::I64x2, VShiftKind::ShrU, Code::Psrlq_xmm_imm8, Code::Psrlq_xmm_xmmm128),
+    (Lanes::I16x8, VShiftKind::ShrS, Code::Psraw_xmm_imm8, Code::Psraw_xmm_xmmm128),
+    (Lanes::I32x4, VShiftKind::ShrS, Code::Psrad_xmm_imm8, Code::Psrad_xmm_xmmm128),
+];
+
+/// Each v128 binary operator's instruction, two-address `op xmm, xmm`.
+#[rustfmt::skip]
+const VALU: &[(VBinOp, Code)] = &[
+    (VBinOp::And, Code::Pand_xmm_xmmm128),
+    (VBinOp::Or, Code::Por_xmm_xmmm128),
+    (VBinOp::Xor, Code::Pxor_xmm_xmmm128),
+    (VBinOp::AndNot, Code::Pandn_xmm_xmmm128),
+    (VBinOp::I8x16Add, Code::Paddb_xmm_xmmm128),
+    (VBinOp::I16x8Add, Code::Paddw_xmm_xmmm128),
+    (VBinOp::I32x4Add, Code::Paddd_xmm_xmmm128),
+    (VBinOp::I64x2Add, Code::Paddq_xmm_xmmm128),
+    (VBinOp::I8x16Sub, Code::Psubb_xmm_xmmm128),
+    (VBinOp::I16x8Sub, Code::Psubw_xmm_xmmm128),
+    (VBinOp::I32x4Sub, Code::Psubd_xmm_xmmm128),
+    (VBinOp::I64x2Sub, Code::Psubq_xmm_xmmm128),
+    (VBinOp::I8x16AddSatS, Code::Paddsb_xmm_xmmm128),
+    (VBinOp::I8x16AddSatU, Code::Paddusb_xmm_xmmm128),
+    (VBinOp::I8x16SubSatS, Code::Psubsb_xmm_xmmm128),
+    (VBinOp::I8x16SubSatU, Code::Psubusb_xmm_xmmm128),
+    (VBinOp::I8x16MinS, Code::Pminsb_xmm_xmmm128),
+    (VBinOp::I8x16MinU, Code::Pminub_xmm_xmmm128),
+    (VBinOp::I8x16MaxS, Code::Pmaxsb_xmm_xmmm128),
+    (VBinOp::I8x16MaxU, Code::Pmaxub_xmm_xmmm128),
+    (VBinOp::I8x16AvgrU, Code::Pavgb_xmm_xmmm128),
+    (VBinOp::I8x16Eq, Code::Pcmpeqb_xmm_xmmm128),
+    (VBinOp::I8x16GtS, Code::Pcmpgtb_xmm_xmmm128),
+    (VBinOp::I8x16LtS, Code::Pcmpgtb_xmm_xmmm128),
+    (VBinOp::I8x16NarrowI16x8S, Code::Packsswb_xmm_xmmm128),
+    (VBinOp::I8x16NarrowI16x8U, Code::Packuswb_xmm_xmmm128),
+    (VBinOp::I16x8AddSatS, Code::Paddsw_xmm_xmmm128),
+    (VBinOp::I16x8AddSatU, Code::Paddusw_xmm_xmmm128),
+    (VBinOp::I16x8SubSatS, Code::Psubsw_xmm_xmmm128),
+    (VBinOp::I16x8SubSatU, Code::Psubusw_xmm_xmmm128),
+    (VBinOp::I16x8Mul, Code::Pmullw_xmm_xmmm128),
+    (VBinOp::I16x8MinS, Code::Pminsw_xmm_xmmm128),
+    (VBinOp::I16x8MinU, Code::Pminuw_xmm_xmmm128),
+    (VBinOp::I16x8MaxS, Code::Pmaxsw_xmm_xmmm128),
+    (VBinOp::I16x8MaxU, Code::Pmaxuw_xmm_xmmm128),
+    (VBinOp::I16x8AvgrU, Code::Pavgw_xmm_xmmm128),
+    (VBinOp::I16x8Eq, Code::Pcmpeqw_xmm_xmmm128),
+    (VBinOp::I16x8GtS, Code::Pcmpgtw_xmm_xmmm128),
+    (VBinOp::I16x8LtS, Code::Pcmpgtw_xmm_xmmm128),
+    (VBinOp::I16x8NarrowI32x4S, Code::Packssdw_xmm_xmmm128),
+    (VBinOp::I16x8NarrowI32x4U, Code::Packusdw_xmm_xmmm128),
+    (VBinOp::I32x4Mul, Code::Pmulld_xmm_xmmm128),
+    (VBinOp::I32x4MinS, Code::Pminsd_xmm_xmmm128),
+    (VBinOp::I32x4MinU, Code::Pminud_xmm_xmmm128),
+    (VBinOp::I32x4MaxS, Code::Pmaxsd_xmm_xmmm128),
+    (VBinOp::I32x4MaxU, Code::Pmaxud_xmm_xmmm128),
+    (VBinOp::I32x4Eq, Code::Pcmpeqd_xmm_xmmm128),
+    (VBinOp::I32x4GtS, Code::Pcmpgtd_xmm_xmmm128),
+    (VBinOp::I32x4LtS, Code::Pcmpgtd_xmm_xmmm128),
+    (VBinOp::I32x4DotI16x8S, Code::Pmaddwd_xmm_xmmm128),
+    (VBinOp::I64x2Eq, Code::Pcmpeqq_xmm_xmmm128),
+    (VBinOp::F32x4Add, Code::Addps_xmm_xmmm128),
+    (VBinOp::F32x4Sub, Code::Subps_xmm_xmmm128),
+    (VBinOp::F32x4Mul, Code::Mulps_xmm_xmmm128),
+    (VBinOp::F32x4Div, Code::Divps_xmm_xmmm128),
+    (VBinOp::F64x2Add, Code::Addpd_xmm_xmmm128),
+    (VBinOp::F64x2Sub, Code::Subpd_xmm_xmmm128),
+    (VBinOp::F64x2Mul, Code::Mulpd_xmm_xmmm128),
+    (VBinOp::F64x2Div, Code::Divpd_xmm_xmmm128),
+];
+
 /// A condition's instruction forms: one row per condition.
 struct CondRow {
     cond: Cond,
@@ -1186,36 +1283,153 @@ impl<'a> FuncEmitter<'a> {
             }
             MInst::VConst { dst, bits, .. } => {
                 let (t, d) = (r(0), r(1));
-                asm.pxor(X[d], X[d])?;
-                for (k, &half) in bits.iter().enumerate().filter(|(_, &h)| h != 0) {
-                    if half <= u32::MAX as u64 {
-                        asm.mov(R32[t], half as u32)?;
-                    } else {
-                        asm.mov(R64[t], half)?;
-                    }
-                    asm.pinsrq(X[d], R64[t], k as u32)?;
-                }
+                vconst(asm, X[d], t, *bits)?;
                 defs.push((d, *dst));
             }
             MInst::VAlu { op, dst, .. } => {
-                let (d, s) = (X[r(0)], X[r(1)]);
-                match op {
-                    VBinOp::And => asm.pand(d, s)?,
-                    VBinOp::Or => asm.por(d, s)?,
-                    VBinOp::Xor => asm.pxor(d, s)?,
-                    // pandn: d = !d & s, so a & !b is b's register pandn a;
-                    // the lowering passes (b, a).
-                    VBinOp::AndNot => asm.pandn(d, s)?,
-                    VBinOp::I8x16Add => asm.paddb(d, s)?,
-                    VBinOp::I16x8Add => asm.paddw(d, s)?,
-                    VBinOp::I32x4Add => asm.paddd(d, s)?,
-                    VBinOp::I64x2Add => asm.paddq(d, s)?,
-                    VBinOp::I8x16Sub => asm.psubb(d, s)?,
-                    VBinOp::I16x8Sub => asm.psubw(d, s)?,
-                    VBinOp::I32x4Sub => asm.psubd(d, s)?,
-                    VBinOp::I64x2Sub => asm.psubq(d, s)?,
+                let (d, s) = (r(0), r(1));
+                let code = VALU
+                    .iter()
+                    .find(|(o, _)| o == op)
+                    .map(|&(_, c)| c)
+                    .expect("a row for every VBinOp");
+                asm.add_instruction(Instruction::with2(
+                    code,
+                    Register::from(X[d]),
+                    Register::from(X[s]),
+                )?)?;
+                defs.push((d, *dst));
+            }
+            MInst::VSplat {
+                lanes, dst, tmp, ..
+            } => {
+                let (s, d) = (r(0), r(1));
+                match lanes {
+                    Lanes::I8x16 => {
+                        let t = X[r(2)];
+                        asm.movd(X[d], R32[s])?;
+                        asm.pxor(t, t)?;
+                        asm.pshufb(X[d], t)?;
+                    }
+                    Lanes::I16x8 => {
+                        asm.movd(X[d], R32[s])?;
+                        asm.pshuflw(X[d], X[d], 0)?;
+                        asm.pshufd(X[d], X[d], 0)?;
+                    }
+                    Lanes::I32x4 => {
+                        asm.movd(X[d], R32[s])?;
+                        asm.pshufd(X[d], X[d], 0)?;
+                    }
+                    Lanes::I64x2 => {
+                        asm.movq(X[d], R64[s])?;
+                        asm.punpcklqdq(X[d], X[d])?;
+                    }
+                    Lanes::F32x4 => asm.pshufd(X[d], X[s], 0)?,
+                    Lanes::F64x2 => asm.pshufd(X[d], X[s], 0x44)?,
                 }
-                defs.push((r(0), *dst));
+                debug_assert_eq!(tmp.is_some(), *lanes == Lanes::I8x16);
+                defs.push((d, *dst));
+            }
+            MInst::VExtract {
+                lanes,
+                lane,
+                signed,
+                dst,
+                ..
+            } => {
+                let (s, d) = (r(0), r(1));
+                let k = *lane as u32;
+                match lanes {
+                    Lanes::I8x16 => {
+                        asm.pextrb(R32[d], X[s], k)?;
+                        if *signed {
+                            asm.movsx(R32[d], R8[d])?;
+                        }
+                    }
+                    Lanes::I16x8 => {
+                        asm.pextrw(R32[d], X[s], k)?;
+                        if *signed {
+                            asm.movsx(R32[d], R16[d])?;
+                        }
+                    }
+                    Lanes::I32x4 => asm.pextrd(R32[d], X[s], k)?,
+                    Lanes::I64x2 => asm.pextrq(R64[d], X[s], k)?,
+                    // The lane moved to the bottom; a scalar reads only that.
+                    Lanes::F32x4 if k == 0 => asm.movaps(X[d], X[s])?,
+                    Lanes::F32x4 => asm.pshufd(X[d], X[s], k)?,
+                    Lanes::F64x2 if k == 0 => asm.movaps(X[d], X[s])?,
+                    Lanes::F64x2 => asm.pshufd(X[d], X[s], 0xee)?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::VReplace {
+                lanes, lane, dst, ..
+            } => {
+                let (d, s) = (r(0), r(1));
+                let k = *lane as u32;
+                match lanes {
+                    Lanes::I8x16 => asm.pinsrb(X[d], R32[s], k)?,
+                    Lanes::I16x8 => asm.pinsrw(X[d], R32[s], k)?,
+                    Lanes::I32x4 => asm.pinsrd(X[d], R32[s], k)?,
+                    Lanes::I64x2 => asm.pinsrq(X[d], R64[s], k)?,
+                    Lanes::F32x4 => asm.insertps(X[d], X[s], k << 4)?,
+                    Lanes::F64x2 if k == 0 => asm.movsd_2(X[d], X[s])?,
+                    Lanes::F64x2 => asm.movlhps(X[d], X[s])?,
+                }
+                defs.push((d, *dst));
+            }
+            MInst::VShuffle { lanes, dst, .. } => {
+                let (d, b, ma, mb, tb, t) = (r(0), r(1), r(2), r(3), r(4), r(5));
+                let mask = |from_b: bool| -> [u64; 2] {
+                    let byte = |l: u8| match (l >= 16, from_b) {
+                        (false, false) => l as u64,
+                        (true, true) => (l - 16) as u64,
+                        _ => 0x80,
+                    };
+                    let half = |h: usize| (0..8).map(|k| byte(lanes[8 * h + k]) << (8 * k)).sum();
+                    [half(0), half(1)]
+                };
+                vconst(asm, X[ma], t, mask(false))?;
+                asm.pshufb(X[d], X[ma])?;
+                if lanes.iter().any(|&l| l >= 16) {
+                    asm.movaps(X[tb], X[b])?;
+                    vconst(asm, X[mb], t, mask(true))?;
+                    asm.pshufb(X[tb], X[mb])?;
+                    asm.por(X[d], X[tb])?;
+                }
+                defs.push((d, *dst));
+            }
+            MInst::VShift {
+                lanes,
+                kind,
+                dst,
+                count,
+                ..
+            } => {
+                let d = r(0);
+                let &(_, _, by_imm, by_xmm) = VSHIFT
+                    .iter()
+                    .find(|(l, k, ..)| l == lanes && k == kind)
+                    .expect("a row for every lowered shift");
+                let insn = match count {
+                    Rhs::Imm(k) => Instruction::with2(by_imm, Register::from(X[d]), *k)?,
+                    Rhs::Reg(_) => {
+                        let (c, t, x) = (r(1), r(2), r(3));
+                        asm.mov(R32[t], R32[c])?;
+                        asm.and(R32[t], lanes.bits() as i32 - 1)?;
+                        asm.movd(X[x], R32[t])?;
+                        Instruction::with2(by_xmm, Register::from(X[d]), Register::from(X[x]))?
+                    }
+                };
+                asm.add_instruction(insn)?;
+                defs.push((d, *dst));
+            }
+            MInst::VSwizzle { dst, .. } => {
+                let (d, b, m, t) = (r(0), r(1), r(2), r(3));
+                vconst(asm, X[m], t, [0x7070_7070_7070_7070; 2])?;
+                asm.paddusb(X[m], X[b])?;
+                asm.pshufb(X[d], X[m])?;
+                defs.push((d, *dst));
             }
             MInst::VNot { dst, .. } => {
                 let (s, t) = (r(0), r(1));

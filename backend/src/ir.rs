@@ -50,8 +50,50 @@ impl std::fmt::Display for Block {
     }
 }
 
-/// v128 operators on two vectors, a result of the same type. `AndNot` is
-/// Wasm's `v128.andnot`: a & !b.
+/// A lane shift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VShiftKind {
+    Shl,
+    ShrS,
+    ShrU,
+}
+
+/// A v128 value's lane shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Lanes {
+    I8x16,
+    I16x8,
+    I32x4,
+    I64x2,
+    F32x4,
+    F64x2,
+}
+
+impl Lanes {
+    /// The lane width in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            Lanes::I8x16 => 8,
+            Lanes::I16x8 => 16,
+            Lanes::I32x4 | Lanes::F32x4 => 32,
+            Lanes::I64x2 | Lanes::F64x2 => 64,
+        }
+    }
+
+    /// The scalar type of one lane (i32 for the 8- and 16-bit lanes).
+    pub fn scalar(self) -> Type {
+        match self {
+            Lanes::I8x16 | Lanes::I16x8 | Lanes::I32x4 => Type::I32,
+            Lanes::I64x2 => Type::I64,
+            Lanes::F32x4 => Type::F32,
+            Lanes::F64x2 => Type::F64,
+        }
+    }
+}
+
+/// v128 operators on two vectors with a result of the same type, each one
+/// SSE instruction (`emit::VALU`). `AndNot` is Wasm's `v128.andnot`
+/// (a & !b); the `LtS` compares are `GtS` with the operands swapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VBinOp {
     And,
@@ -66,6 +108,65 @@ pub enum VBinOp {
     I16x8Sub,
     I32x4Sub,
     I64x2Sub,
+    I8x16AddSatS,
+    I8x16AddSatU,
+    I8x16SubSatS,
+    I8x16SubSatU,
+    I8x16MinS,
+    I8x16MinU,
+    I8x16MaxS,
+    I8x16MaxU,
+    I8x16AvgrU,
+    I8x16Eq,
+    I8x16GtS,
+    I8x16LtS,
+    I8x16NarrowI16x8S,
+    I8x16NarrowI16x8U,
+    I16x8AddSatS,
+    I16x8AddSatU,
+    I16x8SubSatS,
+    I16x8SubSatU,
+    I16x8Mul,
+    I16x8MinS,
+    I16x8MinU,
+    I16x8MaxS,
+    I16x8MaxU,
+    I16x8AvgrU,
+    I16x8Eq,
+    I16x8GtS,
+    I16x8LtS,
+    I16x8NarrowI32x4S,
+    I16x8NarrowI32x4U,
+    I32x4Mul,
+    I32x4MinS,
+    I32x4MinU,
+    I32x4MaxS,
+    I32x4MaxU,
+    I32x4Eq,
+    I32x4GtS,
+    I32x4LtS,
+    I32x4DotI16x8S,
+    I64x2Eq,
+    F32x4Add,
+    F32x4Sub,
+    F32x4Mul,
+    F32x4Div,
+    F64x2Add,
+    F64x2Sub,
+    F64x2Mul,
+    F64x2Div,
+    /// `i8x16.swizzle`: byte k is a's byte b[k], or 0 when b[k] >= 16.
+    Swizzle,
+}
+
+impl VBinOp {
+    /// The instruction takes the Wasm operands in the other order.
+    pub fn swapped(self) -> bool {
+        matches!(
+            self,
+            VBinOp::AndNot | VBinOp::I8x16LtS | VBinOp::I16x8LtS | VBinOp::I32x4LtS
+        )
+    }
 }
 
 /// Two-operand integer operators; operands and result share one type.
@@ -235,6 +336,32 @@ pub enum Op {
     },
     /// `v128.not`.
     VNot,
+    /// A vector of `lanes` copies of the scalar argument.
+    VSplat {
+        lanes: Lanes,
+    },
+    /// Lane `lane` as a scalar (`signed`: sign-extended, for the 8- and
+    /// 16-bit lanes).
+    VExtract {
+        lanes: Lanes,
+        lane: u8,
+        signed: bool,
+    },
+    /// args: [vector, scalar]: the vector with lane `lane` replaced.
+    VReplace {
+        lanes: Lanes,
+        lane: u8,
+    },
+    /// args: [vector, count (I32)]: each lane shifted by the count modulo
+    /// the lane width.
+    VShift {
+        lanes: Lanes,
+        kind: VShiftKind,
+    },
+    /// `i8x16.shuffle`: byte k of the result is byte `lanes[k]` of a ++ b.
+    VShuffle {
+        lanes: [u8; 16],
+    },
     Binary {
         op: BinOp,
         ty: Type,
@@ -390,6 +517,11 @@ impl Op {
             | Op::Vconst { .. }
             | Op::VBinary { .. }
             | Op::VNot
+            | Op::VSplat { .. }
+            | Op::VExtract { .. }
+            | Op::VReplace { .. }
+            | Op::VShuffle { .. }
+            | Op::VShift { .. }
             | Op::FBinary { .. }
             | Op::FUnary { .. }
             | Op::Fcmp { .. }

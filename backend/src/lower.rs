@@ -665,11 +665,80 @@ impl<'a> Lowerer<'a> {
                 tmp: self.temp(),
                 bits: *bits,
             }),
+            Op::VBinary {
+                op: VBinOp::Swizzle,
+            } => {
+                let (mask, tmp) = (self.ftemp(), self.temp());
+                out.push(MInst::VSwizzle {
+                    dst: r[0],
+                    a: a[0],
+                    b: a[1],
+                    mask,
+                    tmp,
+                })
+            }
+            Op::VShift { lanes, kind } => {
+                let count = match constant(self.f, d.args[1]) {
+                    Some(k) => Rhs::Imm((k % lanes.bits() as u64) as i32),
+                    None => Rhs::Reg(a[1]),
+                };
+                let tmp = matches!(count, Rhs::Reg(_)).then(|| (self.temp(), self.ftemp()));
+                out.push(MInst::VShift {
+                    lanes: *lanes,
+                    kind: *kind,
+                    dst: r[0],
+                    src: a[0],
+                    count,
+                    tmp,
+                })
+            }
+            Op::VSplat { lanes } => {
+                let tmp = (*lanes == Lanes::I8x16).then(|| self.ftemp());
+                out.push(MInst::VSplat {
+                    lanes: *lanes,
+                    dst: r[0],
+                    src: a[0],
+                    tmp,
+                })
+            }
+            Op::VExtract {
+                lanes,
+                lane,
+                signed,
+            } => out.push(MInst::VExtract {
+                lanes: *lanes,
+                lane: *lane,
+                signed: *signed,
+                dst: r[0],
+                src: a[0],
+            }),
+            Op::VReplace { lanes, lane } => out.push(MInst::VReplace {
+                lanes: *lanes,
+                lane: *lane,
+                dst: r[0],
+                vec: a[0],
+                src: a[1],
+            }),
+            Op::VShuffle { lanes } => {
+                let masks = [self.ftemp(), self.ftemp()];
+                let (tb, tmp) = (self.ftemp(), self.temp());
+                out.push(MInst::VShuffle {
+                    lanes: *lanes,
+                    dst: r[0],
+                    a: a[0],
+                    b: a[1],
+                    masks,
+                    tb,
+                    tmp,
+                })
+            }
             Op::VBinary { op } => {
-                // pandn computes !dst & src: a & !b is b pandn a.
-                let (src1, src2) = match op {
-                    VBinOp::AndNot => (a[1], a[0]),
-                    _ => (a[0], a[1]),
+                // pandn computes !dst & src, so a & !b is b pandn a; a < b
+                // is b > a.
+                let (src1, src2) = if op.swapped() {
+                    (a[1], a[0])
+                } else {
+                    (a[0], a[1])
                 };
                 out.push(MInst::VAlu {
                     op: *op,

@@ -4,7 +4,7 @@
 
 use pcc::{Fact, TrapCode};
 
-pub use crate::ir::VBinOp;
+pub use crate::ir::{Lanes, VBinOp, VShiftKind};
 use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 
 /// Operand width of an integer operation.
@@ -269,6 +269,66 @@ pub enum MInst {
     VNot {
         dst: VReg,
         src: VReg,
+        tmp: VReg,
+    },
+    /// `dst = splat(src)`: a general register moved in (`movd`/`movq`) and
+    /// broadcast, or an SSE scalar broadcast with `pshufd`. `tmp`: the zero
+    /// byte mask of an i8x16 splat.
+    VSplat {
+        lanes: Lanes,
+        dst: VReg,
+        src: VReg,
+        tmp: Option<VReg>,
+    },
+    /// `dst = src[lane]`: `pextrb/w/d/q` (sign-extended after for the
+    /// signed 8- and 16-bit lanes) into a general register, or the lane
+    /// moved to the bottom of an SSE register (`pshufd`).
+    VExtract {
+        lanes: Lanes,
+        lane: u8,
+        signed: bool,
+        dst: VReg,
+        src: VReg,
+    },
+    /// `dst = vec with lane := src`, two-address: `pinsrb/w/d/q`,
+    /// `insertps`, or `movsd`/`movlhps` for the f64 lanes.
+    VReplace {
+        lanes: Lanes,
+        lane: u8,
+        dst: VReg,
+        vec: VReg,
+        src: VReg,
+    },
+    /// Byte shuffle of a ++ b: `pshufb` of a copy of each by a constant
+    /// mask (0x80: zero), or'd. Two-address on a; `masks` and `tb` are SSE
+    /// temporaries, `tmp` a general one for the constants.
+    VShuffle {
+        lanes: [u8; 16],
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        masks: [VReg; 2],
+        tb: VReg,
+        tmp: VReg,
+    },
+    /// Lane shift, two-address: by a constant count (already reduced modulo
+    /// the lane width) as the immediate form; by a register count through
+    /// `tmp` (masked to the lane width) and `txmm` (`movd`).
+    VShift {
+        lanes: Lanes,
+        kind: VShiftKind,
+        dst: VReg,
+        src: VReg,
+        count: Rhs,
+        tmp: Option<(VReg, VReg)>,
+    },
+    /// `i8x16.swizzle`: `pshufb a, (b +sat 0x70)`: an index of 16 or more
+    /// gets its top bit set, which pshufb reads as zero. Two-address on a.
+    VSwizzle {
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        mask: VReg,
         tmp: VReg,
     },
     /// `movdqu dst, [r15 + index + disp]`: 16 bytes, no alignment needed.
@@ -807,6 +867,63 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         } => vec![
             O::reg_use(*src1),
             O::reg_use(*src2),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::VSplat { dst, src, tmp, .. } => {
+            let mut v = vec![O::reg_use(*src), O::reg_def(*dst)];
+            v.extend(tmp.map(O::reg_temp));
+            v
+        }
+        MInst::VExtract { dst, src, .. } => vec![O::reg_use(*src), O::reg_def(*dst)],
+        MInst::VReplace { dst, vec, src, .. } => {
+            vec![
+                O::reg_use(*vec),
+                O::reg_use(*src),
+                O::reg_reuse_def(*dst, 0),
+            ]
+        }
+        MInst::VShuffle {
+            dst,
+            a,
+            b,
+            masks,
+            tb,
+            tmp,
+            ..
+        } => vec![
+            O::reg_use(*a),
+            O::reg_use(*b),
+            O::reg_temp(masks[0]),
+            O::reg_temp(masks[1]),
+            O::reg_temp(*tb),
+            O::reg_temp(*tmp),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::VShift {
+            dst,
+            src,
+            count,
+            tmp,
+            ..
+        } => {
+            let mut v = vec![O::reg_use(*src)];
+            if let (Rhs::Reg(c), Some((t, x))) = (count, tmp) {
+                v.extend([O::reg_use(*c), O::reg_temp(*t), O::reg_temp(*x)]);
+            }
+            v.push(O::reg_reuse_def(*dst, 0));
+            v
+        }
+        MInst::VSwizzle {
+            dst,
+            a,
+            b,
+            mask,
+            tmp,
+        } => vec![
+            O::reg_use(*a),
+            O::reg_use(*b),
+            O::reg_temp(*mask),
+            O::reg_temp(*tmp),
             O::reg_reuse_def(*dst, 0),
         ],
         MInst::VNot { dst, src, tmp } => {

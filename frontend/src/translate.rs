@@ -5,8 +5,8 @@
 //! br_if fall-throughs) need no parameters: the values dominate them.
 
 use backend::ir::{
-    BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, MemArg, Op, Signature, Type,
-    UnOp, VBinOp, Value,
+    BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, Lanes, MemArg, Op, Signature,
+    Type, UnOp, VBinOp, VShiftKind, Value,
 };
 use pcc::vmctx::{BulkOp, TableOp};
 use pcc::{TrapCode, ValType};
@@ -173,6 +173,54 @@ fn store_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, &'o wasmparser::MemA
     })
 }
 
+/// The v128 memory operators that are a scalar access and a lane
+/// operation: the access keeps its own width, so its heap obligation is of
+/// the bytes it touches.
+#[derive(Clone, Copy)]
+enum VectorAccess {
+    /// Load one lane's width, then splat it.
+    Splat(Lanes),
+    /// Load one lane's width into lane 0 of a zero vector.
+    Zero(Lanes),
+    /// Load into lane `k` of the vector operand.
+    LoadLane(Lanes, u8),
+    /// Store lane `k` of the vector operand.
+    StoreLane(Lanes, u8),
+}
+
+fn vector_access_row<'o>(op: &'o Operator<'_>) -> Option<(VectorAccess, &'o wasmparser::MemArg)> {
+    use Lanes::*;
+    use Operator as O;
+    use VectorAccess::*;
+    Some(match op {
+        O::V128Load8Splat { memarg } => (Splat(I8x16), memarg),
+        O::V128Load16Splat { memarg } => (Splat(I16x8), memarg),
+        O::V128Load32Splat { memarg } => (Splat(I32x4), memarg),
+        O::V128Load64Splat { memarg } => (Splat(I64x2), memarg),
+        O::V128Load32Zero { memarg } => (Zero(I32x4), memarg),
+        O::V128Load64Zero { memarg } => (Zero(I64x2), memarg),
+        O::V128Load8Lane { memarg, lane } => (LoadLane(I8x16, *lane), memarg),
+        O::V128Load16Lane { memarg, lane } => (LoadLane(I16x8, *lane), memarg),
+        O::V128Load32Lane { memarg, lane } => (LoadLane(I32x4, *lane), memarg),
+        O::V128Load64Lane { memarg, lane } => (LoadLane(I64x2, *lane), memarg),
+        O::V128Store8Lane { memarg, lane } => (StoreLane(I8x16, *lane), memarg),
+        O::V128Store16Lane { memarg, lane } => (StoreLane(I16x8, *lane), memarg),
+        O::V128Store32Lane { memarg, lane } => (StoreLane(I32x4, *lane), memarg),
+        O::V128Store64Lane { memarg, lane } => (StoreLane(I64x2, *lane), memarg),
+        _ => return None,
+    })
+}
+
+/// A lane's width in bytes.
+fn lane_bytes(lanes: Lanes) -> u8 {
+    match lanes {
+        Lanes::I8x16 => 1,
+        Lanes::I16x8 => 2,
+        Lanes::I32x4 | Lanes::F32x4 => 4,
+        Lanes::I64x2 | Lanes::F64x2 => 8,
+    }
+}
+
 /// Pure operator rows: (IR op, operand count, result type). The float→int
 /// truncations are here too: they may trap, but like division they are
 /// plain operators of the IR.
@@ -197,10 +245,54 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
     let convert = |from, to, signed| Some((Op::IntToFloat { from, to, signed }, 1, to));
     let bin = |op, ty| Some((Op::Binary { op, ty }, 2, ty));
     let vbin = |op| Some((Op::VBinary { op }, 2, Type::V128));
+    let splat = |lanes| Some((Op::VSplat { lanes }, 1, Type::V128));
+    let vshift = |lanes, kind| Some((Op::VShift { lanes, kind }, 2, Type::V128));
+    let extract = |lanes: Lanes, lane, signed| {
+        Some((
+            Op::VExtract {
+                lanes,
+                lane,
+                signed,
+            },
+            1,
+            lanes.scalar(),
+        ))
+    };
+    let replace = |lanes, lane| Some((Op::VReplace { lanes, lane }, 2, Type::V128));
     let un = |op, ty| Some((Op::Unary { op, ty }, 1, ty));
     let cmp = |cc, ty| Some((Op::Icmp { cc, ty }, 2, I32));
     match op {
         O::V128Not => Some((Op::VNot, 1, Type::V128)),
+        O::I16x8Shl => vshift(Lanes::I16x8, VShiftKind::Shl),
+        O::I32x4Shl => vshift(Lanes::I32x4, VShiftKind::Shl),
+        O::I64x2Shl => vshift(Lanes::I64x2, VShiftKind::Shl),
+        O::I16x8ShrU => vshift(Lanes::I16x8, VShiftKind::ShrU),
+        O::I32x4ShrU => vshift(Lanes::I32x4, VShiftKind::ShrU),
+        O::I64x2ShrU => vshift(Lanes::I64x2, VShiftKind::ShrU),
+        O::I16x8ShrS => vshift(Lanes::I16x8, VShiftKind::ShrS),
+        O::I32x4ShrS => vshift(Lanes::I32x4, VShiftKind::ShrS),
+        O::I8x16Swizzle => vbin(VBinOp::Swizzle),
+        O::I8x16Shuffle { lanes } => Some((Op::VShuffle { lanes: *lanes }, 2, Type::V128)),
+        O::I8x16Splat => splat(Lanes::I8x16),
+        O::I16x8Splat => splat(Lanes::I16x8),
+        O::I32x4Splat => splat(Lanes::I32x4),
+        O::I64x2Splat => splat(Lanes::I64x2),
+        O::F32x4Splat => splat(Lanes::F32x4),
+        O::F64x2Splat => splat(Lanes::F64x2),
+        O::I8x16ExtractLaneS { lane } => extract(Lanes::I8x16, *lane, true),
+        O::I8x16ExtractLaneU { lane } => extract(Lanes::I8x16, *lane, false),
+        O::I16x8ExtractLaneS { lane } => extract(Lanes::I16x8, *lane, true),
+        O::I16x8ExtractLaneU { lane } => extract(Lanes::I16x8, *lane, false),
+        O::I32x4ExtractLane { lane } => extract(Lanes::I32x4, *lane, false),
+        O::I64x2ExtractLane { lane } => extract(Lanes::I64x2, *lane, false),
+        O::F32x4ExtractLane { lane } => extract(Lanes::F32x4, *lane, false),
+        O::F64x2ExtractLane { lane } => extract(Lanes::F64x2, *lane, false),
+        O::I8x16ReplaceLane { lane } => replace(Lanes::I8x16, *lane),
+        O::I16x8ReplaceLane { lane } => replace(Lanes::I16x8, *lane),
+        O::I32x4ReplaceLane { lane } => replace(Lanes::I32x4, *lane),
+        O::I64x2ReplaceLane { lane } => replace(Lanes::I64x2, *lane),
+        O::F32x4ReplaceLane { lane } => replace(Lanes::F32x4, *lane),
+        O::F64x2ReplaceLane { lane } => replace(Lanes::F64x2, *lane),
         O::V128And => vbin(VBinOp::And),
         O::V128Or => vbin(VBinOp::Or),
         O::V128Xor => vbin(VBinOp::Xor),
@@ -213,6 +305,53 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
         O::I16x8Sub => vbin(VBinOp::I16x8Sub),
         O::I32x4Sub => vbin(VBinOp::I32x4Sub),
         O::I64x2Sub => vbin(VBinOp::I64x2Sub),
+        O::I8x16AddSatS => vbin(VBinOp::I8x16AddSatS),
+        O::I8x16AddSatU => vbin(VBinOp::I8x16AddSatU),
+        O::I8x16SubSatS => vbin(VBinOp::I8x16SubSatS),
+        O::I8x16SubSatU => vbin(VBinOp::I8x16SubSatU),
+        O::I8x16MinS => vbin(VBinOp::I8x16MinS),
+        O::I8x16MinU => vbin(VBinOp::I8x16MinU),
+        O::I8x16MaxS => vbin(VBinOp::I8x16MaxS),
+        O::I8x16MaxU => vbin(VBinOp::I8x16MaxU),
+        O::I8x16AvgrU => vbin(VBinOp::I8x16AvgrU),
+        O::I8x16Eq => vbin(VBinOp::I8x16Eq),
+        O::I8x16GtS => vbin(VBinOp::I8x16GtS),
+        O::I8x16LtS => vbin(VBinOp::I8x16LtS),
+        O::I8x16NarrowI16x8S => vbin(VBinOp::I8x16NarrowI16x8S),
+        O::I8x16NarrowI16x8U => vbin(VBinOp::I8x16NarrowI16x8U),
+        O::I16x8AddSatS => vbin(VBinOp::I16x8AddSatS),
+        O::I16x8AddSatU => vbin(VBinOp::I16x8AddSatU),
+        O::I16x8SubSatS => vbin(VBinOp::I16x8SubSatS),
+        O::I16x8SubSatU => vbin(VBinOp::I16x8SubSatU),
+        O::I16x8Mul => vbin(VBinOp::I16x8Mul),
+        O::I16x8MinS => vbin(VBinOp::I16x8MinS),
+        O::I16x8MinU => vbin(VBinOp::I16x8MinU),
+        O::I16x8MaxS => vbin(VBinOp::I16x8MaxS),
+        O::I16x8MaxU => vbin(VBinOp::I16x8MaxU),
+        O::I16x8AvgrU => vbin(VBinOp::I16x8AvgrU),
+        O::I16x8Eq => vbin(VBinOp::I16x8Eq),
+        O::I16x8GtS => vbin(VBinOp::I16x8GtS),
+        O::I16x8LtS => vbin(VBinOp::I16x8LtS),
+        O::I16x8NarrowI32x4S => vbin(VBinOp::I16x8NarrowI32x4S),
+        O::I16x8NarrowI32x4U => vbin(VBinOp::I16x8NarrowI32x4U),
+        O::I32x4Mul => vbin(VBinOp::I32x4Mul),
+        O::I32x4MinS => vbin(VBinOp::I32x4MinS),
+        O::I32x4MinU => vbin(VBinOp::I32x4MinU),
+        O::I32x4MaxS => vbin(VBinOp::I32x4MaxS),
+        O::I32x4MaxU => vbin(VBinOp::I32x4MaxU),
+        O::I32x4Eq => vbin(VBinOp::I32x4Eq),
+        O::I32x4GtS => vbin(VBinOp::I32x4GtS),
+        O::I32x4LtS => vbin(VBinOp::I32x4LtS),
+        O::I32x4DotI16x8S => vbin(VBinOp::I32x4DotI16x8S),
+        O::I64x2Eq => vbin(VBinOp::I64x2Eq),
+        O::F32x4Add => vbin(VBinOp::F32x4Add),
+        O::F32x4Sub => vbin(VBinOp::F32x4Sub),
+        O::F32x4Mul => vbin(VBinOp::F32x4Mul),
+        O::F32x4Div => vbin(VBinOp::F32x4Div),
+        O::F64x2Add => vbin(VBinOp::F64x2Add),
+        O::F64x2Sub => vbin(VBinOp::F64x2Sub),
+        O::F64x2Mul => vbin(VBinOp::F64x2Mul),
+        O::F64x2Div => vbin(VBinOp::F64x2Div),
         O::I32Add => bin(BinOp::Add, I32),
         O::I32Sub => bin(BinOp::Sub, I32),
         O::I32Mul => bin(BinOp::Mul, I32),
@@ -481,6 +620,69 @@ impl<'p, 'a> Translator<'p, 'a> {
         }
     }
 
+    fn vector_access(&mut self, access: VectorAccess, memarg: &wasmparser::MemArg) {
+        let lanes = match access {
+            VectorAccess::Splat(l)
+            | VectorAccess::Zero(l)
+            | VectorAccess::LoadLane(l, _)
+            | VectorAccess::StoreLane(l, _) => l,
+        };
+        let (ty, mem) = (
+            lanes.scalar(),
+            MemArg {
+                offset: memarg.offset,
+                width: lane_bytes(lanes),
+            },
+        );
+        let load = |t: &mut Self, addr| {
+            t.push1(
+                Op::Load {
+                    ty,
+                    mem,
+                    signed: false,
+                },
+                vec![addr],
+                ty,
+            )
+        };
+        let v = match access {
+            VectorAccess::Splat(_) => {
+                let addr = self.pop();
+                let x = load(self, addr);
+                self.push1(Op::VSplat { lanes }, vec![x], Type::V128)
+            }
+            VectorAccess::Zero(_) => {
+                let addr = self.pop();
+                let x = load(self, addr);
+                let zero = self.push1(Op::Vconst { bits: [0, 0] }, vec![], Type::V128);
+                self.push1(Op::VReplace { lanes, lane: 0 }, vec![zero, x], Type::V128)
+            }
+            VectorAccess::LoadLane(_, lane) => {
+                let vec = self.pop();
+                let addr = self.pop();
+                let x = load(self, addr);
+                self.push1(Op::VReplace { lanes, lane }, vec![vec, x], Type::V128)
+            }
+            VectorAccess::StoreLane(_, lane) => {
+                let vec = self.pop();
+                let addr = self.pop();
+                let x = self.push1(
+                    Op::VExtract {
+                        lanes,
+                        lane,
+                        signed: false,
+                    },
+                    vec![vec],
+                    ty,
+                );
+                let b = self.cur();
+                self.f.push(b, Op::Store { ty, mem }, vec![addr, x], &[]);
+                return;
+            }
+        };
+        self.stack.push(v);
+    }
+
     fn unsupported(&self, op: &Operator<'_>) -> FrontendError {
         let name = format!("{op:?}");
         let name = name
@@ -491,7 +693,7 @@ impl<'p, 'a> Translator<'p, 'a> {
         // The SIMD operators pccc does not lower yet, named as such.
         const SIMD: [&str; 7] = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"];
         let name = if SIMD.iter().any(|p| name.starts_with(p)) {
-            format!("{name} (SIMD: pccc lowers v128 loads, stores, constants, bitwise logic and lane add/sub so far)")
+            format!("{name} (a SIMD operator pccc does not lower yet)")
         } else {
             name
         };
@@ -534,6 +736,10 @@ impl<'p, 'a> Translator<'p, 'a> {
             };
             let v = self.push1(Op::Load { ty, mem, signed }, vec![addr], ty);
             self.stack.push(v);
+            return Ok(());
+        }
+        if let Some((access, memarg)) = vector_access_row(&op) {
+            self.vector_access(access, memarg);
             return Ok(());
         }
         if let Some((ty, width, memarg)) = store_row(&op) {
