@@ -97,8 +97,8 @@ pub fn compile_bytes(wasm: &[u8], opts: &CompileOptions) -> Result<Artifact> {
     Ok(artifact)
 }
 
-/// The frontend validates with the features pccc compiles (WebAssembly 2.0
-/// without SIMD), so a valid module using any other feature comes back as
+/// The frontend validates with the features pccc compiles (WebAssembly 2.0,
+/// SIMD operator by operator), so a valid module using any other feature comes back as
 /// "invalid". Validate again with every feature wasmparser knows: if that
 /// passes, the module is valid and only unsupported, and is named so.
 fn unsupported_or_invalid(e: frontend::FrontendError, wasm: &[u8]) -> anyhow::Error {
@@ -112,8 +112,8 @@ fn unsupported_or_invalid(e: frontend::FrontendError, wasm: &[u8]) -> anyhow::Er
                 .strip_suffix(" support is not enabled")
                 .unwrap_or(message);
             return anyhow!(
-                "unsupported: {feature} (the module is valid WebAssembly, but pccc compiles \
-                 WebAssembly 2.0 without SIMD)"
+                "unsupported: {feature} (the module is valid WebAssembly, but uses a feature \
+                 pccc does not compile)"
             );
         }
     }

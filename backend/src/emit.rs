@@ -189,6 +189,41 @@ fn vconst(
     Ok(())
 }
 
+/// Each v128 unary operator: whether the high half is moved down first
+/// (`pshufd 0xee`), the instruction, and its immediate (a rounding mode).
+#[rustfmt::skip]
+const VUNARY: &[(VUnOp, bool, Code, Option<i32>)] = &[
+    (VUnOp::I16x8ExtendLowI8x16S, false, Code::Pmovsxbw_xmm_xmmm64, None),
+    (VUnOp::I16x8ExtendLowI8x16U, false, Code::Pmovzxbw_xmm_xmmm64, None),
+    (VUnOp::I16x8ExtendHighI8x16S, true, Code::Pmovsxbw_xmm_xmmm64, None),
+    (VUnOp::I16x8ExtendHighI8x16U, true, Code::Pmovzxbw_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendLowI16x8S, false, Code::Pmovsxwd_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendLowI16x8U, false, Code::Pmovzxwd_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendHighI16x8S, true, Code::Pmovsxwd_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendHighI16x8U, true, Code::Pmovzxwd_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendLowI32x4S, false, Code::Pmovsxdq_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendLowI32x4U, false, Code::Pmovzxdq_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendHighI32x4S, true, Code::Pmovsxdq_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendHighI32x4U, true, Code::Pmovzxdq_xmm_xmmm64, None),
+    (VUnOp::I8x16Abs, false, Code::Pabsb_xmm_xmmm128, None),
+    (VUnOp::I16x8Abs, false, Code::Pabsw_xmm_xmmm128, None),
+    (VUnOp::I32x4Abs, false, Code::Pabsd_xmm_xmmm128, None),
+    (VUnOp::F32x4Nearest, false, Code::Roundps_xmm_xmmm128_imm8, Some(0)),
+    (VUnOp::F32x4Floor, false, Code::Roundps_xmm_xmmm128_imm8, Some(1)),
+    (VUnOp::F32x4Ceil, false, Code::Roundps_xmm_xmmm128_imm8, Some(2)),
+    (VUnOp::F32x4Trunc, false, Code::Roundps_xmm_xmmm128_imm8, Some(3)),
+    (VUnOp::F64x2Nearest, false, Code::Roundpd_xmm_xmmm128_imm8, Some(0)),
+    (VUnOp::F64x2Floor, false, Code::Roundpd_xmm_xmmm128_imm8, Some(1)),
+    (VUnOp::F64x2Ceil, false, Code::Roundpd_xmm_xmmm128_imm8, Some(2)),
+    (VUnOp::F64x2Trunc, false, Code::Roundpd_xmm_xmmm128_imm8, Some(3)),
+    (VUnOp::F32x4Sqrt, false, Code::Sqrtps_xmm_xmmm128, None),
+    (VUnOp::F64x2Sqrt, false, Code::Sqrtpd_xmm_xmmm128, None),
+    (VUnOp::F32x4ConvertI32x4S, false, Code::Cvtdq2ps_xmm_xmmm128, None),
+    (VUnOp::F64x2ConvertLowI32x4S, false, Code::Cvtdq2pd_xmm_xmmm64, None),
+    (VUnOp::F32x4DemoteF64x2Zero, false, Code::Cvtpd2ps_xmm_xmmm128, None),
+    (VUnOp::F64x2PromoteLowF32x4, false, Code::Cvtps2pd_xmm_xmmm64, None),
+];
+
 /// Each lane shift's instructions: by an immediate, by an xmm count.
 #[rustfmt::skip]
 const VSHIFT: &[(Lanes, VShiftKind, Code, Code)] = &[
@@ -1399,6 +1434,27 @@ impl<'a> FuncEmitter<'a> {
                 }
                 defs.push((d, *dst));
             }
+            MInst::VUnary { op, dst, .. } => {
+                let (s, d) = (r(0), r(1));
+                let &(_, high, code, imm) = VUNARY
+                    .iter()
+                    .find(|(o, ..)| o == op)
+                    .expect("a row for every VUnOp");
+                // The source register once the high half is down (pshufd
+                // reads all of src before it writes dst).
+                let from = if high {
+                    asm.pshufd(X[d], X[s], 0xee)?;
+                    d
+                } else {
+                    s
+                };
+                let (rd, rs) = (Register::from(X[d]), Register::from(X[from]));
+                asm.add_instruction(match imm {
+                    Some(k) => Instruction::with3(code, rd, rs, k)?,
+                    None => Instruction::with2(code, rd, rs)?,
+                })?;
+                defs.push((d, *dst));
+            }
             MInst::VShift {
                 lanes,
                 kind,
@@ -1423,6 +1479,118 @@ impl<'a> FuncEmitter<'a> {
                 };
                 asm.add_instruction(insn)?;
                 defs.push((d, *dst));
+            }
+            MInst::VShift8 {
+                kind, dst, count, ..
+            } => {
+                let d = X[r(0)];
+                let k = usize::from(matches!(count, Rhs::Reg(_)));
+                let (t, x, m, z) = (r(1 + k), X[r(2 + k)], X[r(3 + k)], X[r(4 + k)]);
+                if let Rhs::Reg(_) = count {
+                    asm.mov(R32[t], R32[r(1)])?;
+                    asm.and(R32[t], 7)?;
+                    if *kind == VShiftKind::ShrS {
+                        asm.add(R32[t], 8)?;
+                    }
+                    asm.movd(x, R32[t])?;
+                }
+                // Each byte of a pattern, in both halves.
+                let bytes = |b: u64| [b * 0x0101_0101_0101_0101; 2];
+                match (kind, count) {
+                    (VShiftKind::Shl, Rhs::Imm(k)) => {
+                        asm.psllw(d, *k)?;
+                        vconst(asm, m, t, bytes((0xff << k) & 0xff))?;
+                        asm.pand(d, m)?;
+                    }
+                    (VShiftKind::ShrU, Rhs::Imm(k)) => {
+                        asm.psrlw(d, *k)?;
+                        vconst(asm, m, t, bytes(0xff >> k))?;
+                        asm.pand(d, m)?;
+                    }
+                    (VShiftKind::Shl, Rhs::Reg(_)) => {
+                        // The mask: 0xffff << k per word; its low byte,
+                        // 0xff << k, broadcast (pshufb by zeros).
+                        asm.psllw(d, x)?;
+                        asm.pcmpeqd(m, m)?;
+                        asm.psllw(m, x)?;
+                        asm.pxor(z, z)?;
+                        asm.pshufb(m, z)?;
+                        asm.pand(d, m)?;
+                    }
+                    (VShiftKind::ShrU, Rhs::Reg(_)) => {
+                        // 0xffff >> k per word; its high byte, 0xff >> k.
+                        asm.psrlw(d, x)?;
+                        asm.pcmpeqd(m, m)?;
+                        asm.psrlw(m, x)?;
+                        vconst(asm, z, t, bytes(1))?;
+                        asm.pshufb(m, z)?;
+                        asm.pand(d, m)?;
+                    }
+                    (VShiftKind::ShrS, _) => {
+                        asm.movaps(m, d)?;
+                        asm.punpcklbw(d, d)?;
+                        asm.punpckhbw(m, m)?;
+                        match count {
+                            Rhs::Imm(k) => {
+                                asm.psraw(d, *k + 8)?;
+                                asm.psraw(m, *k + 8)?;
+                            }
+                            Rhs::Reg(_) => {
+                                asm.psraw(d, x)?;
+                                asm.psraw(m, x)?;
+                            }
+                        }
+                        asm.packsswb(d, m)?;
+                    }
+                }
+                defs.push((r(0), *dst));
+            }
+            MInst::VUnarySeq { op, dst, .. } => {
+                let (d, t) = (X[r(0)], X[r(1)]);
+                match op {
+                    VUnOp::I32x4TruncSatF32x4S => {
+                        // NaN lanes to 0; cvttps2dq gives 0x80000000 out of
+                        // range, which becomes 0x7fffffff where the input
+                        // was positive (Cranelift's sequence).
+                        asm.movaps(t, d)?;
+                        asm.cmpps(t, d, 0)?;
+                        asm.andps(d, t)?;
+                        asm.pxor(t, d)?;
+                        asm.cvttps2dq(d, d)?;
+                        asm.pand(t, d)?;
+                        asm.psrad(t, 31)?;
+                        asm.pxor(d, t)?;
+                    }
+                    VUnOp::F32x4ConvertI32x4U => {
+                        // The low 16 bits convert exactly; the high part is
+                        // halved (so it is positive), converted, doubled.
+                        asm.movaps(t, d)?;
+                        asm.pslld(t, 16)?;
+                        asm.psrld(t, 16)?;
+                        asm.psubd(d, t)?;
+                        asm.cvtdq2ps(t, t)?;
+                        asm.psrld(d, 1)?;
+                        asm.cvtdq2ps(d, d)?;
+                        asm.addps(d, d)?;
+                        asm.addps(d, t)?;
+                    }
+                    _ => unreachable!("only the sequences are lowered to VUnarySeq"),
+                }
+                defs.push((r(0), *dst));
+            }
+            MInst::VMul64 { dst, .. } => {
+                let (d, b, t1, t2) = (X[r(0)], X[r(1)], X[r(2)], X[r(3)]);
+                asm.movaps(t1, d)?;
+                asm.psrlq(t1, 32)?;
+                asm.pmuludq(t1, b)?; // hi(a)·lo(b)
+                asm.movaps(t2, b)?;
+                asm.psrlq(t2, 32)?;
+                asm.pmuludq(t2, d)?; // hi(b)·lo(a)
+                asm.paddq(t1, t2)?;
+                asm.psllq(t1, 32)?;
+                asm.pmuludq(d, b)?; // lo(a)·lo(b)
+                asm.paddq(d, t1)?;
+                defs.push((r(0), *dst));
             }
             MInst::VSwizzle { dst, .. } => {
                 let (d, b, m, t) = (r(0), r(1), r(2), r(3));

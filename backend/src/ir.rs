@@ -50,6 +50,45 @@ impl std::fmt::Display for Block {
     }
 }
 
+/// v128 operators on one vector, each one SSE instruction (after moving
+/// the high half down, for the `ExtendHigh` ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VUnOp {
+    I16x8ExtendLowI8x16S,
+    I16x8ExtendLowI8x16U,
+    I16x8ExtendHighI8x16S,
+    I16x8ExtendHighI8x16U,
+    I32x4ExtendLowI16x8S,
+    I32x4ExtendLowI16x8U,
+    I32x4ExtendHighI16x8S,
+    I32x4ExtendHighI16x8U,
+    I64x2ExtendLowI32x4S,
+    I64x2ExtendLowI32x4U,
+    I64x2ExtendHighI32x4S,
+    I64x2ExtendHighI32x4U,
+    I8x16Abs,
+    I16x8Abs,
+    I32x4Abs,
+    F32x4Nearest,
+    F32x4Floor,
+    F32x4Ceil,
+    F32x4Trunc,
+    F64x2Nearest,
+    F64x2Floor,
+    F64x2Ceil,
+    F64x2Trunc,
+    F32x4Sqrt,
+    F64x2Sqrt,
+    F32x4ConvertI32x4S,
+    F64x2ConvertLowI32x4S,
+    F32x4DemoteF64x2Zero,
+    F64x2PromoteLowF32x4,
+    /// Saturating, NaN to 0: a sequence (`emit`, `MInst::VUnarySeq`).
+    I32x4TruncSatF32x4S,
+    /// Exact halves: a sequence.
+    F32x4ConvertI32x4U,
+}
+
 /// A lane shift.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VShiftKind {
@@ -157,6 +196,8 @@ pub enum VBinOp {
     F64x2Div,
     /// `i8x16.swizzle`: byte k is a's byte b[k], or 0 when b[k] >= 16.
     Swizzle,
+    /// `i64x2.mul`: low 64 bits of each lane's product (three `pmuludq`).
+    I64x2Mul,
 }
 
 impl VBinOp {
@@ -336,6 +377,10 @@ pub enum Op {
     },
     /// `v128.not`.
     VNot,
+    /// A v128 operator on one vector (`emit::VUNARY`).
+    VUnary {
+        op: VUnOp,
+    },
     /// A vector of `lanes` copies of the scalar argument.
     VSplat {
         lanes: Lanes,
@@ -517,6 +562,7 @@ impl Op {
             | Op::Vconst { .. }
             | Op::VBinary { .. }
             | Op::VNot
+            | Op::VUnary { .. }
             | Op::VSplat { .. }
             | Op::VExtract { .. }
             | Op::VReplace { .. }

@@ -677,11 +677,52 @@ impl<'a> Lowerer<'a> {
                     tmp,
                 })
             }
+            Op::VBinary {
+                op: VBinOp::I64x2Mul,
+            } => {
+                let (t1, t2) = (self.ftemp(), self.ftemp());
+                out.push(MInst::VMul64 {
+                    dst: r[0],
+                    a: a[0],
+                    b: a[1],
+                    t1,
+                    t2,
+                })
+            }
+            Op::VUnary {
+                op: op @ (VUnOp::I32x4TruncSatF32x4S | VUnOp::F32x4ConvertI32x4U),
+            } => {
+                let tmp = self.ftemp();
+                out.push(MInst::VUnarySeq {
+                    op: *op,
+                    dst: r[0],
+                    src: a[0],
+                    tmp,
+                })
+            }
+            Op::VUnary { op } => out.push(MInst::VUnary {
+                op: *op,
+                dst: r[0],
+                src: a[0],
+            }),
             Op::VShift { lanes, kind } => {
                 let count = match constant(self.f, d.args[1]) {
                     Some(k) => Rhs::Imm((k % lanes.bits() as u64) as i32),
                     None => Rhs::Reg(a[1]),
                 };
+                if *lanes == Lanes::I8x16 {
+                    out.push(MInst::VShift8 {
+                        kind: *kind,
+                        dst: r[0],
+                        src: a[0],
+                        count,
+                        tmp: self.temp(),
+                        x: self.ftemp(),
+                        m: self.ftemp(),
+                        z: self.ftemp(),
+                    });
+                    return Ok(());
+                }
                 let tmp = matches!(count, Rhs::Reg(_)).then(|| (self.temp(), self.ftemp()));
                 out.push(MInst::VShift {
                     lanes: *lanes,

@@ -4,7 +4,7 @@
 
 use pcc::{Fact, TrapCode};
 
-pub use crate::ir::{Lanes, VBinOp, VShiftKind};
+pub use crate::ir::{Lanes, VBinOp, VShiftKind, VUnOp};
 use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 
 /// Operand width of an integer operation.
@@ -265,6 +265,13 @@ pub enum MInst {
         src1: VReg,
         src2: VReg,
     },
+    /// `dst = op src` (`pmovzxbw dst, src`, ...; the high-half extends move
+    /// the half down first with `pshufd dst, src, 0xee`).
+    VUnary {
+        op: VUnOp,
+        dst: VReg,
+        src: VReg,
+    },
     /// `dst = !src`: `pcmpeqd tmp, tmp` (all ones), then `pxor`.
     VNot {
         dst: VReg,
@@ -321,6 +328,39 @@ pub enum MInst {
         src: VReg,
         count: Rhs,
         tmp: Option<(VReg, VReg)>,
+    },
+    /// i8x16 lane shift (x86 has no byte shifts), two-address: shl and
+    /// shr_u as the 16-bit shift and a mask of the bits that stay in each
+    /// byte; shr_s through bytes doubled into words (`punpck*bw`), `psraw`
+    /// by the count plus 8 and `packsswb`. `tmp` (general) and `x`, `m`, `z`
+    /// (SSE) are temporaries.
+    VShift8 {
+        kind: VShiftKind,
+        dst: VReg,
+        src: VReg,
+        count: Rhs,
+        tmp: VReg,
+        x: VReg,
+        m: VReg,
+        z: VReg,
+    },
+    /// A v128 unary operator that takes a sequence (the conversions with
+    /// no one instruction), two-address on src, `tmp` an SSE temporary.
+    VUnarySeq {
+        op: VUnOp,
+        dst: VReg,
+        src: VReg,
+        tmp: VReg,
+    },
+    /// `i64x2.mul`, two-address on a: lo(a)·lo(b) + ((hi(a)·lo(b) +
+    /// lo(a)·hi(b)) << 32) per lane, from 32x32->64 `pmuludq` products;
+    /// `t1`, `t2` SSE temporaries.
+    VMul64 {
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        t1: VReg,
+        t2: VReg,
     },
     /// `i8x16.swizzle`: `pshufb a, (b +sat 0x70)`: an index of 16 or more
     /// gets its top bit set, which pshufb reads as zero. Two-address on a.
@@ -874,7 +914,9 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v.extend(tmp.map(O::reg_temp));
             v
         }
-        MInst::VExtract { dst, src, .. } => vec![O::reg_use(*src), O::reg_def(*dst)],
+        MInst::VExtract { dst, src, .. } | MInst::VUnary { dst, src, .. } => {
+            vec![O::reg_use(*src), O::reg_def(*dst)]
+        }
         MInst::VReplace { dst, vec, src, .. } => {
             vec![
                 O::reg_use(*vec),
@@ -913,6 +955,41 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v.push(O::reg_reuse_def(*dst, 0));
             v
         }
+        MInst::VShift8 {
+            dst,
+            src,
+            count,
+            tmp,
+            x,
+            m,
+            z,
+            ..
+        } => {
+            let mut v = vec![O::reg_use(*src)];
+            if let Rhs::Reg(c) = count {
+                v.push(O::reg_use(*c));
+            }
+            v.extend([
+                O::reg_temp(*tmp),
+                O::reg_temp(*x),
+                O::reg_temp(*m),
+                O::reg_temp(*z),
+            ]);
+            v.push(O::reg_reuse_def(*dst, 0));
+            v
+        }
+        MInst::VUnarySeq { dst, src, tmp, .. } => vec![
+            O::reg_use(*src),
+            O::reg_temp(*tmp),
+            O::reg_reuse_def(*dst, 0),
+        ],
+        MInst::VMul64 { dst, a, b, t1, t2 } => vec![
+            O::reg_use(*a),
+            O::reg_use(*b),
+            O::reg_temp(*t1),
+            O::reg_temp(*t2),
+            O::reg_reuse_def(*dst, 0),
+        ],
         MInst::VSwizzle {
             dst,
             a,

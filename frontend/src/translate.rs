@@ -6,7 +6,7 @@
 
 use backend::ir::{
     BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, Lanes, MemArg, Op, Signature,
-    Type, UnOp, VBinOp, VShiftKind, Value,
+    Type, UnOp, VBinOp, VShiftKind, VUnOp, Value,
 };
 use pcc::vmctx::{BulkOp, TableOp};
 use pcc::{TrapCode, ValType};
@@ -173,6 +173,80 @@ fn store_row<'o>(op: &'o Operator<'_>) -> Option<(Type, u8, &'o wasmparser::MemA
     })
 }
 
+/// One step of a v128 operator built from others: an operator on earlier
+/// results. `Arg(k)`: the Wasm operand k; `Step(k)`: step k's result.
+#[derive(Clone, Copy)]
+enum Part {
+    Arg(usize),
+    Step(usize),
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Bin(VBinOp, Part, Part),
+    Not(Part),
+    /// A constant vector of this 64-bit pattern in both halves.
+    Splat64(u64),
+}
+
+/// v128 operators with no one SSE instruction, as a few that have one:
+/// (operand count, steps); the last step is the result.
+fn composite_row(op: &Operator<'_>) -> Option<(usize, Vec<Step>)> {
+    use Operator as O;
+    use Part::{Arg, Step as S};
+    use Step::*;
+    use VBinOp as B;
+    // a - b as 0 - x; a != b as !(a == b); a >= b as !(a < b).
+    let neg = |sub| (1, vec![Splat64(0), Bin(sub, S(0), Arg(0))]);
+    let not_of = |op, x, y| (2, vec![Bin(op, x, y), Not(S(0))]);
+    // Unsigned: a <= b iff max(a, b) == b.
+    let le_u = |max, eq, x, y| (2, vec![Bin(max, x, y), Bin(eq, S(0), y)]);
+    let gt_u = |max, eq, x, y| (2, vec![Bin(max, x, y), Bin(eq, S(0), y), Not(S(1))]);
+    let sign = |pattern: u64, op| (1, vec![Splat64(pattern), Bin(op, Arg(0), S(0))]);
+    Some(match op {
+        O::I8x16Neg => neg(B::I8x16Sub),
+        O::I16x8Neg => neg(B::I16x8Sub),
+        O::I32x4Neg => neg(B::I32x4Sub),
+        O::I64x2Neg => neg(B::I64x2Sub),
+        O::F32x4Neg => sign(0x8000_0000_8000_0000, B::Xor),
+        O::F64x2Neg => sign(0x8000_0000_0000_0000, B::Xor),
+        O::F32x4Abs => sign(0x7fff_ffff_7fff_ffff, B::And),
+        O::F64x2Abs => sign(0x7fff_ffff_ffff_ffff, B::And),
+        // (a & m) | (b & !m)
+        O::V128Bitselect => (
+            3,
+            vec![
+                Bin(B::And, Arg(0), Arg(2)),
+                Bin(B::AndNot, Arg(1), Arg(2)),
+                Bin(B::Or, S(0), S(1)),
+            ],
+        ),
+        O::I8x16Ne => not_of(B::I8x16Eq, Arg(0), Arg(1)),
+        O::I16x8Ne => not_of(B::I16x8Eq, Arg(0), Arg(1)),
+        O::I32x4Ne => not_of(B::I32x4Eq, Arg(0), Arg(1)),
+        O::I64x2Ne => not_of(B::I64x2Eq, Arg(0), Arg(1)),
+        O::I8x16GeS => not_of(B::I8x16LtS, Arg(0), Arg(1)),
+        O::I16x8GeS => not_of(B::I16x8LtS, Arg(0), Arg(1)),
+        O::I32x4GeS => not_of(B::I32x4LtS, Arg(0), Arg(1)),
+        O::I8x16LeS => not_of(B::I8x16GtS, Arg(0), Arg(1)),
+        O::I16x8LeS => not_of(B::I16x8GtS, Arg(0), Arg(1)),
+        O::I32x4LeS => not_of(B::I32x4GtS, Arg(0), Arg(1)),
+        O::I8x16LeU => le_u(B::I8x16MaxU, B::I8x16Eq, Arg(0), Arg(1)),
+        O::I16x8LeU => le_u(B::I16x8MaxU, B::I16x8Eq, Arg(0), Arg(1)),
+        O::I32x4LeU => le_u(B::I32x4MaxU, B::I32x4Eq, Arg(0), Arg(1)),
+        O::I8x16GeU => le_u(B::I8x16MaxU, B::I8x16Eq, Arg(1), Arg(0)),
+        O::I16x8GeU => le_u(B::I16x8MaxU, B::I16x8Eq, Arg(1), Arg(0)),
+        O::I32x4GeU => le_u(B::I32x4MaxU, B::I32x4Eq, Arg(1), Arg(0)),
+        O::I8x16GtU => gt_u(B::I8x16MaxU, B::I8x16Eq, Arg(0), Arg(1)),
+        O::I16x8GtU => gt_u(B::I16x8MaxU, B::I16x8Eq, Arg(0), Arg(1)),
+        O::I32x4GtU => gt_u(B::I32x4MaxU, B::I32x4Eq, Arg(0), Arg(1)),
+        O::I8x16LtU => gt_u(B::I8x16MaxU, B::I8x16Eq, Arg(1), Arg(0)),
+        O::I16x8LtU => gt_u(B::I16x8MaxU, B::I16x8Eq, Arg(1), Arg(0)),
+        O::I32x4LtU => gt_u(B::I32x4MaxU, B::I32x4Eq, Arg(1), Arg(0)),
+        _ => return None,
+    })
+}
+
 /// The v128 memory operators that are a scalar access and a lane
 /// operation: the access keeps its own width, so its heap obligation is of
 /// the bytes it touches.
@@ -271,6 +345,226 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
         O::I64x2ShrU => vshift(Lanes::I64x2, VShiftKind::ShrU),
         O::I16x8ShrS => vshift(Lanes::I16x8, VShiftKind::ShrS),
         O::I32x4ShrS => vshift(Lanes::I32x4, VShiftKind::ShrS),
+        O::I16x8ExtendLowI8x16S => Some((
+            Op::VUnary {
+                op: VUnOp::I16x8ExtendLowI8x16S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I16x8ExtendLowI8x16U => Some((
+            Op::VUnary {
+                op: VUnOp::I16x8ExtendLowI8x16U,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I16x8ExtendHighI8x16S => Some((
+            Op::VUnary {
+                op: VUnOp::I16x8ExtendHighI8x16S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I16x8ExtendHighI8x16U => Some((
+            Op::VUnary {
+                op: VUnOp::I16x8ExtendHighI8x16U,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I32x4ExtendLowI16x8S => Some((
+            Op::VUnary {
+                op: VUnOp::I32x4ExtendLowI16x8S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I32x4ExtendLowI16x8U => Some((
+            Op::VUnary {
+                op: VUnOp::I32x4ExtendLowI16x8U,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I32x4ExtendHighI16x8S => Some((
+            Op::VUnary {
+                op: VUnOp::I32x4ExtendHighI16x8S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I32x4ExtendHighI16x8U => Some((
+            Op::VUnary {
+                op: VUnOp::I32x4ExtendHighI16x8U,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I64x2ExtendLowI32x4S => Some((
+            Op::VUnary {
+                op: VUnOp::I64x2ExtendLowI32x4S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I64x2ExtendLowI32x4U => Some((
+            Op::VUnary {
+                op: VUnOp::I64x2ExtendLowI32x4U,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I64x2ExtendHighI32x4S => Some((
+            Op::VUnary {
+                op: VUnOp::I64x2ExtendHighI32x4S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I64x2ExtendHighI32x4U => Some((
+            Op::VUnary {
+                op: VUnOp::I64x2ExtendHighI32x4U,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I8x16Abs => Some((
+            Op::VUnary {
+                op: VUnOp::I8x16Abs,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I16x8Abs => Some((
+            Op::VUnary {
+                op: VUnOp::I16x8Abs,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I32x4Abs => Some((
+            Op::VUnary {
+                op: VUnOp::I32x4Abs,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I8x16Shl => vshift(Lanes::I8x16, VShiftKind::Shl),
+        O::I8x16ShrU => vshift(Lanes::I8x16, VShiftKind::ShrU),
+        O::I8x16ShrS => vshift(Lanes::I8x16, VShiftKind::ShrS),
+        O::F32x4Nearest => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4Nearest,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4Floor => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4Floor,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4Ceil => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4Ceil,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4Trunc => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4Trunc,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2Nearest => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2Nearest,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2Floor => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2Floor,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2Ceil => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2Ceil,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2Trunc => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2Trunc,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4Sqrt => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4Sqrt,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2Sqrt => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2Sqrt,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4ConvertI32x4S => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4ConvertI32x4S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2ConvertLowI32x4S => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2ConvertLowI32x4S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4DemoteF64x2Zero => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4DemoteF64x2Zero,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F64x2PromoteLowF32x4 => Some((
+            Op::VUnary {
+                op: VUnOp::F64x2PromoteLowF32x4,
+            },
+            1,
+            Type::V128,
+        )),
+        O::I32x4TruncSatF32x4S => Some((
+            Op::VUnary {
+                op: VUnOp::I32x4TruncSatF32x4S,
+            },
+            1,
+            Type::V128,
+        )),
+        O::F32x4ConvertI32x4U => Some((
+            Op::VUnary {
+                op: VUnOp::F32x4ConvertI32x4U,
+            },
+            1,
+            Type::V128,
+        )),
         O::I8x16Swizzle => vbin(VBinOp::Swizzle),
         O::I8x16Shuffle { lanes } => Some((Op::VShuffle { lanes: *lanes }, 2, Type::V128)),
         O::I8x16Splat => splat(Lanes::I8x16),
@@ -343,6 +637,7 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
         O::I32x4GtS => vbin(VBinOp::I32x4GtS),
         O::I32x4LtS => vbin(VBinOp::I32x4LtS),
         O::I32x4DotI16x8S => vbin(VBinOp::I32x4DotI16x8S),
+        O::I64x2Mul => vbin(VBinOp::I64x2Mul),
         O::I64x2Eq => vbin(VBinOp::I64x2Eq),
         O::F32x4Add => vbin(VBinOp::F32x4Add),
         O::F32x4Sub => vbin(VBinOp::F32x4Sub),
@@ -620,6 +915,33 @@ impl<'p, 'a> Translator<'p, 'a> {
         }
     }
 
+    fn composite(&mut self, (arity, steps): (usize, Vec<Step>)) {
+        let args = self.popn(arity);
+        let mut done: Vec<Value> = vec![];
+        for step in steps {
+            let get = |p: Part, done: &[Value]| match p {
+                Part::Arg(k) => args[k],
+                Part::Step(k) => done[k],
+            };
+            let v = match step {
+                Step::Bin(op, x, y) => {
+                    let (x, y) = (get(x, &done), get(y, &done));
+                    self.push1(Op::VBinary { op }, vec![x, y], Type::V128)
+                }
+                Step::Not(x) => {
+                    let x = get(x, &done);
+                    self.push1(Op::VNot, vec![x], Type::V128)
+                }
+                Step::Splat64(bits) => {
+                    self.push1(Op::Vconst { bits: [bits, bits] }, vec![], Type::V128)
+                }
+            };
+            done.push(v);
+        }
+        self.stack
+            .push(*done.last().expect("a composite has steps"));
+    }
+
     fn vector_access(&mut self, access: VectorAccess, memarg: &wasmparser::MemArg) {
         let lanes = match access {
             VectorAccess::Splat(l)
@@ -736,6 +1058,10 @@ impl<'p, 'a> Translator<'p, 'a> {
             };
             let v = self.push1(Op::Load { ty, mem, signed }, vec![addr], ty);
             self.stack.push(v);
+            return Ok(());
+        }
+        if let Some(parts) = composite_row(&op) {
+            self.composite(parts);
             return Ok(());
         }
         if let Some((access, memarg)) = vector_access_row(&op) {

@@ -79,6 +79,17 @@ for shape, w in (("i8x16", 8), ("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
     OPS[f"{shape}.add_sat_u"] = lanewise(lambda x, y, w=w: min(x + y, ones(w)), w)
     OPS[f"{shape}.sub_sat_u"] = lanewise(lambda x, y: max(x - y, 0), w)
     OPS[f"{shape}.avgr_u"] = lanewise(lambda x, y: (x + y + 1) >> 1, w)
+for shape, w in (("i8x16", 8), ("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
+    OPS[f"{shape}.ne"] = lanewise(lambda x, y, w=w: ones(w) if x != y else 0, w)
+    if w == 64:
+        continue
+    OPS[f"{shape}.ge_s"] = signed_lanewise(lambda x, y, w=w: ones(w) if x >= y else 0, w)
+    OPS[f"{shape}.le_s"] = signed_lanewise(lambda x, y, w=w: ones(w) if x <= y else 0, w)
+    OPS[f"{shape}.gt_u"] = lanewise(lambda x, y, w=w: ones(w) if x > y else 0, w)
+    OPS[f"{shape}.lt_u"] = lanewise(lambda x, y, w=w: ones(w) if x < y else 0, w)
+    OPS[f"{shape}.ge_u"] = lanewise(lambda x, y, w=w: ones(w) if x >= y else 0, w)
+    OPS[f"{shape}.le_u"] = lanewise(lambda x, y, w=w: ones(w) if x <= y else 0, w)
+OPS["i64x2.mul"] = lanewise(lambda x, y: x * y, 64)
 OPS["i16x8.mul"] = lanewise(lambda x, y: x * y, 16)
 OPS["i32x4.mul"] = lanewise(lambda x, y: x * y, 32)
 OPS["i8x16.narrow_i16x8_s"] = narrow(16, -128, 127)
@@ -89,6 +100,7 @@ OPS["i32x4.dot_i16x8_s"] = dot
 
 # Floats, on lanes that produce no NaN (x86's default NaN and Wasm's
 # canonical one differ in sign, and a NaN result's payload is free in Wasm).
+import math
 import struct
 
 
@@ -312,11 +324,126 @@ out.append("(module (memory 1)\n" + "\n".join(funcs) + ")")
 out.extend(asserts)
 out.append("")
 
+# One-operand operators (negation, absolute values, widening) and
+# bitselect.
+
+
+def extend(src_w, high, sgn):
+    def f(a):
+        ls = (slanes if sgn else lanes)(a, src_w)
+        n = len(ls) // 2
+        return join(ls[n:] if high else ls[:n], 2 * src_w)
+    return f
+
+
+UNOPS = {}
+for shape, w in (("i8x16", 8), ("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
+    UNOPS[f"{shape}.neg"] = lambda a, w=w: join([-x for x in lanes(a, w)], w)
+    if w < 64:
+        UNOPS[f"{shape}.abs"] = lambda a, w=w: join([abs(x) for x in slanes(a, w)], w)
+for dst, src, w in (("i16x8", "i8x16", 8), ("i32x4", "i16x8", 16), ("i64x2", "i32x4", 32)):
+    for half in ("low", "high"):
+        for sx in ("s", "u"):
+            UNOPS[f"{dst}.extend_{half}_{src}_{sx}"] = extend(w, half == "high", sx == "s")
+def fround(f, w):
+    unpack, pack = (f32, f32_bits) if w == 32 else (f64, f64_bits)
+    return lambda a: join([pack(f(unpack(x))) for x in lanes(a, w)], w)
+
+
+def nearest(x):
+    if math.isinf(x) or x != x:
+        return x
+    r = round(x)  # Python rounds half to even, as roundps mode 0
+    return math.copysign(float(r), x)
+
+
+FUNOPS = {}
+for shape, w in (("f32x4", 32), ("f64x2", 64)):
+    FUNOPS[f"{shape}.nearest"] = fround(nearest, w)
+    FUNOPS[f"{shape}.floor"] = fround(lambda x: x if math.isinf(x) else math.copysign(float(math.floor(x)), x), w)
+    FUNOPS[f"{shape}.ceil"] = fround(lambda x: x if math.isinf(x) else math.copysign(float(math.ceil(x)), x), w)
+    FUNOPS[f"{shape}.trunc"] = fround(lambda x: x if math.isinf(x) else math.copysign(float(math.trunc(x)), x), w)
+    FUNOPS[f"{shape}.sqrt"] = fround(lambda x: math.sqrt(x) if x >= 0 else None, w)
+def trunc_sat_s(bits):
+    x = f32(bits)
+    if x != x:
+        return 0
+    if math.isinf(x):
+        return (1 << 31) - 1 if x > 0 else -(1 << 31)
+    return clamp(math.trunc(x), -(1 << 31), (1 << 31) - 1)
+
+
+FUNOPS["i32x4.trunc_sat_f32x4_s"] = lambda a: join([trunc_sat_s(x) for x in lanes(a, 32)], 32)
+FUNOPS["f32x4.convert_i32x4_u"] = lambda a: join([f32_bits(float(x)) for x in lanes(a, 32)], 32)
+FUNOPS["f32x4.convert_i32x4_s"] = lambda a: join([f32_bits(float(x)) for x in slanes(a, 32)], 32)
+FUNOPS["f64x2.convert_low_i32x4_s"] = lambda a: join([f64_bits(float(x)) for x in slanes(a, 32)[:2]], 64)
+FUNOPS["f64x2.promote_low_f32x4"] = lambda a: join([f64_bits(f32(x)) for x in lanes(a, 32)[:2]], 64)
+FUNOPS["f32x4.demote_f64x2_zero"] = lambda a: join([f32_bits(f64(x)) for x in lanes(a, 64)], 32)
+UNOPS["f32x4.neg"] = lambda a: a ^ join([1 << 31] * 4, 32)
+UNOPS["f64x2.neg"] = lambda a: a ^ join([1 << 63] * 2, 64)
+UNOPS["f32x4.abs"] = lambda a: a & join([(1 << 31) - 1] * 4, 32)
+UNOPS["f64x2.abs"] = lambda a: a & join([(1 << 63) - 1] * 2, 64)
+funcs, asserts = [], []
+for name, f in UNOPS.items():
+    funcs.append(
+        f'  (func (export "{name}") (param i64 i64 i32) (result i64)\n' + LOAD2 +
+        f"    (v128.store (i32.const 32) ({name} (v128.load (i32.const 0))))\n"
+        "    (i64.load offset=32 (i32.shl (local.get 2) (i32.const 3))))"
+    )
+    for a in VALUES:
+        r = f(a) & M128
+        for half in (0, 1):
+            asserts.append(f'(assert_return (invoke "{name}" {" ".join(i64(h) for h in halves(a))} (i32.const {half})) {i64(halves(r)[half])})')
+for name, f in FUNOPS.items():
+    funcs.append(
+        f'  (func (export "{name}") (param i64 i64 i32) (result i64)\n' + LOAD2 +
+        f"    (v128.store (i32.const 32) ({name} (v128.load (i32.const 0))))\n"
+        "    (i64.load offset=32 (i32.shl (local.get 2) (i32.const 3))))"
+    )
+    if name == "i32x4.trunc_sat_f32x4_s":
+        specials = [0x7FC00000, 0xFFC00000, 0x7F800000, 0xFF800000, f32_bits(3e9), f32_bits(-3e9),
+                    f32_bits(2147483520.0), f32_bits(-2147483648.0), f32_bits(-0.5), f32_bits(0.99),
+                    f32_bits(-1.5), f32_bits(123456.7)]
+        vals = [join(specials[k:k + 4], 32) for k in range(0, 12, 4)] + FVALUES[:3]
+    elif name == "f32x4.convert_i32x4_u":
+        specials = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x12345678, 16777217, 0xFFFFFF80,
+                    0x80000081, 0xFFFF, 0x10000, 3]
+        vals = [join(specials[k:k + 4], 32) for k in range(0, 12, 4)] + VALUES
+    elif name.startswith("f32x4.convert") or name.startswith("f64x2.convert"):
+        vals = VALUES
+    elif name.startswith("f32x4") or name.startswith("f64x2.promote"):
+        vals = FVALUES[:3] + [join([f32_bits(x) for x in (2.5, -3.5, 0.5, -0.5)], 32), join([f32_bits(x) for x in (1.5, 7e30, 1e-40, 100.25)], 32)]
+    else:
+        vals = FVALUES[3:] + [join([f64_bits(x) for x in (2.5, -3.5)], 64), join([f64_bits(x) for x in (0.5, -0.5)], 64)]
+    for a in vals:
+        try:
+            r = f(a) & M128
+        except (TypeError, struct.error):
+            continue  # sqrt of a negative lane: NaN, whose sign Wasm leaves free
+        for half in (0, 1):
+            asserts.append(f'(assert_return (invoke "{name}" {" ".join(i64(h) for h in halves(a))} (i32.const {half})) {i64(halves(r)[half])})')
+funcs.append(
+    '  (func (export "v128.bitselect") (param i64 i64 i64 i64 i64 i64 i32) (result i64)\n'
+    "    (i64.store (i32.const 0) (local.get 0)) (i64.store (i32.const 8) (local.get 1))\n"
+    "    (i64.store (i32.const 16) (local.get 2)) (i64.store (i32.const 24) (local.get 3))\n"
+    "    (i64.store (i32.const 32) (local.get 4)) (i64.store (i32.const 40) (local.get 5))\n"
+    "    (v128.store (i32.const 64) (v128.bitselect (v128.load (i32.const 0)) (v128.load (i32.const 16)) (v128.load (i32.const 32))))\n"
+    "    (i64.load offset=64 (i32.shl (local.get 6) (i32.const 3))))"
+)
+for a, b, m in ((VALUES[4], VALUES[8], VALUES[5]), (VALUES[1], VALUES[0], VALUES[7]), (VALUES[6], VALUES[3], VALUES[4])):
+    r = (a & m) | (b & ~m & M128)
+    for half in (0, 1):
+        args = " ".join(i64(x) for x in (*halves(a), *halves(b), *halves(m)))
+        asserts.append(f'(assert_return (invoke "v128.bitselect" {args} (i32.const {half})) {i64(halves(r)[half])})')
+out.append("(module (memory 1)\n" + "\n".join(funcs) + ")")
+out.extend(asserts)
+out.append("")
+
 # Lane shifts by a variable count and by constants, the count taken modulo
 # the lane width (a count of the width or more shifts by its remainder).
 funcs, asserts = [], []
 SHIFTS = []
-for shape, w in (("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
+for shape, w in (("i8x16", 8), ("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
     for kind in ("shl", "shr_u", "shr_s"):
         if shape == "i64x2" and kind == "shr_s":
             continue

@@ -215,7 +215,16 @@ pub const ROWS: &[Row] = &[
     r(C::Pinsrq_xmm_rm64_imm8, Vector), r(C::Pinsrd_xmm_rm32_imm8, Vector), r(C::Pinsrw_xmm_r32m16_imm8, Vector),
     r(C::Pinsrb_xmm_r32m8_imm8, Vector), r(C::Insertps_xmm_xmmm32_imm8, Vector), r(C::Movlhps_xmm_xmm, Vector),
     r(C::Pshufb_xmm_xmmm128, Vector), r(C::Pshufd_xmm_xmmm128_imm8, Vector), r(C::Pshuflw_xmm_xmmm128_imm8, Vector),
-    r(C::Punpcklqdq_xmm_xmmm128, Vector),
+    r(C::Punpcklqdq_xmm_xmmm128, Vector), r(C::Punpcklbw_xmm_xmmm128, Vector), r(C::Punpckhbw_xmm_xmmm128, Vector),
+    // Widening (register forms only) and absolute values.
+    r(C::Pmovsxbw_xmm_xmmm64, Vector), r(C::Pmovzxbw_xmm_xmmm64, Vector), r(C::Pmovsxwd_xmm_xmmm64, Vector),
+    r(C::Pmovzxwd_xmm_xmmm64, Vector), r(C::Pmovsxdq_xmm_xmmm64, Vector), r(C::Pmovzxdq_xmm_xmmm64, Vector),
+    r(C::Pabsb_xmm_xmmm128, Vector), r(C::Pabsw_xmm_xmmm128, Vector), r(C::Pabsd_xmm_xmmm128, Vector),
+    // Rounding, square roots, conversions, 64-bit lane products (pmuludq).
+    r(C::Roundps_xmm_xmmm128_imm8, Vector), r(C::Roundpd_xmm_xmmm128_imm8, Vector), r(C::Sqrtps_xmm_xmmm128, Vector),
+    r(C::Sqrtpd_xmm_xmmm128, Vector), r(C::Cvtdq2ps_xmm_xmmm128, Vector), r(C::Cvtdq2pd_xmm_xmmm64, Vector),
+    r(C::Cvtpd2ps_xmm_xmmm128, Vector), r(C::Cvtps2pd_xmm_xmmm64, Vector), r(C::Pmuludq_xmm_xmmm128, Vector),
+    r(C::Cmpps_xmm_xmmm128_imm8, Vector), r(C::Cvttps2dq_xmm_xmmm128, Vector),
     // Lane shifts by an immediate or by the count in an xmm register.
     r(C::Psllw_xmm_imm8, Vector), r(C::Psllw_xmm_xmmm128, Vector), r(C::Pslld_xmm_imm8, Vector), r(C::Pslld_xmm_xmmm128, Vector),
     r(C::Psllq_xmm_imm8, Vector), r(C::Psllq_xmm_xmmm128, Vector), r(C::Psrlw_xmm_imm8, Vector), r(C::Psrlw_xmm_xmmm128, Vector),
