@@ -1739,6 +1739,33 @@ fn vector_rows() -> Vec<Row> {
                 s.a.pextrb(byte_ptr(r15 + rax), xmm0, 0)
             }),
         ),
+        // A legacy-SSE 16-byte memory operand faults (#GP) when misaligned:
+        // not a trap the runtime declared, so the process died (review 3).
+        attack(
+            "movaps from a misaligned heap address (host crash)",
+            "review",
+            "accepted",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(eax, 1)?;
+                s.at("attack")?;
+                s.a.movaps(xmm0, xmmword_ptr(r15 + rax))
+            }),
+        ),
+        attack(
+            "xorps with a misaligned frame operand (host crash)",
+            "review",
+            "accepted",
+            Static,
+            0x20,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.xorps(xmm0, xmmword_ptr(rsp + 8))
+            }),
+        ),
         attack(
             "pinsrb from memory past the sandbox",
             "new",

@@ -183,7 +183,7 @@ pub const ROWS: &[Row] = &[
     r(C::Movd_rm32_xmm, FromSse), r(C::Movq_rm64_xmm, FromSse),
     r(C::Cvttss2si_r32_xmmm32, FromSse), r(C::Cvttss2si_r64_xmmm32, FromSse),
     r(C::Cvttsd2si_r32_xmmm64, FromSse), r(C::Cvttsd2si_r64_xmmm64, FromSse),
-    r(C::Movd_xmm_rm32, Sse), r(C::Movq_xmm_rm64, Sse), r(C::Movaps_xmm_xmmm128, Sse),
+    r(C::Movd_xmm_rm32, Sse), r(C::Movq_xmm_rm64, Sse),
     r(C::Movss_xmm_xmmm32, Sse), r(C::Movsd_xmm_xmmm64, Sse),
     r(C::Addss_xmm_xmmm32, Sse), r(C::Addsd_xmm_xmmm64, Sse), r(C::Subss_xmm_xmmm32, Sse), r(C::Subsd_xmm_xmmm64, Sse),
     r(C::Mulss_xmm_xmmm32, Sse), r(C::Mulsd_xmm_xmmm64, Sse), r(C::Divss_xmm_xmmm32, Sse), r(C::Divsd_xmm_xmmm64, Sse),
@@ -192,7 +192,10 @@ pub const ROWS: &[Row] = &[
     r(C::Roundss_xmm_xmmm32_imm8, Sse), r(C::Roundsd_xmm_xmmm64_imm8, Sse),
     r(C::Cvtss2sd_xmm_xmmm32, Sse), r(C::Cvtsd2ss_xmm_xmmm64, Sse),
     r(C::Cvtsi2ss_xmm_rm32, Sse), r(C::Cvtsi2ss_xmm_rm64, Sse), r(C::Cvtsi2sd_xmm_rm32, Sse), r(C::Cvtsi2sd_xmm_rm64, Sse),
-    r(C::Xorps_xmm_xmmm128, Sse), r(C::Andps_xmm_xmmm128, Sse), r(C::Orps_xmm_xmmm128, Sse),
+    // 16-byte legacy-SSE forms fault when a memory operand is misaligned,
+    // a fault no trap site declares: registers only.
+    r(C::Movaps_xmm_xmmm128, Vector), r(C::Xorps_xmm_xmmm128, Vector), r(C::Andps_xmm_xmmm128, Vector),
+    r(C::Orps_xmm_xmmm128, Vector),
     r(C::Ucomiss_xmm_xmmm32, Sse), r(C::Ucomisd_xmm_xmmm64, Sse),
     r(C::Movss_xmmm32_xmm, SseStore), r(C::Movsd_xmmm64_xmm, SseStore),
     // v128: 16-byte loads and stores (unaligned, so any address may be
