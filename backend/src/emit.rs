@@ -169,24 +169,40 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     asm.add_instruction(Instruction::with1(row.setcc, Register::from(r))?)
 }
 
-/// `d = bits` (low half first): zero, then each nonzero half through the
-/// general register `t`.
+/// `d = bits` (low half first) in as few instructions as the pattern
+/// allows: `pxor` for zero, `pcmpeqd` for all ones, else the low half
+/// through the general register `t` (`movq` clears the high half), then
+/// the high half: copied from the low one (`pshufd 0x44`) when equal,
+/// inserted (`pinsrq`) when not zero.
 fn vconst(
     asm: &mut CodeAssembler,
     d: AsmRegisterXmm,
     t: usize,
     bits: [u64; 2],
 ) -> Result<(), IcedError> {
-    asm.pxor(d, d)?;
-    for (k, &half) in bits.iter().enumerate().filter(|(_, &h)| h != 0) {
-        if half <= u32::MAX as u64 {
-            asm.mov(R32[t], half as u32)?;
+    let mov = |asm: &mut CodeAssembler, v: u64| {
+        if v <= u32::MAX as u64 {
+            asm.mov(R32[t], v as u32)
         } else {
-            asm.mov(R64[t], half)?;
+            asm.mov(R64[t], v)
         }
-        asm.pinsrq(d, R64[t], k as u32)?;
+    };
+    match bits {
+        [0, 0] => asm.pxor(d, d),
+        [u64::MAX, u64::MAX] => asm.pcmpeqd(d, d),
+        [lo, hi] => {
+            mov(asm, lo)?;
+            asm.movq(d, R64[t])?;
+            if hi == lo {
+                asm.pshufd(d, d, 0x44)
+            } else if hi != 0 {
+                mov(asm, hi)?;
+                asm.pinsrq(d, R64[t], 1)
+            } else {
+                Ok(())
+            }
+        }
     }
-    Ok(())
 }
 
 /// Each v128 unary operator: whether the high half is moved down first
