@@ -785,6 +785,15 @@ impl VCode {
     }
 }
 
+/// A two-address instruction's operands: its uses (the first is the one
+/// the destination reuses), its temporaries, then the destination.
+fn two_address(uses: &[VReg], temps: &[VReg], dst: VReg) -> Vec<Operand> {
+    let mut v: Vec<Operand> = uses.iter().map(|&u| Operand::reg_use(u)).collect();
+    v.extend(temps.iter().map(|&t| Operand::reg_temp(t)));
+    v.push(Operand::reg_reuse_def(dst, 0));
+    v
+}
+
 fn early_def(v: VReg) -> Operand {
     Operand::new(
         v,
@@ -917,13 +926,7 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
         MInst::VExtract { dst, src, .. } | MInst::VUnary { dst, src, .. } => {
             vec![O::reg_use(*src), O::reg_def(*dst)]
         }
-        MInst::VReplace { dst, vec, src, .. } => {
-            vec![
-                O::reg_use(*vec),
-                O::reg_use(*src),
-                O::reg_reuse_def(*dst, 0),
-            ]
-        }
+        MInst::VReplace { dst, vec, src, .. } => two_address(&[*vec, *src], &[], *dst),
         MInst::VShuffle {
             dst,
             a,
@@ -932,29 +935,19 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             tb,
             tmp,
             ..
-        } => vec![
-            O::reg_use(*a),
-            O::reg_use(*b),
-            O::reg_temp(masks[0]),
-            O::reg_temp(masks[1]),
-            O::reg_temp(*tb),
-            O::reg_temp(*tmp),
-            O::reg_reuse_def(*dst, 0),
-        ],
+        } => two_address(&[*a, *b], &[masks[0], masks[1], *tb, *tmp], *dst),
+        MInst::VUnarySeq { dst, src, tmp, .. } => two_address(&[*src], &[*tmp], *dst),
+        MInst::VMul64 { dst, a, b, t1, t2 } => two_address(&[*a, *b], &[*t1, *t2], *dst),
         MInst::VShift {
             dst,
             src,
             count,
             tmp,
             ..
-        } => {
-            let mut v = vec![O::reg_use(*src)];
-            if let (Rhs::Reg(c), Some((t, x))) = (count, tmp) {
-                v.extend([O::reg_use(*c), O::reg_temp(*t), O::reg_temp(*x)]);
-            }
-            v.push(O::reg_reuse_def(*dst, 0));
-            v
-        }
+        } => match (count, tmp) {
+            (Rhs::Reg(c), Some((t, x))) => two_address(&[*src, *c], &[*t, *x], *dst),
+            _ => two_address(&[*src], &[], *dst),
+        },
         MInst::VShift8 {
             dst,
             src,
@@ -965,44 +958,19 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             z,
             ..
         } => {
-            let mut v = vec![O::reg_use(*src)];
-            if let Rhs::Reg(c) = count {
-                v.push(O::reg_use(*c));
+            let temps = [*tmp, *x, *m, *z];
+            match count {
+                Rhs::Reg(c) => two_address(&[*src, *c], &temps, *dst),
+                Rhs::Imm(_) => two_address(&[*src], &temps, *dst),
             }
-            v.extend([
-                O::reg_temp(*tmp),
-                O::reg_temp(*x),
-                O::reg_temp(*m),
-                O::reg_temp(*z),
-            ]);
-            v.push(O::reg_reuse_def(*dst, 0));
-            v
         }
-        MInst::VUnarySeq { dst, src, tmp, .. } => vec![
-            O::reg_use(*src),
-            O::reg_temp(*tmp),
-            O::reg_reuse_def(*dst, 0),
-        ],
-        MInst::VMul64 { dst, a, b, t1, t2 } => vec![
-            O::reg_use(*a),
-            O::reg_use(*b),
-            O::reg_temp(*t1),
-            O::reg_temp(*t2),
-            O::reg_reuse_def(*dst, 0),
-        ],
         MInst::VSwizzle {
             dst,
             a,
             b,
             mask,
             tmp,
-        } => vec![
-            O::reg_use(*a),
-            O::reg_use(*b),
-            O::reg_temp(*mask),
-            O::reg_temp(*tmp),
-            O::reg_reuse_def(*dst, 0),
-        ],
+        } => two_address(&[*a, *b], &[*mask, *tmp], *dst),
         MInst::VNot { dst, src, tmp } => {
             vec![
                 O::reg_use(*src),

@@ -186,17 +186,10 @@ funcs.append(
     "    (i64.load offset=32 (i32.shl (local.get 2) (i32.const 3))))"
 )
 out.append("(module (memory 1)\n" + "\n".join(funcs) + ")")
-for name, f in OPS.items():
-    for a in VALUES:
-        for b in VALUES:
-            r = f(a, b) & M128
-            for half in (0, 1):
-                args = " ".join(i64(x) for x in (*halves(a), *halves(b)))
-                out.append(
-                    f'(assert_return (invoke "{name}" {args} (i32.const {half})) {i64(halves(r)[half])})'
-                )
-for name, f in FOPS.items():
-    vals = FVALUES[:3] if name.startswith("f32") else FVALUES[3:]
+
+
+def binary_asserts(name, f, vals):
+    """Every pair of vals through `name`, each result half by half."""
     for a in vals:
         for b in vals:
             r = f(a, b) & M128
@@ -205,6 +198,12 @@ for name, f in FOPS.items():
                 out.append(
                     f'(assert_return (invoke "{name}" {args} (i32.const {half})) {i64(halves(r)[half])})'
                 )
+
+
+for name, f in OPS.items():
+    binary_asserts(name, f, VALUES)
+for name, f in FOPS.items():
+    binary_asserts(name, f, FVALUES[:3] if name.startswith("f32") else FVALUES[3:])
 for a in VALUES:
     for half in (0, 1):
         out.append(
