@@ -253,6 +253,24 @@ const VSHIFT: &[(Lanes, VShiftKind, Code, Code)] = &[
     (Lanes::I32x4, VShiftKind::ShrS, Code::Psrad_xmm_imm8, Code::Psrad_xmm_xmmm128),
 ];
 
+/// Float lane compares: `cmpps`/`cmppd` with its predicate (0 equal, 1
+/// less, 2 less or equal, all false on NaN; 4 not equal, true on NaN).
+#[rustfmt::skip]
+const VCMP: &[(VBinOp, Code, i32)] = &[
+    (VBinOp::F32x4Eq, Code::Cmpps_xmm_xmmm128_imm8, 0),
+    (VBinOp::F32x4Ne, Code::Cmpps_xmm_xmmm128_imm8, 4),
+    (VBinOp::F32x4Lt, Code::Cmpps_xmm_xmmm128_imm8, 1),
+    (VBinOp::F32x4Le, Code::Cmpps_xmm_xmmm128_imm8, 2),
+    (VBinOp::F32x4Gt, Code::Cmpps_xmm_xmmm128_imm8, 1),
+    (VBinOp::F32x4Ge, Code::Cmpps_xmm_xmmm128_imm8, 2),
+    (VBinOp::F64x2Eq, Code::Cmppd_xmm_xmmm128_imm8, 0),
+    (VBinOp::F64x2Ne, Code::Cmppd_xmm_xmmm128_imm8, 4),
+    (VBinOp::F64x2Lt, Code::Cmppd_xmm_xmmm128_imm8, 1),
+    (VBinOp::F64x2Le, Code::Cmppd_xmm_xmmm128_imm8, 2),
+    (VBinOp::F64x2Gt, Code::Cmppd_xmm_xmmm128_imm8, 1),
+    (VBinOp::F64x2Ge, Code::Cmppd_xmm_xmmm128_imm8, 2),
+];
+
 /// Each v128 binary operator's instruction, two-address `op xmm, xmm`.
 #[rustfmt::skip]
 const VALU: &[(VBinOp, Code)] = &[
@@ -1339,16 +1357,18 @@ impl<'a> FuncEmitter<'a> {
             }
             MInst::VAlu { op, dst, .. } => {
                 let (d, s) = (r(0), r(1));
-                let code = VALU
-                    .iter()
-                    .find(|(o, _)| o == op)
-                    .map(|&(_, c)| c)
-                    .expect("a row for every VBinOp");
-                asm.add_instruction(Instruction::with2(
-                    code,
-                    Register::from(X[d]),
-                    Register::from(X[s]),
-                )?)?;
+                let (rd, rs) = (Register::from(X[d]), Register::from(X[s]));
+                let insn = match VALU.iter().find(|(o, _)| o == op) {
+                    Some(&(_, code)) => Instruction::with2(code, rd, rs)?,
+                    None => {
+                        let &(_, code, predicate) = VCMP
+                            .iter()
+                            .find(|(o, ..)| o == op)
+                            .expect("a VALU or VCMP row for every VBinOp lowered to VAlu");
+                        Instruction::with3(code, rd, rs, predicate)?
+                    }
+                };
+                asm.add_instruction(insn)?;
                 defs.push((d, *dst));
             }
             MInst::VSplat {

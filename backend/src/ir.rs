@@ -194,6 +194,20 @@ pub enum VBinOp {
     F64x2Sub,
     F64x2Mul,
     F64x2Div,
+    /// Float lane compares (`emit::VCMP`: `cmpps`/`cmppd` and a predicate;
+    /// gt and ge are lt and le with the operands swapped).
+    F32x4Eq,
+    F32x4Ne,
+    F32x4Lt,
+    F32x4Le,
+    F32x4Gt,
+    F32x4Ge,
+    F64x2Eq,
+    F64x2Ne,
+    F64x2Lt,
+    F64x2Le,
+    F64x2Gt,
+    F64x2Ge,
     /// `i8x16.swizzle`: byte k is a's byte b[k], or 0 when b[k] >= 16.
     Swizzle,
     /// `i64x2.mul`: low 64 bits of each lane's product (three `pmuludq`).
@@ -205,7 +219,14 @@ impl VBinOp {
     pub fn swapped(self) -> bool {
         matches!(
             self,
-            VBinOp::AndNot | VBinOp::I8x16LtS | VBinOp::I16x8LtS | VBinOp::I32x4LtS
+            VBinOp::AndNot
+                | VBinOp::I8x16LtS
+                | VBinOp::I16x8LtS
+                | VBinOp::I32x4LtS
+                | VBinOp::F32x4Gt
+                | VBinOp::F32x4Ge
+                | VBinOp::F64x2Gt
+                | VBinOp::F64x2Ge
         )
     }
 }

@@ -134,6 +134,13 @@ for shape, w in (("f32x4", 32), ("f64x2", 64)):
     FOPS[f"{shape}.sub"] = float_lanewise(lambda x, y: x - y, w)
     FOPS[f"{shape}.mul"] = float_lanewise(lambda x, y: x * y, w)
     FOPS[f"{shape}.div"] = float_lanewise(lambda x, y: x / y, w)
+import operator
+CMP = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+for shape, w in (("f32x4", 32), ("f64x2", 64)):
+    unpack = f32 if w == 32 else f64
+    for cc, f in CMP.items():
+        FOPS[f"{shape}.{cc}"] = lambda a, b, w=w, f=f, unpack=unpack: join(
+            [ones(w) if f(unpack(x), unpack(y)) else 0 for x, y in zip(lanes(a, w), lanes(b, w))], w)
 F32S = [1.5, -2.25, 3.0e38, 1e-38, 0.1, -7.0, 1024.0, 1e10]
 F64S = [1.5, -2.25, 1.7e308, 1e-300, 0.1, -7.0, 5e-324, 3.0]
 FVALUES = [
@@ -145,6 +152,10 @@ FVALUES = [
     join([f64_bits(x) for x in F64S[4:6]], 64),
     join([f64_bits(x) for x in F64S[6:]], 64),
 ]
+# Compares also see NaN, equal lanes and signed zeros (arithmetic does not:
+# a NaN result's sign and payload are free in Wasm).
+F32_CMP = FVALUES[:3] + [join([0x7FC00000, f32_bits(1.5), 0x80000000, f32_bits(0.1)], 32)]
+F64_CMP = FVALUES[3:] + [join([0x7FF8000000000000, 0x8000000000000000], 64)]
 
 VALUES = [
     0,
@@ -203,7 +214,11 @@ def binary_asserts(name, f, vals):
 for name, f in OPS.items():
     binary_asserts(name, f, VALUES)
 for name, f in FOPS.items():
-    binary_asserts(name, f, FVALUES[:3] if name.startswith("f32") else FVALUES[3:])
+    is_cmp = name.split(".")[1] in CMP
+    if name.startswith("f32"):
+        binary_asserts(name, f, F32_CMP if is_cmp else FVALUES[:3])
+    else:
+        binary_asserts(name, f, F64_CMP if is_cmp else FVALUES[3:])
 for a in VALUES:
     for half in (0, 1):
         out.append(

@@ -227,7 +227,7 @@ pub const ROWS: &[Row] = &[
     r(C::Roundps_xmm_xmmm128_imm8, Vector), r(C::Roundpd_xmm_xmmm128_imm8, Vector), r(C::Sqrtps_xmm_xmmm128, Vector),
     r(C::Sqrtpd_xmm_xmmm128, Vector), r(C::Cvtdq2ps_xmm_xmmm128, Vector), r(C::Cvtdq2pd_xmm_xmmm64, Vector),
     r(C::Cvtpd2ps_xmm_xmmm128, Vector), r(C::Cvtps2pd_xmm_xmmm64, Vector), r(C::Pmuludq_xmm_xmmm128, Vector),
-    r(C::Cmpps_xmm_xmmm128_imm8, Vector), r(C::Cvttps2dq_xmm_xmmm128, Vector),
+    r(C::Cmpps_xmm_xmmm128_imm8, Vector), r(C::Cmppd_xmm_xmmm128_imm8, Vector), r(C::Cvttps2dq_xmm_xmmm128, Vector),
     // Lane shifts by an immediate or by the count in an xmm register.
     r(C::Psllw_xmm_imm8, Vector), r(C::Psllw_xmm_xmmm128, Vector), r(C::Pslld_xmm_imm8, Vector), r(C::Pslld_xmm_xmmm128, Vector),
     r(C::Psllq_xmm_imm8, Vector), r(C::Psllq_xmm_xmmm128, Vector), r(C::Psrlw_xmm_imm8, Vector), r(C::Psrlw_xmm_xmmm128, Vector),
