@@ -721,12 +721,9 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
             (Loc::Xmm(s), Loc::Xmm(d)) => self.asm.movaps(X[d.0 as usize], X[s.0 as usize])?,
-            (Loc::Xmm(s), Loc::Stack(k)) if self.vcode.wide_sse_slots => {
-                self.asm
-                    .movdqu(xmmword_ptr(rsp + k as i32), X[s.0 as usize])?;
-                // The slot's upper half is written too.
-                self.holds.forget(Loc::Stack(k + 8));
-            }
+            (Loc::Xmm(s), Loc::Stack(k)) if self.vcode.wide_sse_slots => self
+                .asm
+                .movdqu(xmmword_ptr(rsp + k as i32), X[s.0 as usize])?,
             (Loc::Stack(k), Loc::Xmm(d)) if self.vcode.wide_sse_slots => self
                 .asm
                 .movdqu(X[d.0 as usize], xmmword_ptr(rsp + k as i32))?,
@@ -738,7 +735,7 @@ impl<'a> FuncEmitter<'a> {
             }
             _ => unreachable!("regalloc2 moves within one register class, never stack to stack"),
         }
-        self.holds.copy(src, dst);
+        self.holds.apply_move(src, dst, self.vcode.wide_sse_slots);
         self.claim_after(dst);
         Ok(())
     }

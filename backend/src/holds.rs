@@ -79,6 +79,17 @@ impl Holds {
         }
     }
 
+    /// One of regalloc2's moves, as the emitter encodes it: `to` holds what
+    /// `from` holds; with `wide_sse_slots` an SSE spill is 16 bytes and
+    /// overwrites the next 8-byte slot too. The dataflow and the emitter
+    /// both apply moves through here, so their states agree.
+    pub fn apply_move(&mut self, from: Loc, to: Loc, wide_sse_slots: bool) {
+        self.copy(from, to);
+        if let (Loc::Xmm(_), Loc::Stack(k), true) = (from, to, wide_sse_slots) {
+            self.forget(Loc::Stack(k + 8));
+        }
+    }
+
     /// Keep only the vregs `keep` accepts.
     pub fn retain(&mut self, keep: impl Fn(&VReg) -> bool) {
         self.0.retain(|(_, v)| keep(v));
@@ -150,15 +161,11 @@ pub fn block_entries(f: &VCode, out: &Output, spill_base: u32, live: &[Vec<VReg>
         let mut last = None;
         for item in out.block_insts_and_edits(f, block) {
             match item {
-                InstOrEdit::Edit(Edit::Move { from, to }) => {
-                    let to_loc = alloc_loc(*to, spill_base);
-                    h.copy(alloc_loc(*from, spill_base), to_loc);
-                    // A 16-byte SSE spill covers the next 8-byte slot too.
-                    let sse = from.as_reg().is_some_and(|r| r.class() == RegClass::Float);
-                    if let (Loc::Stack(k), true, true) = (to_loc, sse, f.wide_sse_slots) {
-                        h.forget(Loc::Stack(k + 8));
-                    }
-                }
+                InstOrEdit::Edit(Edit::Move { from, to }) => h.apply_move(
+                    alloc_loc(*from, spill_base),
+                    alloc_loc(*to, spill_base),
+                    f.wide_sse_slots,
+                ),
                 InstOrEdit::Inst(inst) => {
                     apply_inst(&mut h, f, out, inst, spill_base);
                     last = Some(inst);
