@@ -697,6 +697,16 @@ fn parse_arg(s: &str, ty: ValType) -> Result<runtime::Val> {
                 .map_err(|_| anyhow!("`{s}` is not an f64"))?
                 .to_bits(),
         ),
+        // As wasmtime takes it: one 128-bit integer, lane 0 in the low bits.
+        ValType::V128 => runtime::Val::V128(
+            match s.strip_prefix("0x") {
+                Some(hex) => u128::from_str_radix(&hex.replace('_', ""), 16),
+                None => s.replace('_', "").parse::<u128>(),
+            }
+            .map_err(|_| {
+                anyhow!("`{s}` is not a v128 (a 128-bit integer, e.g. 0x0000000100000002)")
+            })?,
+        ),
         other => bail!("parameters of type {other:?} cannot be given on the command line"),
     })
 }
@@ -707,6 +717,7 @@ fn format_val(v: &runtime::Val) -> String {
         runtime::Val::I64(x) => x.to_string(),
         runtime::Val::F32(b) => format!("{}", f32::from_bits(*b)),
         runtime::Val::F64(b) => format!("{}", f64::from_bits(*b)),
+        runtime::Val::V128(b) => format!("{b:#034x}"),
         other => format!("{other:?}"),
     }
 }

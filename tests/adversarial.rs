@@ -1554,6 +1554,54 @@ fn stack_result_rows() -> Vec<Row> {
             &[],
             as_m(),
         ),
+        // A v128 result takes two slots (16 bytes at an 8-aligned slot).
+        tampered(
+            control(
+                "control: 16 bytes written over stack result slots 0 and 1",
+                Static,
+                0,
+                b(move |s| {
+                    store_results(s, 3)?;
+                    s.a.movdqu(xmmword_ptr(rbp + 16), xmm0)
+                }),
+            ),
+            &[],
+            as_m(),
+        ),
+        tampered(
+            attack(
+                "16 bytes written over the last stack result slot and past it",
+                "new",
+                "rejected",
+                Static,
+                0,
+                &["v128"],
+                b(move |s| {
+                    store_results(s, 3)?;
+                    s.at("v128")?;
+                    s.a.movdqu(xmmword_ptr(rbp + 32), xmm0)
+                }),
+            ),
+            &[],
+            as_m(),
+        ),
+        tampered(
+            attack(
+                "16 bytes written across stack result slots, misaligned",
+                "new",
+                "rejected",
+                Static,
+                0,
+                &["v128"],
+                b(move |s| {
+                    store_results(s, 3)?;
+                    s.at("v128")?;
+                    s.a.movdqu(xmmword_ptr(rbp + 20), xmm0)
+                }),
+            ),
+            &[],
+            as_m(),
+        ),
         attack(
             "stack result written by a function without any",
             "new",

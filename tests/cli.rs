@@ -676,6 +676,35 @@ fn simd_is_named_unsupported_not_invalid() {
     assert_bad_input(&pccc(&["run", bad.to_str().unwrap()]), "invalid module");
 }
 
+/// v128 parameters and results on the command line, as wasmtime takes and
+/// prints them: one 128-bit integer, lane 0 in the low bits.
+#[test]
+fn v128_arguments_and_results_on_the_command_line() {
+    let dir = scratch("v128");
+    let path = dir.join("v.wat");
+    std::fs::write(
+        &path,
+        "(module (func (export \"add\") (param v128 v128) (result v128) \
+           (i32x4.add (local.get 0) (local.get 1))))",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let o = pccc(&[
+        "run",
+        p,
+        "--invoke",
+        "add",
+        "0x00000001000000020000000300000004",
+        "16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "0x00000001000000020000000300000014");
+    assert_bad_input(
+        &pccc(&["run", p, "--invoke", "add", "0xg", "1"]),
+        "not a v128",
+    );
+}
+
 #[test]
 fn wat_syntax_errors_name_the_file() {
     let dir = scratch("watname");

@@ -594,7 +594,7 @@ impl<'a> FuncEmitter<'a> {
         &mut self,
         label: &mut CodeLabel,
         params_i32: &[bool],
-        params_float: &[bool],
+        params_class: &[pcc::vmctx::ValClass],
     ) -> Result<(), IcedError> {
         let f = self.vcode;
         self.asm.set_label(label)?;
@@ -613,7 +613,7 @@ impl<'a> FuncEmitter<'a> {
             loc: Loc::Gpr(Gpr::R15),
             fact: Fact::HeapBase,
         });
-        let locs = pcc::vmctx::arg_locations(params_float.iter().copied());
+        let locs = pcc::vmctx::arg_locations(params_class.iter().copied());
         for (&is32, loc) in params_i32.iter().zip(locs) {
             if let (true, pcc::vmctx::ArgLoc::Gpr(r)) = (is32, loc) {
                 self.facts.push(PendingFact {
@@ -762,7 +762,9 @@ impl<'a> FuncEmitter<'a> {
             MInst::Args { .. } => {}
             MInst::LoadStackArg { dst, slot } => {
                 let m = qword_ptr(rbp + (16 + 8 * *slot) as i32);
-                if dst.class() == RegClass::Float {
+                if self.vcode.is_v128[dst.vreg()] {
+                    asm.movdqu(X[r(0)], xmmword_ptr(rbp + (16 + 8 * *slot) as i32))?;
+                } else if dst.class() == RegClass::Float {
                     asm.movsd_2(X[r(0)], m)?;
                 } else if self.vcode.is_i32[dst.vreg()] {
                     // A 32-bit load zero-extends whatever the caller left in
@@ -1654,9 +1656,13 @@ impl<'a> FuncEmitter<'a> {
             } => {
                 let (t, d) = (r(0), r(1));
                 asm.mov(R64[t], qword_ptr(r14 + *vmctx_off as i32))?;
-                match size {
-                    Size::S32 => asm.movss(X[d], dword_ptr(R64[t]))?,
-                    Size::S64 => asm.movsd_2(X[d], qword_ptr(R64[t]))?,
+                if self.vcode.is_v128[dst.vreg()] {
+                    asm.movdqu(X[d], xmmword_ptr(R64[t]))?;
+                } else {
+                    match size {
+                        Size::S32 => asm.movss(X[d], dword_ptr(R64[t]))?,
+                        Size::S64 => asm.movsd_2(X[d], qword_ptr(R64[t]))?,
+                    }
                 }
                 defs.push((d, *dst));
             }
@@ -1738,7 +1744,9 @@ impl<'a> FuncEmitter<'a> {
             }
             MInst::StoreFrame { src, off } => {
                 let m = qword_ptr(rsp + *off as i32);
-                if src.class() == RegClass::Float {
+                if self.vcode.is_v128[src.vreg()] {
+                    asm.movdqu(xmmword_ptr(rsp + *off as i32), X[r(0)])?;
+                } else if src.class() == RegClass::Float {
                     asm.movsd_2(m, X[r(0)])?;
                 } else {
                     asm.mov(m, R64[r(0)])?;
@@ -1746,7 +1754,9 @@ impl<'a> FuncEmitter<'a> {
             }
             MInst::StoreStackResult { src, slot } => {
                 let m = qword_ptr(rbp + (16 + 8 * *slot) as i32);
-                if src.class() == RegClass::Float {
+                if self.vcode.is_v128[src.vreg()] {
+                    asm.movdqu(xmmword_ptr(rbp + (16 + 8 * *slot) as i32), X[r(0)])?;
+                } else if src.class() == RegClass::Float {
                     asm.movsd_2(m, X[r(0)])?;
                 } else {
                     asm.mov(m, R64[r(0)])?;
@@ -1754,7 +1764,9 @@ impl<'a> FuncEmitter<'a> {
             }
             MInst::LoadFrame { dst, off } => {
                 let m = qword_ptr(rsp + *off as i32);
-                if dst.class() == RegClass::Float {
+                if self.vcode.is_v128[dst.vreg()] {
+                    asm.movdqu(X[r(0)], xmmword_ptr(rsp + *off as i32))?;
+                } else if dst.class() == RegClass::Float {
                     asm.movsd_2(X[r(0)], m)?;
                 } else if self.vcode.is_i32[dst.vreg()] {
                     // An i32 result: the 32-bit load zero-extends, whatever
@@ -1786,7 +1798,9 @@ impl<'a> FuncEmitter<'a> {
             } => {
                 let (s, t) = (r(0), r(1));
                 asm.mov(R64[t], qword_ptr(r14 + *vmctx_off as i32))?;
-                if src.class() == RegClass::Float {
+                if self.vcode.is_v128[src.vreg()] {
+                    asm.movdqu(xmmword_ptr(R64[t]), X[s])?;
+                } else if src.class() == RegClass::Float {
                     match size {
                         Size::S32 => asm.movss(dword_ptr(R64[t]), X[s])?,
                         Size::S64 => asm.movsd_2(qword_ptr(R64[t]), X[s])?,

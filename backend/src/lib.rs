@@ -144,7 +144,16 @@ pub fn compile_module(module: ModuleIr, opts: &CompileOptions) -> Result<Artifac
         })?;
         let start = asm.instructions().len();
         let params_i32: Vec<bool> = f.sig.params.iter().map(|t| *t == ir::Type::I32).collect();
-        let params_float: Vec<bool> = f.sig.params.iter().map(|t| !t.is_int()).collect();
+        let params_class: Vec<pcc::vmctx::ValClass> = f
+            .sig
+            .params
+            .iter()
+            .map(|t| match t {
+                ir::Type::V128 => pcc::vmctx::ValClass::Vector,
+                t if t.is_int() => pcc::vmctx::ValClass::Int,
+                _ => pcc::vmctx::ValClass::Float,
+            })
+            .collect();
         let mut em = emit::FuncEmitter::new(
             &mut asm,
             &label_copies,
@@ -152,7 +161,7 @@ pub fn compile_module(module: ModuleIr, opts: &CompileOptions) -> Result<Artifac
             &out,
             opts.seed_sign_extending_reloads,
         );
-        em.emit_function(&mut labels[i], &params_i32, &params_float)
+        em.emit_function(&mut labels[i], &params_i32, &params_class)
             .map_err(asm_err)?;
         let (facts, traps) = (std::mem::take(&mut em.facts), std::mem::take(&mut em.traps));
         jump_entries.append(&mut em.jump_entries);

@@ -2,7 +2,7 @@
 //! gets the fact its instruction establishes (32-bit writes zero the upper
 //! half, so every i32 value is `ZEXT32`).
 
-use pcc::vmctx::{arg_locations, result_locations, ArgLoc};
+use pcc::vmctx::{arg_locations, result_locations, stack_results, ArgLoc, ValClass};
 use pcc::{Fact, HeapStrategy, VmCtxLayout, WasmFuncType};
 use regalloc2::{Block as RBlock, RegClass, VReg};
 
@@ -31,6 +31,7 @@ struct Lowerer<'a> {
     params: Vec<Vec<VReg>>,
     facts: Vec<Option<Fact>>,
     is_i32: Vec<bool>,
+    is_v128: Vec<bool>,
     classes: Vec<RegClass>,
     /// IR block → VCode block (None: unreachable, not lowered).
     block_map: Vec<Option<usize>>,
@@ -97,6 +98,7 @@ impl<'a> Lowerer<'a> {
     fn new_vreg(&mut self, class: RegClass) -> VReg {
         self.facts.push(None);
         self.is_i32.push(false);
+        self.is_v128.push(false);
         self.classes.push(class);
         VReg::new(self.facts.len() - 1, class)
     }
@@ -111,18 +113,30 @@ impl<'a> Lowerer<'a> {
         self.new_vreg(RegClass::Float)
     }
 
+    /// How `v` crosses a call.
+    fn val_class(&self, v: VReg) -> ValClass {
+        if self.is_v128[v.vreg()] {
+            ValClass::Vector
+        } else if v.class() == RegClass::Float {
+            ValClass::Float
+        } else {
+            ValClass::Int
+        }
+    }
+
     /// The fixed register (or stack slot) of each call argument.
     fn arg_locs(&self, args: &[VReg]) -> Vec<ArgLoc> {
-        arg_locations(args.iter().map(|v| v.class() == RegClass::Float))
+        arg_locations(args.iter().map(|&v| self.val_class(v)))
     }
 
     /// Each result (of a call, or returned) in a register, with that
     /// register, and each in a slot of the outgoing area, with the slot.
     fn result_locs(&self, vs: &[VReg]) -> (FixedRegs, Vec<(VReg, u32)>) {
         let (mut regs, mut slots) = (vec![], vec![]);
-        for (&v, loc) in vs.iter().zip(result_locations(
-            vs.iter().map(|v| v.class() == RegClass::Float),
-        )) {
+        for (&v, loc) in vs
+            .iter()
+            .zip(result_locations(vs.iter().map(|&v| self.val_class(v))))
+        {
             match loc {
                 ArgLoc::Xmm(x) => regs.push((v, xreg(x.0))),
                 ArgLoc::Gpr(g) => regs.push((v, preg(g.0))),
@@ -141,7 +155,8 @@ impl<'a> Lowerer<'a> {
             .iter()
             .map(|&(dst, k)| MInst::LoadFrame { dst, off: 8 * k })
             .collect();
-        self.call_area = self.call_area.max(8 * slots.len() as u32);
+        let classes: Vec<ValClass> = r.iter().map(|&v| self.val_class(v)).collect();
+        self.call_area = self.call_area.max(8 * stack_results(classes));
         (defs, loads)
     }
 
@@ -892,6 +907,7 @@ impl<'a> Lowerer<'a> {
                 table_off: self.ctx.layout.table(*table),
             }),
             Op::GlobalGet { index, ty } => {
+                // Floats and v128s (the emitter loads all 16 bytes of a v128's cell).
                 if !ty.is_int() {
                     let tmp = self.temp();
                     out.push(MInst::FGlobalGet {
@@ -1310,7 +1326,8 @@ impl<'a> Lowerer<'a> {
                 ArgLoc::Stack(slot) => {
                     let off = 8 * slot;
                     out.push(MInst::StoreFrame { src: v, off });
-                    self.call_area = self.call_area.max(off + 8);
+                    let bytes = if self.is_v128[v.vreg()] { 16 } else { 8 };
+                    self.call_area = self.call_area.max(off + bytes);
                 }
             }
         }
@@ -1662,6 +1679,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         params: vec![vec![]; n],
         facts: vec![None; f.values.len()],
         is_i32: f.values.iter().map(|v| v.ty == Type::I32).collect(),
+        is_v128: f.values.iter().map(|v| v.ty == Type::V128).collect(),
         classes: f
             .values
             .iter()
@@ -1721,6 +1739,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         num_vregs: lw.facts.len(),
         facts: lw.facts,
         is_i32: lw.is_i32,
+        is_v128: lw.is_v128,
         classes: lw.classes,
         debug_labels: vec![],
         call_area: lw.call_area,

@@ -712,6 +712,9 @@ pub struct VCode {
     pub facts: Vec<Option<Fact>>,
     /// Whether each vreg holds an i32 (for the seed-bug switch and facts).
     pub is_i32: Vec<bool>,
+    /// Whether each vreg holds a v128 (all 128 bits of its xmm register
+    /// matter where it crosses a call or lives in a global).
+    pub is_v128: Vec<bool>,
     /// Each vreg's register class (general or SSE).
     pub classes: Vec<RegClass>,
     pub debug_labels: Vec<(VReg, Inst, Inst, u32)>,

@@ -22,18 +22,6 @@ pub struct Parsed<'a> {
     pub global_types: Vec<ValType>,
 }
 
-/// A type that crosses a module boundary as a global. v128 is not one
-/// yet: the global cells are 8 bytes (function types with v128 are refused
-/// where a function or call uses them, `crate::translate`).
-fn boundary_type(t: wasmparser::ValType, what: &str) -> Result<ValType, FrontendError> {
-    match val_type(t)? {
-        ValType::V128 => Err(FrontendError::UnsupportedFeature(format!(
-            "v128 {what} (SIMD values inside functions only, for now)"
-        ))),
-        t => Ok(t),
-    }
-}
-
 pub fn val_type(t: wasmparser::ValType) -> Result<ValType, FrontendError> {
     use wasmparser::ValType as W;
     Ok(match t {
@@ -67,6 +55,7 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, FrontendError>
         Operator::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),
         Operator::RefNull { .. } => ConstExpr::RefNull,
         Operator::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
+        Operator::V128Const { value } => ConstExpr::V128(value.i128() as u128),
         other => {
             return Err(FrontendError::UnsupportedFeature(format!(
                 "constant expression {other:?}"
@@ -139,7 +128,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                                 ImportKind::Func { type_index: t }
                             }
                             TypeRef::Global(g) => {
-                                let ty = boundary_type(g.content_type, "globals")?;
+                                let ty = val_type(g.content_type)?;
                                 global_types.push(ty);
                                 ImportKind::Global {
                                     ty,
@@ -214,7 +203,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
             Payload::GlobalSection(r) => {
                 for g in r {
                     let g = g?;
-                    let ty = boundary_type(g.ty.content_type, "globals")?;
+                    let ty = val_type(g.ty.content_type)?;
                     global_types.push(ty);
                     meta.globals.push(GlobalMeta {
                         ty,

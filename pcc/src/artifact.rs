@@ -76,6 +76,7 @@ pub enum ConstExpr {
     GlobalGet(u32),
     RefNull,
     RefFunc(u32),
+    V128(u128),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

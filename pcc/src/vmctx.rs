@@ -5,9 +5,11 @@
 //! Pinning makes "is the heap base" a property the validator checks once per
 //! function (no write to r15) instead of tracking it through spills.
 //!
-//! Wasm-to-wasm calls: integer arguments in [`INT_ARG_REGS`] then float
-//! arguments in [`FLOAT_ARG_REGS`]; further arguments in 8-byte stack slots
-//! at `[rsp + 8*k]` at the call instruction (the caller's outgoing area);
+//! Wasm-to-wasm calls: integer arguments in [`INT_ARG_REGS`] then float and
+//! v128 arguments (all 128 bits of an xmm register for a v128) in
+//! [`FLOAT_ARG_REGS`]; further arguments in 8-byte stack slots (two
+//! consecutive ones for a v128) at `[rsp + 8*k]` at the call instruction
+//! (the caller's outgoing area);
 //! results in [`INT_RET_REGS`] and [`FLOAT_RET_REGS`] in order, further
 //! results in 8-byte slots of that same outgoing area, which the callee
 //! writes at `[rbp + 16 + 8*k]` before it returns (see [`result_locations`];
@@ -58,29 +60,66 @@ pub const INT_RET_REGS: [Gpr; 9] = [
 /// Float results, in order (the first is [`FLOAT_RET_REG`]).
 pub const FLOAT_RET_REGS: [Xmm; 8] = FLOAT_ARG_REGS;
 
-/// Where each result of a function travels, given which are floats: integers
-/// take [`INT_RET_REGS`] in order, floats [`FLOAT_RET_REGS`], and the rest
-/// the outgoing area's slots in result order (`ArgLoc::Stack(k)`: the callee
-/// writes `[rbp + 16 + 8*k]`, the caller reads `[rsp + 8*k]` after the call).
-/// The backend, the validator and the runtime's entry all use this one
-/// function.
-pub fn result_locations(is_float: impl IntoIterator<Item = bool>) -> Vec<ArgLoc> {
+/// The register class a value travels in across a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValClass {
+    /// A general register or one 8-byte slot.
+    Int,
+    /// The low 32 or 64 bits of an xmm register, or one 8-byte slot.
+    Float,
+    /// All 128 bits of an xmm register, or two consecutive 8-byte slots.
+    Vector,
+}
+
+impl ValClass {
+    fn slots(self) -> u32 {
+        if self == ValClass::Vector {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+impl crate::ValType {
+    pub fn class(self) -> ValClass {
+        match self {
+            crate::ValType::F32 | crate::ValType::F64 => ValClass::Float,
+            crate::ValType::V128 => ValClass::Vector,
+            _ => ValClass::Int,
+        }
+    }
+}
+
+/// Assign registers from `gprs` and `xmms` in order, the rest slots.
+fn assign(classes: impl IntoIterator<Item = ValClass>, gprs: &[Gpr], xmms: &[Xmm]) -> Vec<ArgLoc> {
     let (mut ints, mut floats, mut slots) = (0, 0, 0);
-    is_float
+    classes
         .into_iter()
-        .map(|f| {
-            if f && floats < FLOAT_RET_REGS.len() {
-                floats += 1;
-                ArgLoc::Xmm(FLOAT_RET_REGS[floats - 1])
-            } else if !f && ints < INT_RET_REGS.len() {
+        .map(|c| {
+            if c == ValClass::Int && ints < gprs.len() {
                 ints += 1;
-                ArgLoc::Gpr(INT_RET_REGS[ints - 1])
+                ArgLoc::Gpr(gprs[ints - 1])
+            } else if c != ValClass::Int && floats < xmms.len() {
+                floats += 1;
+                ArgLoc::Xmm(xmms[floats - 1])
             } else {
-                slots += 1;
-                ArgLoc::Stack(slots - 1)
+                slots += c.slots();
+                ArgLoc::Stack(slots - c.slots())
             }
         })
         .collect()
+}
+
+/// Where each result of a function travels, given the results' classes:
+/// integers take [`INT_RET_REGS`] in order, floats and v128s
+/// [`FLOAT_RET_REGS`], and the rest the outgoing area's slots in result
+/// order (`ArgLoc::Stack(k)`: the callee writes `[rbp + 16 + 8*k]`, the
+/// caller reads `[rsp + 8*k]` after the call; a v128 takes slots k and k+1).
+/// The backend, the validator and the runtime's entry all use this one
+/// function.
+pub fn result_locations(classes: impl IntoIterator<Item = ValClass>) -> Vec<ArgLoc> {
+    assign(classes, &INT_RET_REGS, &FLOAT_RET_REGS)
 }
 
 /// How many 8-byte slots of the outgoing area a call of this type uses: its
@@ -88,26 +127,33 @@ pub fn result_locations(is_float: impl IntoIterator<Item = bool>) -> Vec<ArgLoc>
 /// owns this many slots at `[rsp]` when it calls; the callee may read the
 /// first `stack arguments` and write the first `stack results` of them.
 pub fn outgoing_slots(
-    params: impl IntoIterator<Item = bool>,
-    results: impl IntoIterator<Item = bool>,
+    params: impl IntoIterator<Item = ValClass>,
+    results: impl IntoIterator<Item = ValClass>,
 ) -> u32 {
     stack_args(params).max(stack_results(results))
 }
 
-fn in_slots(locs: &[ArgLoc]) -> u32 {
-    locs.iter()
-        .filter(|l| matches!(l, ArgLoc::Stack(_)))
-        .count() as u32
+fn in_slots(
+    classes: impl IntoIterator<Item = ValClass>,
+    locs: fn(Vec<ValClass>) -> Vec<ArgLoc>,
+) -> u32 {
+    let classes: Vec<ValClass> = classes.into_iter().collect();
+    locs(classes.clone())
+        .iter()
+        .zip(&classes)
+        .filter(|(l, _)| matches!(l, ArgLoc::Stack(_)))
+        .map(|(_, c)| c.slots())
+        .sum()
 }
 
-/// How many arguments of a function type travel in stack slots.
-pub fn stack_args(params: impl IntoIterator<Item = bool>) -> u32 {
-    in_slots(&arg_locations(params))
+/// How many 8-byte slots a function type's stack arguments take.
+pub fn stack_args(params: impl IntoIterator<Item = ValClass>) -> u32 {
+    in_slots(params, arg_locations)
 }
 
-/// How many results of a function type travel in stack slots.
-pub fn stack_results(results: impl IntoIterator<Item = bool>) -> u32 {
-    in_slots(&result_locations(results))
+/// How many 8-byte slots a function type's stack results take.
+pub fn stack_results(results: impl IntoIterator<Item = ValClass>) -> u32 {
+    in_slots(results, result_locations)
 }
 
 /// Where one argument of a wasm-to-wasm call travels.
@@ -115,31 +161,17 @@ pub fn stack_results(results: impl IntoIterator<Item = bool>) -> u32 {
 pub enum ArgLoc {
     Gpr(Gpr),
     Xmm(Xmm),
-    /// The k-th 8-byte slot of the outgoing area, `[rsp + 8*k]` at the call.
+    /// The k-th 8-byte slot of the outgoing area, `[rsp + 8*k]` at the call
+    /// (and the (k+1)-th too for a v128).
     Stack(u32),
 }
 
-/// The calling convention's assignment of arguments, given which of them
-/// are floats: integers take [`INT_ARG_REGS`] in order, floats
+/// The calling convention's assignment of arguments, given their classes:
+/// integers take [`INT_ARG_REGS`] in order, floats and v128s
 /// [`FLOAT_ARG_REGS`], and the rest go to stack slots in argument order.
 /// The backend and the runtime's entry both use this one function.
-pub fn arg_locations(is_float: impl IntoIterator<Item = bool>) -> Vec<ArgLoc> {
-    let (mut ints, mut floats, mut slots) = (0, 0, 0);
-    is_float
-        .into_iter()
-        .map(|f| {
-            if !f && ints < INT_ARG_REGS.len() {
-                ints += 1;
-                ArgLoc::Gpr(INT_ARG_REGS[ints - 1])
-            } else if f && floats < FLOAT_ARG_REGS.len() {
-                floats += 1;
-                ArgLoc::Xmm(FLOAT_ARG_REGS[floats - 1])
-            } else {
-                slots += 1;
-                ArgLoc::Stack(slots - 1)
-            }
-        })
-        .collect()
+pub fn arg_locations(classes: impl IntoIterator<Item = ValClass>) -> Vec<ArgLoc> {
+    assign(classes, &INT_ARG_REGS, &FLOAT_ARG_REGS)
 }
 
 /// Registers a call to compiled code or to the host may change.
@@ -370,13 +402,14 @@ mod tests {
     fn results_past_the_registers_take_slots_in_result_order() {
         // 10 ints and 9 floats, interleaved: the 10th int and the 9th float
         // are the first two slots, in the order the results come.
+        let (i, f) = (ValClass::Int, ValClass::Float);
         let mut ty = vec![];
         for _ in 0..9 {
-            ty.push(false);
-            ty.push(true);
+            ty.push(i);
+            ty.push(f);
         }
-        ty.push(true);
-        ty.push(false);
+        ty.push(f);
+        ty.push(i);
         let locs = result_locations(ty.iter().copied());
         assert_eq!(locs[0], ArgLoc::Gpr(Gpr::RAX));
         assert_eq!(locs[1], ArgLoc::Xmm(Xmm(0)));
@@ -385,7 +418,26 @@ mod tests {
         assert_eq!(locs[18], ArgLoc::Stack(1), "the 10th float");
         assert_eq!(locs[19], ArgLoc::Stack(2), "the 10th int");
         assert_eq!(stack_results(ty.iter().copied()), 3);
-        assert_eq!(outgoing_slots([false; 8], ty.iter().copied()), 3);
-        assert_eq!(outgoing_slots([false; 12], [false]), 6);
+        assert_eq!(outgoing_slots([i; 8], ty.iter().copied()), 3);
+        assert_eq!(outgoing_slots([i; 12], [i]), 6);
+    }
+
+    #[test]
+    fn a_v128_takes_an_xmm_register_or_two_slots() {
+        let (i, f, v) = (ValClass::Int, ValClass::Float, ValClass::Vector);
+        // 7 floats fill xmm0..xmm6, the first v128 takes xmm7, the second
+        // slots 0 and 1, the float after it slot 2, the int a register.
+        let mut ty = vec![f; 7];
+        ty.extend([v, v, f, i]);
+        let locs = arg_locations(ty.iter().copied());
+        assert_eq!(locs[7], ArgLoc::Xmm(Xmm(7)));
+        assert_eq!(locs[8], ArgLoc::Stack(0));
+        assert_eq!(locs[9], ArgLoc::Stack(2));
+        assert_eq!(locs[10], ArgLoc::Gpr(Gpr::RDI));
+        assert_eq!(stack_args(ty.iter().copied()), 3);
+        let res = [v; 10];
+        assert_eq!(result_locations(res)[9], ArgLoc::Stack(2));
+        assert_eq!(stack_results(res), 4);
+        assert_eq!(outgoing_slots(ty, res), 4);
     }
 }

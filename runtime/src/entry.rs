@@ -25,17 +25,17 @@ pub struct EntryFrame {
     pub ret: u64,              // 96
     pub saved_rsp: u64,        // 104: written by pccc_enter
     pub prev: *mut EntryFrame, // 112: the enclosing entry, for nesting
-    pub float_args: [u64; 8],  // 120..184: xmm0..xmm7
-    pub float_ret: u64,        // 184: xmm0 on return
-    pub int_rets: [u64; 9],    // 192..264: INT_RET_REGS on return
-    pub float_rets: [u64; 8],  // 264..328: xmm0..xmm7 on return
+    /// xmm0..xmm7, all 16 bytes (a v128 argument uses them all).
+    pub float_args: [[u64; 2]; 8], // 120..248
+    pub int_rets: [u64; 9],    // 248..320: INT_RET_REGS on return
+    pub float_rets: [[u64; 2]; 8], // 320..448: xmm0..xmm7 on return
     /// rsp at the call into compiled code, written by pccc_enter: the
     /// frames above it are the runtime's (host_call keeps off them).
-    pub call_sp: u64, // 328
+    pub call_sp: u64, // 448
     /// Where to copy the results left in the outgoing area (`nrets` 8-byte
     /// slots at the callee's `[rbp + 16]`), before the area is given up.
-    pub stack_rets: u64, // 336: *mut u64
-    pub nrets: u64,            // 344
+    pub stack_rets: u64, // 456: *mut u64
+    pub nrets: u64,            // 464
 }
 
 std::arch::global_asm!(
@@ -70,7 +70,7 @@ std::arch::global_asm!(
     "inc rdx",
     "jmp 2b",
     "3:",
-    "mov [rdi + 328], rsp",
+    "mov [rdi + 448], rsp",
     "mov r14, [rdi + 8]",
     "mov r15, [rdi + 16]",
     "mov rax, [rdi]",
@@ -79,14 +79,14 @@ std::arch::global_asm!(
     "mov rcx, [rdi + 56]",
     "mov r8, [rdi + 64]",
     "mov r9, [rdi + 72]",
-    "movq xmm0, [rdi + 120]",
-    "movq xmm1, [rdi + 128]",
-    "movq xmm2, [rdi + 136]",
-    "movq xmm3, [rdi + 144]",
-    "movq xmm4, [rdi + 152]",
-    "movq xmm5, [rdi + 160]",
-    "movq xmm6, [rdi + 168]",
-    "movq xmm7, [rdi + 176]",
+    "movdqu xmm0, [rdi + 120]",
+    "movdqu xmm1, [rdi + 136]",
+    "movdqu xmm2, [rdi + 152]",
+    "movdqu xmm3, [rdi + 168]",
+    "movdqu xmm4, [rdi + 184]",
+    "movdqu xmm5, [rdi + 200]",
+    "movdqu xmm6, [rdi + 216]",
+    "movdqu xmm7, [rdi + 232]",
     // No host value reaches compiled code in a register it may store to
     // its memory: the callee-saved ones it receives as "the caller's".
     "xor ebx, ebx",
@@ -101,28 +101,27 @@ std::arch::global_asm!(
     // rdi is a result register: address the frame through rbx (restored below).
     "mov rbx, [rbp]",
     "mov [rbx + 96], rax",
-    "movq [rbx + 184], xmm0",
-    "mov [rbx + 192], rax",
-    "mov [rbx + 200], rdx",
-    "mov [rbx + 208], rcx",
-    "mov [rbx + 216], rsi",
-    "mov [rbx + 224], rdi",
-    "mov [rbx + 232], r8",
-    "mov [rbx + 240], r9",
-    "mov [rbx + 248], r10",
-    "mov [rbx + 256], r11",
-    "movq [rbx + 264], xmm0",
-    "movq [rbx + 272], xmm1",
-    "movq [rbx + 280], xmm2",
-    "movq [rbx + 288], xmm3",
-    "movq [rbx + 296], xmm4",
-    "movq [rbx + 304], xmm5",
-    "movq [rbx + 312], xmm6",
-    "movq [rbx + 320], xmm7",
+    "mov [rbx + 248], rax",
+    "mov [rbx + 256], rdx",
+    "mov [rbx + 264], rcx",
+    "mov [rbx + 272], rsi",
+    "mov [rbx + 280], rdi",
+    "mov [rbx + 288], r8",
+    "mov [rbx + 296], r9",
+    "mov [rbx + 304], r10",
+    "mov [rbx + 312], r11",
+    "movdqu [rbx + 320], xmm0",
+    "movdqu [rbx + 336], xmm1",
+    "movdqu [rbx + 352], xmm2",
+    "movdqu [rbx + 368], xmm3",
+    "movdqu [rbx + 384], xmm4",
+    "movdqu [rbx + 400], xmm5",
+    "movdqu [rbx + 416], xmm6",
+    "movdqu [rbx + 432], xmm7",
     // The stack results, while rsp still covers the outgoing area (a signal
     // handler on this stack would clobber what lies below rsp).
-    "mov rcx, [rbx + 344]",
-    "mov rsi, [rbx + 336]",
+    "mov rcx, [rbx + 464]",
+    "mov rsi, [rbx + 456]",
     "xor edx, edx",
     "4:",
     "cmp rdx, rcx",
@@ -182,3 +181,17 @@ pub unsafe fn enter(frame: &mut EntryFrame) -> Result<(), u32> {
         Err(code)
     }
 }
+
+// The assembly above addresses these fields by offset.
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(EntryFrame, int_args) == 32);
+    assert!(offset_of!(EntryFrame, nstack) == 80);
+    assert!(offset_of!(EntryFrame, prev) == 112);
+    assert!(offset_of!(EntryFrame, float_args) == 120);
+    assert!(offset_of!(EntryFrame, int_rets) == 248);
+    assert!(offset_of!(EntryFrame, float_rets) == 320);
+    assert!(offset_of!(EntryFrame, call_sp) == 448);
+    assert!(offset_of!(EntryFrame, stack_rets) == 456);
+    assert!(offset_of!(EntryFrame, nrets) == 464);
+};

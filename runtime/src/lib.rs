@@ -32,6 +32,8 @@ pub enum Val {
     /// A function reference's handle (see `func_handle`), or null.
     FuncRef(Option<u64>),
     ExternRef(Option<u32>),
+    /// A v128's 16 bytes, little-endian (lane 0 in the low bits).
+    V128(u128),
 }
 
 impl Val {
@@ -43,12 +45,31 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::V128(_) => ValType::V128,
+        }
+    }
+
+    /// The 16-byte encoding (an xmm register, a global's cell, two stack
+    /// slots); all but a v128 use only its low 8 bytes (the 8-byte slot
+    /// encoding: i32 zero-extended, floats as bits).
+    fn to_bits(self) -> u128 {
+        match self {
+            Val::V128(b) => b,
+            v => v.to_slot() as u128,
+        }
+    }
+
+    fn from_bits(ty: ValType, b: u128) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(b),
+            t => Val::from_slot(t, b as u64),
         }
     }
 
     /// The 8-byte slot encoding (i32 zero-extended, floats as bits).
     fn to_slot(self) -> u64 {
         match self {
+            Val::V128(b) => b as u64,
             Val::I32(x) => x as u32 as u64,
             Val::I64(x) => x as u64,
             Val::F32(b) => b as u64,
@@ -567,18 +588,21 @@ fn wasm_stack() -> Option<(usize, usize)> {
     })
 }
 
-fn eval_const(e: &ConstExpr, globals: &[GlobalSlot]) -> u64 {
+/// A constant's 16 bytes, as a global's cell holds them (low half first).
+fn eval_const(e: &ConstExpr, globals: &[GlobalSlot]) -> [u64; 2] {
+    let low = |v: u64| [v, 0];
     match *e {
-        ConstExpr::I32(v) => v as u32 as u64,
-        ConstExpr::I64(v) => v as u64,
-        ConstExpr::F32(b) => b as u64,
-        ConstExpr::F64(b) => b,
+        ConstExpr::I32(v) => low(v as u32 as u64),
+        ConstExpr::I64(v) => low(v as u64),
+        ConstExpr::F32(b) => low(b as u64),
+        ConstExpr::F64(b) => low(b),
+        ConstExpr::V128(b) => [b as u64, (b >> 64) as u64],
         ConstExpr::GlobalGet(i) => globals
             .get(i as usize)
-            .map_or(0, |g| g.0 .0.lock().expect("global")[0]),
-        ConstExpr::RefNull => 0,
+            .map_or([0, 0], |g| **g.0 .0.lock().expect("global")),
+        ConstExpr::RefNull => low(0),
         // Resolved once the instance exists (see Instance::new).
-        ConstExpr::RefFunc(_) => 0,
+        ConstExpr::RefFunc(_) => low(0),
     }
 }
 
@@ -712,11 +736,7 @@ impl Instance {
         }
         for g in &meta.globals {
             let v = eval_const(&g.init, &globals);
-            globals.push((
-                Arc::new(Shared(Mutex::new(Box::new([v, 0])))),
-                g.ty,
-                g.mutable,
-            ));
+            globals.push((Arc::new(Shared(Mutex::new(Box::new(v)))), g.ty, g.mutable));
         }
         let mut vmctx = vec![0u64; layout.size() as usize / 8].into_boxed_slice();
         vmctx[VmCtxLayout::HEAP_BASE as usize / 8] = heap_base;
@@ -793,7 +813,7 @@ impl Instance {
             let SegmentMode::Active { index, offset } = &seg.mode else {
                 continue;
             };
-            let off = eval_const(offset, &self.0.globals) as u32 as u64;
+            let off = eval_const(offset, &self.0.globals)[0] as u32 as u64;
             let table = self.0.tables.get(*index as usize).ok_or_else(|| {
                 InstantiateError::Runtime(RuntimeError::Inconsistent(format!(
                     "element segment for missing table {index}"
@@ -827,7 +847,7 @@ impl Instance {
             {
                 *d = true;
             }
-            let off = eval_const(offset, &self.0.globals) as u32 as u64;
+            let off = eval_const(offset, &self.0.globals)[0] as u32 as u64;
             let ok = self
                 .0
                 .memory
@@ -964,8 +984,8 @@ impl Instance {
             .iter()
             .find(|e| e.name == name && e.kind == ExportKind::Global)?;
         let (cell, ty, _) = self.0.globals.get(e.index as usize)?;
-        let v = cell.0.lock().ok()?[0];
-        Some(Val::from_slot(*ty, v))
+        let v = **cell.0.lock().ok()?;
+        Some(Val::from_bits(*ty, v[0] as u128 | (v[1] as u128) << 64))
     }
 
     /// Call function `index` (function index space) with `args`.
@@ -984,24 +1004,13 @@ impl Instance {
         if index < nimp {
             return call_func_ref(self.0.funcs.get(index as usize).ok_or_else(bad)?, args);
         }
-        if ty
-            .params
-            .iter()
-            .chain(&ty.results)
-            .any(|t| *t == ValType::V128)
-        {
-            return Err(RunError::Unsupported("v128 parameters or results".into()));
-        }
         let f = meta.funcs.get((index - nimp) as usize).ok_or_else(bad)?;
-        let is_float = |t: &ValType| matches!(t, ValType::F32 | ValType::F64);
-        let result_locs = result_locations(ty.results.iter().map(is_float));
+        let class = |t: &ValType| t.class();
+        let result_locs = result_locations(ty.results.iter().map(class));
         let mut int_args = [0u64; 6];
-        let mut float_args = [0u64; 8];
+        let mut float_args = [[0u64; 2]; 8];
         let mut stack_args = vec![];
-        for (a, loc) in args
-            .iter()
-            .zip(arg_locations(ty.params.iter().map(is_float)))
-        {
+        for (a, loc) in args.iter().zip(arg_locations(ty.params.iter().map(class))) {
             match loc {
                 ArgLoc::Gpr(r) => {
                     let i = INT_ARG_REGS
@@ -1010,13 +1019,22 @@ impl Instance {
                         .expect("an argument register");
                     int_args[i] = a.to_slot();
                 }
-                ArgLoc::Xmm(x) => float_args[x.0 as usize] = a.to_slot(),
-                ArgLoc::Stack(_) => stack_args.push(a.to_slot()),
+                ArgLoc::Xmm(x) => {
+                    let b = a.to_bits();
+                    float_args[x.0 as usize] = [b as u64, (b >> 64) as u64];
+                }
+                ArgLoc::Stack(_) => {
+                    let b = a.to_bits();
+                    stack_args.push(b as u64);
+                    if a.ty() == ValType::V128 {
+                        stack_args.push((b >> 64) as u64);
+                    }
+                }
             }
         }
         // The outgoing area holds the stack arguments before the call and
         // the stack results after it: as many slots as the larger.
-        let nrets = stack_results(ty.results.iter().map(is_float)) as usize;
+        let nrets = stack_results(ty.results.iter().map(class)) as usize;
         let mut stack_rets = vec![0u64; nrets];
         stack_args.resize(stack_args.len().max(nrets), 0);
         let nested = !entry::INNERMOST.with(|c| c.get()).is_null();
@@ -1037,9 +1055,8 @@ impl Instance {
             saved_rsp: 0,
             prev: std::ptr::null_mut(),
             float_args,
-            float_ret: 0,
             int_rets: [0; 9],
-            float_rets: [0; 8],
+            float_rets: [[0; 2]; 8],
             call_sp: 0,
             stack_rets: stack_rets.as_mut_ptr() as u64,
             nrets: nrets as u64,
@@ -1051,15 +1068,19 @@ impl Instance {
                 .iter()
                 .zip(result_locs)
                 .map(|(t, loc)| {
+                    let pair = |[lo, hi]: [u64; 2]| lo as u128 | (hi as u128) << 64;
                     let bits = match loc {
                         ArgLoc::Gpr(r) => {
                             let k = INT_RET_REGS.iter().position(|&g| g == r);
-                            frame.int_rets[k.expect("a result register")]
+                            frame.int_rets[k.expect("a result register")] as u128
                         }
-                        ArgLoc::Xmm(x) => frame.float_rets[x.0 as usize],
-                        ArgLoc::Stack(k) => stack_rets[k as usize],
+                        ArgLoc::Xmm(x) => pair(frame.float_rets[x.0 as usize]),
+                        ArgLoc::Stack(k) if *t == ValType::V128 => {
+                            pair([stack_rets[k as usize], stack_rets[k as usize + 1]])
+                        }
+                        ArgLoc::Stack(k) => stack_rets[k as usize] as u128,
                     };
-                    Val::from_slot(*t, bits)
+                    Val::from_bits(*t, bits)
                 })
                 .collect()),
             Err(code) => {

@@ -14,6 +14,7 @@ pub enum Value {
     F64(u64),
     FuncRef { null: bool },
     ExternRef { null: bool },
+    V128(u128),
 }
 
 /// What one invocation did (instantiation included: a fresh instance per

@@ -113,6 +113,7 @@ fn to_wasmi(v: &Value) -> Val {
         // Only null references are passed.
         Value::FuncRef { .. } => Val::default_for_ty(ValType::FuncRef),
         Value::ExternRef { .. } => Val::default_for_ty(ValType::ExternRef),
+        Value::V128(b) => Val::V128(wasmi::V128::from(b)),
     }
 }
 
@@ -124,7 +125,7 @@ fn from_wasmi(v: &Val) -> Value {
         Val::F64(x) => Value::F64(x.to_bits()),
         Val::FuncRef(r) => Value::FuncRef { null: r.is_null() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_null() },
-        Val::V128(_) => unreachable!("SIMD is not generated"),
+        Val::V128(v) => Value::V128(v.as_u128()),
     }
 }
 

@@ -97,6 +97,7 @@ fn to_pccc(v: &Value) -> Val {
         Value::F64(b) => Val::F64(b),
         Value::FuncRef { .. } => Val::FuncRef(None),
         Value::ExternRef { .. } => Val::ExternRef(None),
+        Value::V128(b) => Val::V128(b),
     }
 }
 
@@ -108,5 +109,6 @@ fn from_pccc(v: &Val) -> Value {
         Val::F64(b) => Value::F64(b),
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
+        Val::V128(b) => Value::V128(b),
     }
 }

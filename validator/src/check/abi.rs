@@ -11,7 +11,7 @@ impl<'a> Func<'a> {
         for (p, loc) in ty
             .params
             .iter()
-            .zip(arg_locations(ty.params.iter().map(|t| t.is_float())))
+            .zip(arg_locations(ty.params.iter().map(|t| t.class())))
         {
             if let (ValType::I32, ArgLoc::Gpr(r)) = (p, loc) {
                 s.set(r.0, AVal::Num(0, U32_MAX));
@@ -118,7 +118,7 @@ impl<'a> Func<'a> {
             for r in i32_result_regs(ty) {
                 s.set(r, AVal::Num(0, U32_MAX));
             }
-            let written = 8 * stack_results(ty.results.iter().map(|t| t.is_float()));
+            let written = 8 * stack_results(ty.results.iter().map(|t| t.class()));
             s.slots.retain(|&k, _| k >= written);
         };
         match (insn.op0_kind(), mem) {
@@ -204,8 +204,8 @@ impl<'a> Func<'a> {
     /// Without them the callee's result stores would land on this frame's
     /// saved rbp and return address.
     fn check_outgoing_area(&mut self, i: usize, s: &State, ty: &WasmFuncType) -> bool {
-        let floats = |ts: &[ValType]| ts.iter().map(|t| t.is_float()).collect::<Vec<_>>();
-        let need = 8 * u64::from(outgoing_slots(floats(&ty.params), floats(&ty.results)));
+        let classes = |ts: &[ValType]| ts.iter().map(|t| t.class()).collect::<Vec<_>>();
+        let need = 8 * u64::from(outgoing_slots(classes(&ty.params), classes(&ty.results)));
         if s.stack != Stack::Body || need > u64::from(self.frame) {
             self.reject(
                 i,
@@ -283,7 +283,7 @@ impl<'a> Func<'a> {
 /// The registers of a function type's i32 results, by the ABI's result
 /// assignment (those in stack slots are the caller's 32-bit loads).
 pub(super) fn i32_result_regs(ty: &WasmFuncType) -> Vec<u8> {
-    let locs = result_locations(ty.results.iter().map(|t| t.is_float()));
+    let locs = result_locations(ty.results.iter().map(|t| t.class()));
     ty.results
         .iter()
         .zip(locs)

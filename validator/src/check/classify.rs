@@ -59,12 +59,13 @@ impl<'a> Func<'a> {
         // before it returns). Every caller owns `outgoing_slots` of the type
         // there: checked at each call (`call`), provided by the runtime's entry.
         if b == RBP && index.is_none() {
-            let nargs = stack_args(self.ty.params.iter().map(|t| t.is_float())) as i64;
-            let nres = stack_results(self.ty.results.iter().map(|t| t.is_float())) as i64;
-            let k = (disp - 16) / 8;
-            if disp >= 16 && (disp - 16) % 8 == 0 && size <= 8 && k < nargs.max(nres) {
+            let nargs = 8 * stack_args(self.ty.params.iter().map(|t| t.class())) as i64;
+            let nres = 8 * stack_results(self.ty.results.iter().map(|t| t.class())) as i64;
+            let end = disp - 16 + size as i64;
+            // 8-byte aligned: a slot or (a v128's) two, never part of one.
+            if disp >= 16 && (disp - 16) % 8 == 0 && size <= 16 && end <= nargs.max(nres) {
                 ck.counts.stack += 1;
-                if write && k >= nres {
+                if write && end > nres {
                     return read_only(self, Mem::StackSlot);
                 }
                 return Some(Mem::StackSlot);
@@ -133,7 +134,7 @@ impl<'a> Func<'a> {
                 ck.counts.vmctx += 1;
                 read_only(self, Mem::ForeignVm(id))
             }
-            (AVal::Global(g), None) if disp == 0 && size <= 8 => {
+            (AVal::Global(g), None) if disp == 0 && size <= VmCtxLayout::GLOBAL_CELL_SIZE => {
                 ck.counts.global += 1;
                 if write && !self.global_mutable(g) {
                     self.reject(i, format!("write to immutable global {g}"));
