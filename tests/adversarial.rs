@@ -1181,6 +1181,28 @@ fn rows() -> Vec<Row> {
         &["export", "99"],
         Box::new(|j, _| j.metadata.exports[0].index = 99),
     ));
+    // The runtime's entry puts a type's stack values below its rsp without
+    // a check: 600,000 v128 results would reach past the wasm stack's guard
+    // (found by review, seen accepted and crashing `pccc run`).
+    rows.push(tampered(
+        attack(
+            "a type with 600,000 v128 results",
+            "new",
+            "accepted",
+            Static,
+            0,
+            &[],
+            b(rel),
+        ),
+        &["results", "limit"],
+        Box::new(|j, _| {
+            j.metadata.types.push(pcc::WasmFuncType {
+                params: vec![pcc::ValType::I32],
+                results: vec![pcc::ValType::V128; 600_000],
+            });
+            j.metadata.funcs[F as usize].type_index = j.metadata.types.len() as u32 - 1;
+        }),
+    ));
     rows.push(tampered(
         attack("import thunk 99", "new", "accepted", Static, 0, &[], b(rel)),
         &["thunk", "99"],

@@ -21,6 +21,10 @@ pub const MAX_TYPES: usize = 1_000_000;
 pub const MAX_FUNCS: usize = 1_000_000;
 pub const MAX_GLOBALS: usize = 1_000_000;
 pub const MAX_TABLES: usize = 100_000;
+/// Parameters and results of one function type (wasmparser's limits): the
+/// runtime's entry puts a type's stack values on the wasm stack, so their
+/// number must be small next to its guard and reserve.
+pub const MAX_TYPE_VALUES: usize = 1000;
 pub const MAX_TABLE_ELEMS: u64 = 10_000_000;
 
 /// `Ok` if `meta` is consistent with itself and with a `.text` of
@@ -35,6 +39,16 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
         ConstExpr::RefFunc(f) => func(what, f),
         _ => Ok(()),
     };
+
+    for (i, t) in meta.types.iter().enumerate() {
+        for (what, len) in [("parameters", t.params.len()), ("results", t.results.len())] {
+            if len > MAX_TYPE_VALUES {
+                return Err(format!(
+                    "types[{i}]: {len} {what} exceed the limit of {MAX_TYPE_VALUES}"
+                ));
+            }
+        }
+    }
 
     let mut memories = 0;
     for (i, imp) in meta.imports.iter().enumerate() {

@@ -185,7 +185,13 @@ pub unsafe fn enter(frame: &mut EntryFrame) -> Result<(), u32> {
 // The assembly above addresses these fields by offset.
 const _: () = {
     use std::mem::offset_of;
+    assert!(offset_of!(EntryFrame, vmctx) == 8);
+    assert!(offset_of!(EntryFrame, heap_base) == 16);
+    assert!(offset_of!(EntryFrame, stack_top) == 24);
     assert!(offset_of!(EntryFrame, int_args) == 32);
+    assert!(offset_of!(EntryFrame, stack_args) == 88);
+    assert!(offset_of!(EntryFrame, ret) == 96);
+    assert!(offset_of!(EntryFrame, saved_rsp) == 104);
     assert!(offset_of!(EntryFrame, nstack) == 80);
     assert!(offset_of!(EntryFrame, prev) == 112);
     assert!(offset_of!(EntryFrame, float_args) == 120);

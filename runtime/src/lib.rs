@@ -88,7 +88,10 @@ impl Val {
             ValType::F32 => Val::F32(s as u32),
             ValType::F64 => Val::F64(s),
             ValType::FuncRef => Val::FuncRef((s != 0).then_some(s)),
-            _ => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
+            ValType::ExternRef => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
+            // Only its low half fits a slot (imports of v128 functions are
+            // refused at instantiation).
+            ValType::V128 => Val::V128(s as u128),
         }
     }
 }
@@ -635,6 +638,18 @@ impl Instance {
                     if f.ty() != *want {
                         return Err(bad(format!("expected {want:?}, found {:?}", f.ty())));
                     }
+                    // Host calls pass 8-byte slots (the frontend refuses
+                    // calls of such imports; a tampered artifact may not).
+                    if want
+                        .params
+                        .iter()
+                        .chain(&want.results)
+                        .any(|t| *t == ValType::V128)
+                    {
+                        return Err(InstantiateError::Unsupported(
+                            "v128 parameters or results of an imported function".into(),
+                        ));
+                    }
                     funcs.push(f.clone());
                 }
                 (
@@ -1040,6 +1055,16 @@ impl Instance {
         let nested = !entry::INNERMOST.with(|c| c.get()).is_null();
         let (stack_base, stack_top) =
             wasm_stack().ok_or_else(|| RunError::Unsupported("cannot map a wasm stack".into()))?;
+        // A nested entry (a host function calling back in) runs on the wasm
+        // stack: its stack values must fit above the guard, with room left
+        // for the host frames (pccc_enter does not check).
+        if nested {
+            let here = &stack_top as *const usize as usize;
+            let need = 8 * stack_args.len() + HOST_STACK_RESERVE as usize / 2;
+            if here.saturating_sub(need) < stack_base + STACK_GUARD {
+                return Err(RunError::Trap(TrapCode::StackOverflow));
+            }
+        }
         let limit = (stack_base + STACK_GUARD) as u64 + HOST_STACK_RESERVE;
         let vmctx = self.0.vmctx.as_ptr() as *mut u64;
         unsafe { *vmctx.add(VmCtxLayout::STACK_LIMIT as usize / 8) = limit };
