@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::cache::VerifyCache;
+
 /// What became of one artifact.
 pub enum Verdict {
     Accepted(validator::Report),
@@ -54,8 +56,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Verify the artifact at `path` (`-`: stdin).
-pub fn verify_one(path: &Path) -> Verdict {
+/// Verify the artifact at `path` (`-`: stdin); if accepted, record the
+/// bytes just verified in `cache`.
+pub fn verify_one(path: &Path, cache: Option<&VerifyCache>) -> Verdict {
     let read = if crate::driver::is_stdio(path) {
         let mut v = vec![];
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map(|_| v)
@@ -67,7 +70,12 @@ pub fn verify_one(path: &Path) -> Verdict {
         Err(e) => return Verdict::BadInput(format!("cannot read: {e}")),
     };
     match validator::verify(&bytes) {
-        Ok(r) if r.accepted() => Verdict::Accepted(r),
+        Ok(r) if r.accepted() => {
+            if let Some(Err(e)) = cache.map(|c| c.record(&bytes)) {
+                eprintln!("warning: cannot record the verification in the cache: {e}");
+            }
+            Verdict::Accepted(r)
+        }
         Ok(r) => Verdict::Rejected(r),
         Err(e) => Verdict::BadInput(format!("not a pccc artifact: {e}")),
     }
@@ -76,7 +84,7 @@ pub fn verify_one(path: &Path) -> Verdict {
 /// Verify every artifact on `jobs` threads (0: rayon's default, one per
 /// CPU), with a progress bar on an interactive stderr. The caller caps
 /// `jobs`: a pool of thousands of threads would only thrash.
-pub fn verify_all(paths: &[PathBuf], jobs: usize) -> Vec<Outcome> {
+pub fn verify_all(paths: &[PathBuf], jobs: usize, cache: Option<&VerifyCache>) -> Vec<Outcome> {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new(paths.len() as u64)
     } else {
@@ -91,7 +99,7 @@ pub fn verify_all(paths: &[PathBuf], jobs: usize) -> Vec<Outcome> {
         paths
             .par_iter()
             .map(|p| {
-                let verdict = verify_one(p);
+                let verdict = verify_one(p, cache);
                 bar.inc(1);
                 Outcome {
                     path: p.clone(),
@@ -196,9 +204,10 @@ pub fn run(
     jobs: usize,
     json: bool,
     report_json: impl Fn(&validator::Report) -> serde_json::Value,
+    cache: Option<&VerifyCache>,
 ) -> Vec<Outcome> {
     let start = Instant::now();
-    let outcomes = verify_all(paths, jobs);
+    let outcomes = verify_all(paths, jobs, cache);
     for o in &outcomes {
         if json {
             println!("{}", json_line(o, &report_json));

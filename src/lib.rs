@@ -3,6 +3,7 @@
 //! workspace crates (`frontend`, `backend`, `validator`, `runtime`, `pcc`).
 
 pub mod artifact_tool;
+pub mod cache;
 pub mod disasm;
 pub mod driver;
 pub mod gate;

@@ -72,9 +72,14 @@ enum Command {
         /// Heap sandboxing strategy.
         #[arg(long, value_enum, default_value = "static")]
         heap: HeapArg,
-        /// Validate the machine code and write the artifact only if it is accepted.
+        /// Validate the machine code and write the artifact only if it is
+        /// accepted (recorded in the verification cache: `pccc run` of it
+        /// then does not verify again).
         #[arg(long)]
         verify: bool,
+        /// Do not record the verification in the cache.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Prove artifacts' heap accesses sandboxed: exit 0 accepted, 1 rejected, 2 bad input.
     #[command(
@@ -97,11 +102,16 @@ enum Command {
         /// facts of their registers, and the chain that produced its index.
         #[arg(long)]
         explain: bool,
+        /// Do not record accepted artifacts in the verification cache.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Run an exported function (--invoke) or a WASI command's `_start`.
     ///
     /// The input is a module (.wasm/.wat, compiled in memory) or an artifact;
-    /// either is verified before it runs.
+    /// either is verified before it runs, but for an artifact whose exact
+    /// bytes this pccc accepted before (the verification cache; --no-cache
+    /// verifies anyway).
     #[command(after_help = "Examples:\n  pccc run fib.wat --invoke fib 20\n  \
                             pccc run app.o --dir data -- --verbose input.txt")]
     Run {
@@ -128,6 +138,10 @@ enum Command {
         /// Run without validating first (prints a warning).
         #[arg(long)]
         unverified: bool,
+        /// Verify even if the verification cache holds this artifact, and
+        /// record nothing.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Every heap-access proof obligation, as SMT-LIB2, text or JSON.
     ///
@@ -256,8 +270,16 @@ fn load_artifact_with(
     heap: Option<HeapArg>,
     facts: Facts,
 ) -> Result<(Vec<u8>, pcc::ArtifactFile)> {
+    let (bytes, _) = artifact_bytes(input, heap, facts)?;
+    let art = parse_artifact(&bytes, facts, input)?;
+    Ok((bytes, art))
+}
+
+/// The artifact's bytes (compiled in memory, with the claims `facts` says,
+/// if `input` is a module), and whether they were compiled here.
+fn artifact_bytes(input: &Path, heap: Option<HeapArg>, facts: Facts) -> Result<(Vec<u8>, bool)> {
     let name = driver::display_name(input);
-    let bytes = match driver::load_input(input)? {
+    Ok(match driver::load_input(input)? {
         Input::Artifact(bytes) => {
             if let Some(h) = heap {
                 let h = h.to_possible_value().map(|v| v.get_name().to_string());
@@ -267,22 +289,44 @@ fn load_artifact_with(
                     h.unwrap_or_default()
                 );
             }
-            bytes
+            (bytes, false)
         }
         Input::Wasm(wasm) => {
             let mut opts = options(heap.unwrap_or(HeapArg::Static));
             opts.all_facts = facts == Facts::All;
-            driver::compile_bytes(&wasm, &opts)
+            let elf = driver::compile_bytes(&wasm, &opts)
                 .with_context(|| format!("cannot compile {name}"))?
-                .to_elf()
+                .to_elf();
+            (elf, true)
         }
-    };
+    })
+}
+
+fn parse_artifact(bytes: &[u8], facts: Facts, input: &Path) -> Result<pcc::ArtifactFile> {
     let art = if facts != Facts::None {
-        driver::parse_artifact(&bytes)
+        driver::parse_artifact(bytes)
     } else {
-        driver::parse_artifact_code(&bytes)
+        driver::parse_artifact_code(bytes)
     };
-    Ok((bytes, art.with_context(|| name)?))
+    art.with_context(|| driver::display_name(input))
+}
+
+/// The verification cache, unless `--no-cache`; a cache that cannot be
+/// used is a warning (verification goes on without it).
+fn verify_cache(no_cache: bool) -> Option<pccc::cache::VerifyCache> {
+    if no_cache {
+        return None;
+    }
+    pccc::cache::VerifyCache::open_default()
+        .map_err(|e| eprintln!("warning: verification cache not used: {e}"))
+        .ok()
+}
+
+/// Record accepted `bytes` in the cache (a warning if that fails).
+fn record_verified(cache: Option<&pccc::cache::VerifyCache>, bytes: &[u8]) {
+    if let Some(Err(e)) = cache.map(|c| c.record(bytes)) {
+        eprintln!("warning: cannot record the verification in the cache: {e}");
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -292,6 +336,7 @@ fn run(cli: Cli) -> Result<()> {
             output,
             heap,
             verify,
+            no_cache,
         } => {
             let name = driver::display_name(&input);
             let Input::Wasm(wasm) = driver::load_input(&input)? else {
@@ -307,6 +352,7 @@ fn run(cli: Cli) -> Result<()> {
                     return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
                 }
                 eprintln!("{}", summary(&report));
+                record_verified(verify_cache(no_cache).as_ref(), &elf);
             }
             write_output(Some(&output), &elf)
         }
@@ -315,7 +361,8 @@ fn run(cli: Cli) -> Result<()> {
             json,
             jobs,
             explain,
-        } => verify(&artifacts, json, jobs, explain),
+            no_cache,
+        } => verify(&artifacts, json, jobs, explain, no_cache),
         Command::Obligations {
             input,
             format,
@@ -349,22 +396,31 @@ fn run(cli: Cli) -> Result<()> {
             env,
             heap,
             unverified,
+            no_cache,
         } => {
             let args: Vec<String> = args.iter().map(|a| unshield(a).to_string()).collect();
-            let facts = if unverified {
+            let (bytes, compiled) = artifact_bytes(&input, heap, Facts::Artifact)?;
+            // An artifact file may have been verified before; a module
+            // compiled here has just been made, and is not cached.
+            let cache = (!unverified && !compiled)
+                .then(|| verify_cache(no_cache))
+                .flatten();
+            let cached = cache.as_ref().is_some_and(|c| c.contains(&bytes));
+            let facts = if unverified || cached {
                 Facts::None
             } else {
                 Facts::Artifact
             };
-            let (bytes, art) = load_artifact_with(&input, heap, facts)?;
+            let art = parse_artifact(&bytes, facts, &input)?;
             let name = driver::display_name(&input);
             if unverified {
                 eprintln!("warning: running unverified code (--unverified)");
-            } else {
+            } else if !cached {
                 let report = validator::verify_parsed(&art);
                 if !report.accepted() {
                     return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
                 }
+                record_verified(cache.as_ref(), &bytes);
             }
             let mut linker = runtime::Linker::new();
             let wasi = wasi_context(&art, &input, &invoke, &args, &dirs, &env)?;
@@ -382,19 +438,26 @@ fn run(cli: Cli) -> Result<()> {
 
 /// `pccc verify`: one artifact (its summary or its full rejection), or
 /// several (a line each and a summary table; the failing ones named).
-fn verify(artifacts: &[PathBuf], json: bool, jobs: usize, explain: bool) -> Result<()> {
+fn verify(
+    artifacts: &[PathBuf],
+    json: bool,
+    jobs: usize,
+    explain: bool,
+    no_cache: bool,
+) -> Result<()> {
+    let cache = verify_cache(no_cache);
     let paths = pccc::gate::collect(artifacts).context("cannot list the artifacts")?;
     if paths.is_empty() {
         bail!("no .o artifacts found in {}", show_paths(artifacts));
     }
     if let [one] = paths.as_slice() {
         if !artifacts.iter().any(|a| a.is_dir()) {
-            return verify_single(one, json, explain);
+            return verify_single(one, json, explain, cache.as_ref());
         }
     }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let jobs = if jobs == 0 { cpus } else { jobs.min(cpus) };
-    let outcomes = pccc::gate::run(&paths, jobs, json, report_json);
+    let outcomes = pccc::gate::run(&paths, jobs, json, report_json, cache.as_ref());
     let (mut rejected, mut bad) = (vec![], vec![]);
     for o in &outcomes {
         match &o.verdict {
@@ -770,9 +833,14 @@ fn show_paths(paths: &[PathBuf]) -> String {
 }
 
 /// One artifact: the summary line, or every failure on stderr.
-fn verify_single(artifact: &Path, json: bool, explain: bool) -> Result<()> {
+fn verify_single(
+    artifact: &Path,
+    json: bool,
+    explain: bool,
+    cache: Option<&pccc::cache::VerifyCache>,
+) -> Result<()> {
     let name = driver::display_name(artifact);
-    let report = match pccc::gate::verify_one(artifact) {
+    let report = match pccc::gate::verify_one(artifact, cache) {
         pccc::gate::Verdict::Accepted(r) | pccc::gate::Verdict::Rejected(r) => r,
         pccc::gate::Verdict::BadInput(why) => bail!("{name}: {why}"),
     };

@@ -15,6 +15,11 @@ fn root() -> &'static Path {
 
 fn pccc(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

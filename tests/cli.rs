@@ -6,6 +6,11 @@ use std::process::{Command, Output};
 
 fn pccc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .args(args)
         .output()
         .expect("run pccc")
@@ -442,6 +447,11 @@ fn pccc_in(args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -1030,4 +1040,82 @@ fn run_unverified_does_not_read_the_facts() {
     assert_eq!(stdout(&o), "55\n");
     assert_bad_input(&pccc(&["run", bad, "--invoke", "fib", "10"]), ".pcc.facts");
     assert_bad_input(&pccc(&["verify", bad]), ".pcc.facts");
+}
+
+fn pccc_cached(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pccc"))
+        .env("PCCC_CACHE_DIR", cache)
+        .args(args)
+        .output()
+        .expect("run pccc")
+}
+
+/// Verify once: an accepting `verify` records the artifact's SHA-256, and
+/// `run` skips the validator for exactly those bytes. Shown by forging an
+/// entry for an artifact the validator rejects (what anyone who can write
+/// the cache directory could do, hence its private mode).
+#[test]
+fn run_skips_verification_of_the_bytes_verify_accepted() {
+    let dir = scratch("cache");
+    let cache = dir.join("cache");
+    let good = compile_example(&dir);
+    let bad = rejected_artifact(&dir);
+    let (g, b) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let o = pccc_cached(&["verify", b], &cache);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(&cache).unwrap().count(),
+        0,
+        "a rejection is not recorded"
+    );
+    let o = pccc_cached(&["verify", g], &cache);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = |p: &Path| pccc::cache::key(&std::fs::read(p).unwrap());
+    let entry = cache.join(key(&good));
+    assert!(entry.is_file(), "an acceptance is recorded");
+    let o = pccc_cached(&["run", g, "--invoke", "fib", "10"], &cache);
+    assert_eq!(stdout(&o), "55\n", "{}", stderr(&o));
+
+    // The rejected artifact given the good one's entry runs unverified...
+    std::fs::copy(&entry, cache.join(key(&bad))).unwrap();
+    let o = pccc_cached(&["run", b, "--invoke", "f", "1"], &cache);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // ...but not with --no-cache,
+    let o = pccc_cached(&["run", b, "--no-cache", "--invoke", "f", "1"], &cache);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // nor once one byte of it changes (a different hash: a miss).
+    let mut bytes = std::fs::read(&bad).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let changed = dir.join("changed.o");
+    std::fs::write(&changed, &bytes).unwrap();
+    let o = pccc_cached(
+        &["run", changed.to_str().unwrap(), "--invoke", "f", "1"],
+        &cache,
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // A cache directory others may write is not used: verified, with a warning.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = pccc_cached(&["run", b, "--invoke", "f", "1"], &cache);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not private"), "{}", stderr(&o));
+}
+
+/// `compile --verify` records what it wrote; `--no-cache` does not.
+#[test]
+fn compile_verify_records_the_artifact_it_writes() {
+    let dir = scratch("cache-compile");
+    let cache = dir.join("cache");
+    let ex = example();
+    let out = dir.join("fib.o");
+    let (e, o_) = (ex.to_str().unwrap(), out.to_str().unwrap());
+    let o = pccc_cached(&["compile", e, "-o", o_, "--verify", "--no-cache"], &cache);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!cache.exists() || std::fs::read_dir(&cache).unwrap().count() == 0);
+    let o = pccc_cached(&["compile", e, "-o", o_, "--verify"], &cache);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = pccc::cache::key(&std::fs::read(&out).unwrap());
+    assert!(cache.join(key).is_file());
 }

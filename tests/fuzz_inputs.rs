@@ -1591,6 +1591,11 @@ fn print_table(title: &str, counts: &BTreeMap<(Kind, &'static str), u64>) {
 /// or Err on timeout.
 fn pccc_binary(args: &[&str], deadline: Duration) -> Result<(Option<i32>, String), ()> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

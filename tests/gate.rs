@@ -10,6 +10,11 @@ use backend::CompileOptions;
 
 fn pccc(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .args(args)
         .output()
         .expect("run pccc")

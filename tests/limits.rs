@@ -13,6 +13,11 @@ fn run_bytes(name: &str, ext: &str, bytes: &[u8], args: &[&str]) -> Output {
         std::env::temp_dir().join(format!("pccc-limits-{}-{name}.{ext}", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .arg("run")
         .arg(&path)
         .args(args)

@@ -34,6 +34,11 @@ fn run_cli(name: &str, bytes: &[u8], args: &[&str]) -> Output {
     let path = std::env::temp_dir().join(format!("pccc-rh-{}-{name}.o", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .arg("run")
         .arg("--unverified")
         .arg(&path)

@@ -93,6 +93,11 @@ impl Drop for Sandbox {
 
 fn pccc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pccc"))
+        // Not the user's verification cache.
+        .env(
+            "PCCC_CACHE_DIR",
+            std::env::temp_dir().join("pccc-test-cache"),
+        )
         .args(args)
         .output()
         .expect("run pccc")

@@ -50,8 +50,9 @@ usage: pccc-bench [OPTIONS] [FILTER]
   --no-run                compile and verify only
   --no-compile            run only (each module is compiled once, untimed)
   --no-spec               leave out the spec-suite compile row
-  --no-process            leave out the whole-process runs (`pccc run ART.o` against Wasmtime's
-                          precompiled module run in a process of its own)
+  --no-process            leave out the whole-process runs (`pccc run ART.o` verified once before,
+                          with --no-cache and --unverified, against Wasmtime's precompiled module
+                          run in a process of its own)
   --quick                 a smoke test: a few small modules and one C program, 1 run unless --runs
   -h, --help              this text
 
@@ -218,12 +219,16 @@ struct Samples {
     cv_clif: Vec<f64>,
     c_winch: Vec<f64>,
     run_ratio: Vec<f64>,
-    /// Whole processes: `pccc run ART.o`, `pccc run --unverified ART.o`, and
-    /// a process running Wasmtime's precompiled module.
+    /// Whole processes: `pccc run ART.o` of an artifact verified before
+    /// (the verification cache), the same with `--no-cache` (verifies),
+    /// `pccc run --unverified ART.o`, and a process running Wasmtime's
+    /// precompiled module.
     proc_pccc: Vec<f64>,
+    proc_no_cache: Vec<f64>,
     proc_unverified: Vec<f64>,
     proc_wasmtime: Vec<f64>,
     proc_ratio: Vec<f64>,
+    proc_no_cache_ratio: Vec<f64>,
     proc_unverified_ratio: Vec<f64>,
 }
 
@@ -923,12 +928,25 @@ fn process_step(b: &mut Bench, pr: &Processes, r: usize, elf: &[u8], clif: &[u8]
         b.process_error = Some(format!("writing the artifacts: {e}"));
         return;
     }
-    let pccc = |unverified: bool| {
+    let cache = pr.tmp.join("verified");
+    // Deploy: verify once (the first run; the artifact's bytes are the same
+    // every run), which records the artifact in the cache.
+    let verified = (r > 0).then_some(true).unwrap_or_else(|| {
+        std::process::Command::new(&pr.pccc)
+            .env("PCCC_CACHE_DIR", &cache)
+            .arg("verify")
+            .arg(&art)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !verified {
+        b.process_error = Some("`pccc verify` of the artifact failed".into());
+        return;
+    }
+    let pccc = |flag: Option<&str>| {
         let mut c = std::process::Command::new(&pr.pccc);
-        c.arg("run");
-        if unverified {
-            c.arg("--unverified");
-        }
+        c.env("PCCC_CACHE_DIR", &cache).arg("run");
+        c.args(flag);
         c.arg("--dir").arg(dir).arg(&art);
         timed_process(&mut c, &pr.tmp.join("proc.pccc.stdout"))
     };
@@ -941,34 +959,36 @@ fn process_step(b: &mut Bench, pr: &Processes, r: usize, elf: &[u8], clif: &[u8]
             .arg(pr.heap.name());
         timed_process(&mut c, &pr.tmp.join("proc.wasmtime.stdout"))
     };
-    let mut v = None;
-    let mut u = None;
-    let mut w = None;
-    for k in 0..3 {
-        match (k + r) % 3 {
-            0 => v = Some(pccc(false)),
-            1 => u = Some(pccc(true)),
+    let (mut v, mut n, mut u, mut w) = (None, None, None, None);
+    for k in 0..4 {
+        match (k + r) % 4 {
+            0 => v = Some(pccc(None)),
+            1 => n = Some(pccc(Some("--no-cache"))),
+            2 => u = Some(pccc(Some("--unverified"))),
             _ => w = Some(wasmtime()),
         }
     }
-    let (v, u, w) = match (v.unwrap(), u.unwrap(), w.unwrap()) {
-        (Ok(v), Ok(u), Ok(w)) => (v, u, w),
-        (v, u, w) => {
-            let why = [v.err(), u.err(), w.err()].into_iter().flatten().next();
+    let (v, n, u, w) = match (v.unwrap(), n.unwrap(), u.unwrap(), w.unwrap()) {
+        (Ok(v), Ok(n), Ok(u), Ok(w)) => (v, n, u, w),
+        (v, n, u, w) => {
+            let why = [v.err(), n.err(), u.err(), w.err()].into_iter().flatten().next();
             b.process_error = why;
             return;
         }
     };
     // Each run's own output went through check_output in-process; here the
-    // three processes must agree with each other (up to printed timings).
-    if mask_digits(&v.1) != mask_digits(&w.1) || mask_digits(&u.1) != mask_digits(&w.1) {
+    // processes must agree with each other (up to printed timings).
+    let wt = mask_digits(&w.1);
+    if [&v.1, &n.1, &u.1].iter().any(|o| mask_digits(o) != wt) {
         b.process_error = Some("stdout of the pccc and Wasmtime processes differ".into());
         return;
     }
     b.s.proc_pccc.push(v.0);
+    b.s.proc_no_cache.push(n.0);
     b.s.proc_unverified.push(u.0);
     b.s.proc_wasmtime.push(w.0);
     b.s.proc_ratio.push(v.0 / w.0);
+    b.s.proc_no_cache_ratio.push(n.0 / w.0);
     b.s.proc_unverified_ratio.push(u.0 / w.0);
 }
 
@@ -1306,14 +1326,21 @@ fn process_table(out: &mut String, benches: &[Bench]) {
     }
     let _ = writeln!(
         out,
-        "whole process, sightglass: `pccc run ART.o` (verifies, then runs), `pccc run --unverified ART.o`, and a process that deserializes Wasmtime's precompiled module and runs it (stand-in for `wasmtime run` of a .cwasm); wall clock from spawn to exit, stdout to a file"
+        "whole process, sightglass: `pccc run ART.o` of an artifact `pccc verify` accepted before (the verification cache: not verified again), `pccc run --no-cache ART.o` (verifies, then runs), `pccc run --unverified ART.o`, and a process that deserializes Wasmtime's precompiled module and runs it (stand-in for `wasmtime run` of a .cwasm); wall clock from spawn to exit, stdout to a file"
     );
     let header = format!(
-        "{:<40} {:>10} {:>12} {:>10} {:>9} {:>11}",
-        "module", "pccc run", "--unverified", "wasmtime", "run/wt", "unverif/wt"
+        "{:<40} {:>10} {:>10} {:>12} {:>10} {:>9} {:>11} {:>11}",
+        "module",
+        "pccc run",
+        "--no-cache",
+        "--unverified",
+        "wasmtime",
+        "run/wt",
+        "nocache/wt",
+        "unverif/wt"
     );
     let _ = writeln!(out, "{header}");
-    let (mut ratios, mut unverified) = (vec![], vec![]);
+    let (mut ratios, mut no_cache, mut unverified) = (vec![], vec![], vec![]);
     for b in benches
         .iter()
         .filter(|b| matches!(b.kind, Kind::Sightglass { .. }) && b.runnable())
@@ -1323,16 +1350,19 @@ fn process_table(out: &mut String, benches: &[Bench]) {
         });
         let _ = writeln!(
             out,
-            "{:<40} {:>10} {:>12} {:>10} {:>9} {:>11}  {status}",
+            "{:<40} {:>10} {:>10} {:>12} {:>10} {:>9} {:>11} {:>11}  {status}",
             b.name,
             fmt_ms(&b.s.proc_pccc),
+            fmt_ms(&b.s.proc_no_cache),
             fmt_ms(&b.s.proc_unverified),
             fmt_ms(&b.s.proc_wasmtime),
             fmt_ratio(&b.s.proc_ratio),
+            fmt_ratio(&b.s.proc_no_cache_ratio),
             fmt_ratio(&b.s.proc_unverified_ratio),
         );
         if b.process_error.is_none() {
             ratios.extend(median(&b.s.proc_ratio));
+            no_cache.extend(median(&b.s.proc_no_cache_ratio));
             unverified.extend(median(&b.s.proc_unverified_ratio));
         }
     }
@@ -1340,12 +1370,14 @@ fn process_table(out: &mut String, benches: &[Bench]) {
     let g = |v: &[f64]| geomean(v).map_or("-".into(), |x| format!("{x:.2}"));
     let _ = writeln!(
         out,
-        "{:<40} {:>10} {:>12} {:>10} {:>9} {:>11}\n",
+        "{:<40} {:>10} {:>10} {:>12} {:>10} {:>9} {:>11} {:>11}\n",
         format!("geomean ({} modules)", ratios.len()),
         "",
         "",
         "",
+        "",
         g(&ratios),
+        g(&no_cache),
         g(&unverified)
     );
 }
