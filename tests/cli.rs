@@ -1119,3 +1119,30 @@ fn compile_verify_records_the_artifact_it_writes() {
     let key = pccc::cache::key(&std::fs::read(&out).unwrap());
     assert!(cache.join(key).is_file());
 }
+
+/// Atomics compile (on a non-shared memory); a shared memory is refused as
+/// unsupported, by name, not as invalid.
+#[test]
+fn atomics_run_and_shared_memories_are_refused_by_name() {
+    let dir = scratch("atomics");
+    let ok = dir.join("atomic.wat");
+    std::fs::write(
+        &ok,
+        "(module (memory 1) (func (export \"f\") (result i32) \
+           (drop (i32.atomic.rmw.add (i32.const 8) (i32.const 5))) \
+           (i32.atomic.rmw.cmpxchg (i32.const 8) (i32.const 5) (i32.const 9))))",
+    )
+    .unwrap();
+    let o = pccc(&["run", ok.to_str().unwrap(), "--invoke", "f"]);
+    assert_eq!(stdout(&o), "5\n", "{}", stderr(&o));
+    let shared = dir.join("shared.wat");
+    std::fs::write(&shared, "(module (memory 1 1 shared))").unwrap();
+    let o = pccc(&[
+        "compile",
+        shared.to_str().unwrap(),
+        "-o",
+        "/nonexistent/x.o",
+    ]);
+    assert_bad_input(&o, "shared memories");
+    assert!(!stderr(&o).contains("invalid module"), "{}", stderr(&o));
+}

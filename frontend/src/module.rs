@@ -22,6 +22,17 @@ pub struct Parsed<'a> {
     pub global_types: Vec<ValType>,
 }
 
+/// Atomics run on non-shared memories only, single-threaded: a shared
+/// memory (threads) is refused.
+fn refuse_shared(m: &wasmparser::MemoryType) -> Result<(), FrontendError> {
+    if m.shared {
+        return Err(FrontendError::UnsupportedFeature(
+            "shared memories (threads); atomics on a non-shared memory are supported".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn val_type(t: wasmparser::ValType) -> Result<ValType, FrontendError> {
     use wasmparser::ValType as W;
     Ok(match t {
@@ -136,6 +147,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                                 }
                             }
                             TypeRef::Memory(m) => {
+                                refuse_shared(&m)?;
                                 meta.memory = Some(MemoryMeta {
                                     min_pages: m.initial,
                                     max_pages: m.maximum,
@@ -193,6 +205,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
             Payload::MemorySection(r) => {
                 for m in r {
                     let m = m?;
+                    refuse_shared(&m)?;
                     meta.memory = Some(MemoryMeta {
                         min_pages: m.initial,
                         max_pages: m.maximum,

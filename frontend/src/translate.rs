@@ -1079,6 +1079,10 @@ impl<'p, 'a> Translator<'p, 'a> {
             self.vector_access(access, memarg);
             return Ok(());
         }
+        if let Some((kind, ty, width, memarg)) = atomic_row(&op) {
+            self.atomic(kind, ty, width, memarg);
+            return Ok(());
+        }
         if let Some((ty, width, memarg)) = store_row(&op) {
             let args = self.popn(2);
             let mem = MemArg {
@@ -1145,7 +1149,8 @@ impl<'p, 'a> Translator<'p, 'a> {
                 );
                 self.stack.push(v);
             }
-            O::Nop => {}
+            // One thread, no shared memory: nothing to order.
+            O::Nop | O::AtomicFence { .. } => {}
             O::Drop => {
                 self.pop();
             }
@@ -1599,4 +1604,238 @@ pub fn function(
     let f = t.f;
     debug_assert!(f.check().is_ok(), "{:?}", f.check());
     Ok(f)
+}
+
+/// An atomic operator of the threads proposal. Memories are never shared
+/// (`module` refuses shared ones) and an instance runs on one thread, so
+/// each is its plain access after the alignment check, with no `lock`
+/// prefix: the same instructions, facts and obligations as any load and
+/// store, and nothing new for the validator to trust.
+#[derive(Clone, Copy)]
+enum Atomic {
+    Load,
+    Store,
+    /// Store `old op operand`, result `old`.
+    Rmw(BinOp),
+    Xchg,
+    Cmpxchg,
+    /// No other thread can wait on a non-shared memory: wakes 0.
+    Notify,
+    /// Waiting on a non-shared memory traps.
+    Wait,
+}
+
+/// Atomic rows: (kind, type, width in bytes). Narrow forms zero-extend.
+fn atomic_row<'o>(op: &'o Operator<'_>) -> Option<(Atomic, Type, u8, &'o wasmparser::MemArg)> {
+    use Atomic::*;
+    use Operator as O;
+    use Type::{I32, I64};
+    Some(match op {
+        O::I32AtomicLoad { memarg } => (Load, I32, 4, memarg),
+        O::I32AtomicStore { memarg } => (Store, I32, 4, memarg),
+        O::I32AtomicLoad8U { memarg } => (Load, I32, 1, memarg),
+        O::I32AtomicStore8 { memarg } => (Store, I32, 1, memarg),
+        O::I32AtomicLoad16U { memarg } => (Load, I32, 2, memarg),
+        O::I32AtomicStore16 { memarg } => (Store, I32, 2, memarg),
+        O::I32AtomicRmwAdd { memarg } => (Rmw(BinOp::Add), I32, 4, memarg),
+        O::I32AtomicRmw8AddU { memarg } => (Rmw(BinOp::Add), I32, 1, memarg),
+        O::I32AtomicRmw16AddU { memarg } => (Rmw(BinOp::Add), I32, 2, memarg),
+        O::I32AtomicRmwSub { memarg } => (Rmw(BinOp::Sub), I32, 4, memarg),
+        O::I32AtomicRmw8SubU { memarg } => (Rmw(BinOp::Sub), I32, 1, memarg),
+        O::I32AtomicRmw16SubU { memarg } => (Rmw(BinOp::Sub), I32, 2, memarg),
+        O::I32AtomicRmwAnd { memarg } => (Rmw(BinOp::And), I32, 4, memarg),
+        O::I32AtomicRmw8AndU { memarg } => (Rmw(BinOp::And), I32, 1, memarg),
+        O::I32AtomicRmw16AndU { memarg } => (Rmw(BinOp::And), I32, 2, memarg),
+        O::I32AtomicRmwOr { memarg } => (Rmw(BinOp::Or), I32, 4, memarg),
+        O::I32AtomicRmw8OrU { memarg } => (Rmw(BinOp::Or), I32, 1, memarg),
+        O::I32AtomicRmw16OrU { memarg } => (Rmw(BinOp::Or), I32, 2, memarg),
+        O::I32AtomicRmwXor { memarg } => (Rmw(BinOp::Xor), I32, 4, memarg),
+        O::I32AtomicRmw8XorU { memarg } => (Rmw(BinOp::Xor), I32, 1, memarg),
+        O::I32AtomicRmw16XorU { memarg } => (Rmw(BinOp::Xor), I32, 2, memarg),
+        O::I32AtomicRmwXchg { memarg } => (Xchg, I32, 4, memarg),
+        O::I32AtomicRmw8XchgU { memarg } => (Xchg, I32, 1, memarg),
+        O::I32AtomicRmw16XchgU { memarg } => (Xchg, I32, 2, memarg),
+        O::I32AtomicRmwCmpxchg { memarg } => (Cmpxchg, I32, 4, memarg),
+        O::I32AtomicRmw8CmpxchgU { memarg } => (Cmpxchg, I32, 1, memarg),
+        O::I32AtomicRmw16CmpxchgU { memarg } => (Cmpxchg, I32, 2, memarg),
+        O::I64AtomicLoad { memarg } => (Load, I64, 8, memarg),
+        O::I64AtomicStore { memarg } => (Store, I64, 8, memarg),
+        O::I64AtomicLoad8U { memarg } => (Load, I64, 1, memarg),
+        O::I64AtomicStore8 { memarg } => (Store, I64, 1, memarg),
+        O::I64AtomicLoad16U { memarg } => (Load, I64, 2, memarg),
+        O::I64AtomicStore16 { memarg } => (Store, I64, 2, memarg),
+        O::I64AtomicLoad32U { memarg } => (Load, I64, 4, memarg),
+        O::I64AtomicStore32 { memarg } => (Store, I64, 4, memarg),
+        O::I64AtomicRmwAdd { memarg } => (Rmw(BinOp::Add), I64, 8, memarg),
+        O::I64AtomicRmw8AddU { memarg } => (Rmw(BinOp::Add), I64, 1, memarg),
+        O::I64AtomicRmw16AddU { memarg } => (Rmw(BinOp::Add), I64, 2, memarg),
+        O::I64AtomicRmw32AddU { memarg } => (Rmw(BinOp::Add), I64, 4, memarg),
+        O::I64AtomicRmwSub { memarg } => (Rmw(BinOp::Sub), I64, 8, memarg),
+        O::I64AtomicRmw8SubU { memarg } => (Rmw(BinOp::Sub), I64, 1, memarg),
+        O::I64AtomicRmw16SubU { memarg } => (Rmw(BinOp::Sub), I64, 2, memarg),
+        O::I64AtomicRmw32SubU { memarg } => (Rmw(BinOp::Sub), I64, 4, memarg),
+        O::I64AtomicRmwAnd { memarg } => (Rmw(BinOp::And), I64, 8, memarg),
+        O::I64AtomicRmw8AndU { memarg } => (Rmw(BinOp::And), I64, 1, memarg),
+        O::I64AtomicRmw16AndU { memarg } => (Rmw(BinOp::And), I64, 2, memarg),
+        O::I64AtomicRmw32AndU { memarg } => (Rmw(BinOp::And), I64, 4, memarg),
+        O::I64AtomicRmwOr { memarg } => (Rmw(BinOp::Or), I64, 8, memarg),
+        O::I64AtomicRmw8OrU { memarg } => (Rmw(BinOp::Or), I64, 1, memarg),
+        O::I64AtomicRmw16OrU { memarg } => (Rmw(BinOp::Or), I64, 2, memarg),
+        O::I64AtomicRmw32OrU { memarg } => (Rmw(BinOp::Or), I64, 4, memarg),
+        O::I64AtomicRmwXor { memarg } => (Rmw(BinOp::Xor), I64, 8, memarg),
+        O::I64AtomicRmw8XorU { memarg } => (Rmw(BinOp::Xor), I64, 1, memarg),
+        O::I64AtomicRmw16XorU { memarg } => (Rmw(BinOp::Xor), I64, 2, memarg),
+        O::I64AtomicRmw32XorU { memarg } => (Rmw(BinOp::Xor), I64, 4, memarg),
+        O::I64AtomicRmwXchg { memarg } => (Xchg, I64, 8, memarg),
+        O::I64AtomicRmw8XchgU { memarg } => (Xchg, I64, 1, memarg),
+        O::I64AtomicRmw16XchgU { memarg } => (Xchg, I64, 2, memarg),
+        O::I64AtomicRmw32XchgU { memarg } => (Xchg, I64, 4, memarg),
+        O::I64AtomicRmwCmpxchg { memarg } => (Cmpxchg, I64, 8, memarg),
+        O::I64AtomicRmw8CmpxchgU { memarg } => (Cmpxchg, I64, 1, memarg),
+        O::I64AtomicRmw16CmpxchgU { memarg } => (Cmpxchg, I64, 2, memarg),
+        O::I64AtomicRmw32CmpxchgU { memarg } => (Cmpxchg, I64, 4, memarg),
+        O::MemoryAtomicNotify { memarg } => (Notify, I32, 4, memarg),
+        O::MemoryAtomicWait32 { memarg } => (Wait, I32, 4, memarg),
+        O::MemoryAtomicWait64 { memarg } => (Wait, I64, 8, memarg),
+        _ => return None,
+    })
+}
+
+impl Translator<'_, '_> {
+    /// Trap unless `addr + offset` is a multiple of `width` (a power of
+    /// two): its low bits are those of `addr + offset mod width`, so the
+    /// sum is taken in 32 bits.
+    fn trap_unless_aligned(&mut self, addr: Value, offset: u64, width: u8) {
+        let low =
+            |s: &mut Self, imm: u64| s.push1(Op::Iconst { ty: Type::I32, imm }, vec![], Type::I32);
+        let off = low(self, offset % u64::from(width));
+        let ea = self.push1(
+            Op::Binary {
+                op: BinOp::Add,
+                ty: Type::I32,
+            },
+            vec![addr, off],
+            Type::I32,
+        );
+        let mask = low(self, u64::from(width) - 1);
+        let misaligned = self.push1(
+            Op::Binary {
+                op: BinOp::And,
+                ty: Type::I32,
+            },
+            vec![ea, mask],
+            Type::I32,
+        );
+        let (trap, next) = (self.f.add_block(), self.f.add_block());
+        self.f
+            .push(trap, Op::Trap(TrapCode::UnalignedAtomic), vec![], &[]);
+        self.terminate(
+            Op::Brif {
+                then: BlockCall {
+                    block: trap,
+                    args: vec![],
+                },
+                else_: BlockCall {
+                    block: next,
+                    args: vec![],
+                },
+            },
+            vec![misaligned],
+        );
+        self.current = Some(next);
+    }
+
+    fn atomic(&mut self, kind: Atomic, ty: Type, width: u8, memarg: &wasmparser::MemArg) {
+        use Atomic::*;
+        let nargs = match kind {
+            Load => 1,
+            Store | Rmw(_) | Xchg | Notify => 2,
+            Cmpxchg | Wait => 3,
+        };
+        let args = self.popn(nargs);
+        let addr = args[0];
+        if width > 1 {
+            self.trap_unless_aligned(addr, memarg.offset, width);
+        }
+        let mem = MemArg {
+            offset: memarg.offset,
+            width,
+        };
+        let load = |s: &mut Self| {
+            s.push1(
+                Op::Load {
+                    ty,
+                    mem,
+                    signed: false,
+                },
+                vec![addr],
+                ty,
+            )
+        };
+        let store = |s: &mut Self, v: Value| {
+            let b = s.cur();
+            s.f.push(b, Op::Store { ty, mem }, vec![addr, v], &[]);
+        };
+        let result = match kind {
+            Load => load(self),
+            Store => {
+                store(self, args[1]);
+                return;
+            }
+            Rmw(op) => {
+                let old = load(self);
+                let new = self.push1(Op::Binary { op, ty }, vec![old, args[1]], ty);
+                store(self, new);
+                old
+            }
+            Xchg => {
+                let old = load(self);
+                store(self, args[1]);
+                old
+            }
+            Cmpxchg => {
+                // The expected value is compared wrapped to the width.
+                let old = load(self);
+                let mut expected = args[1];
+                if u32::from(width) * 8 < u32::from(ty.bits()) {
+                    let mask = self.push1(
+                        Op::Iconst {
+                            ty,
+                            imm: (1u64 << (8 * width)) - 1,
+                        },
+                        vec![],
+                        ty,
+                    );
+                    expected =
+                        self.push1(Op::Binary { op: BinOp::And, ty }, vec![expected, mask], ty);
+                }
+                let eq = self.push1(
+                    Op::Icmp { cc: IntCC::Eq, ty },
+                    vec![old, expected],
+                    Type::I32,
+                );
+                let new = self.push1(Op::Select { ty }, vec![eq, args[2], old], ty);
+                store(self, new);
+                old
+            }
+            Notify => {
+                // The access is still checked: in bounds, or it traps.
+                load(self);
+                self.push1(
+                    Op::Iconst {
+                        ty: Type::I32,
+                        imm: 0,
+                    },
+                    vec![],
+                    Type::I32,
+                )
+            }
+            Wait => {
+                load(self);
+                self.terminate(Op::Trap(TrapCode::AtomicWaitNonShared), vec![]);
+                return;
+            }
+        };
+        self.stack.push(result);
+    }
 }

@@ -25,10 +25,14 @@ pub enum TrapCode {
     /// A table access (element segment initialisation, table.get/set/copy)
     /// past the table's length.
     TableAccessOutOfBounds = 11,
+    /// An atomic access whose effective address is not a multiple of its width.
+    UnalignedAtomic = 12,
+    /// `memory.atomic.wait` on a memory that is not shared (all of pccc's).
+    AtomicWaitNonShared = 13,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 11] = [
+    pub const ALL: [TrapCode; 13] = [
         TrapCode::StackOverflow,
         TrapCode::HeapOutOfBounds,
         TrapCode::IntegerDivisionByZero,
@@ -40,6 +44,8 @@ impl TrapCode {
         TrapCode::BadSignature,
         TrapCode::HostTrap,
         TrapCode::TableAccessOutOfBounds,
+        TrapCode::UnalignedAtomic,
+        TrapCode::AtomicWaitNonShared,
     ];
 
     pub fn from_u32(v: u32) -> Option<TrapCode> {
@@ -60,6 +66,8 @@ impl TrapCode {
             TrapCode::BadSignature => "indirect call type mismatch",
             TrapCode::HostTrap => "host function trapped",
             TrapCode::TableAccessOutOfBounds => "out of bounds table access",
+            TrapCode::UnalignedAtomic => "unaligned atomic",
+            TrapCode::AtomicWaitNonShared => "atomic wait on non-shared memory",
         }
     }
 }
