@@ -571,6 +571,7 @@ fn wasmtime_run_wasi(
     name: &str,
     dir: &Path,
     cap: Option<&Capture>,
+    argv: &[String],
 ) -> Result<Outcome, String> {
     // SAFETY: the bytes are what `precompile_module` of this engine made.
     let module = unsafe { wasmtime::Module::deserialize(engine, art) }.map_err(wt)?;
@@ -587,7 +588,7 @@ fn wasmtime_run_wasi(
     let wasi = wasmtime_wasi::WasiCtxBuilder::new()
         .inherit_stdout()
         .inherit_stderr()
-        .args(&[format!("{name}.wasm")])
+        .args(argv)
         .preopened_dir(dir, ".", wasmtime_wasi::FsPerms::ReadWrite)
         .map_err(wt)?
         .build_p1();
@@ -816,7 +817,8 @@ fn run_step(b: &mut Bench, e: &Engines, r: usize, elf: &[u8], clif: &[u8], cap: 
     let (p, w) = match &b.kind {
         Kind::Sightglass { dir, .. } => {
             let p = || pccc_run_wasi(elf, &short_name, dir, cap);
-            let w = || wasmtime_run_wasi(&e.clif, clif, &short_name, dir, Some(cap));
+            let argv = [format!("{short_name}.wasm")];
+            let w = || wasmtime_run_wasi(&e.clif, clif, &short_name, dir, Some(cap), &argv);
             if r.is_multiple_of(2) {
                 let p = p();
                 (p, w())
@@ -1006,7 +1008,32 @@ fn wasmtime_run_precompiled(args: &[String]) -> Result<()> {
     };
     let engine = wasmtime_engine(wasmtime::Strategy::Cranelift, heap)?;
     let art = std::fs::read(cwasm).with_context(|| format!("reading {cwasm}"))?;
-    wasmtime_run_wasi(&engine, &art, name, Path::new(dir), None).map_err(|e| anyhow::anyhow!(e))?;
+    let argv = [format!("{name}.wasm")];
+    wasmtime_run_wasi(&engine, &art, name, Path::new(dir), None, &argv)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(())
+}
+
+/// `--wasmtime-run WASM DIR [ARGS...]`: run a WASI command under Wasmtime
+/// (Cranelift) with DIR preopened as `.`, argv `[WASM's file name, ARGS...]`,
+/// stdout and stderr inherited: the reference output for real programs
+/// (there is no Wasmtime CLI here).
+fn wasmtime_run(args: &[String]) -> Result<()> {
+    let [wasm, dir, rest @ ..] = args else {
+        bail!("--wasmtime-run takes WASM DIR [ARGS...]");
+    };
+    let engine = wasmtime_engine(wasmtime::Strategy::Cranelift, HeapStrategy::DEFAULT_STATIC)?;
+    let bytes = std::fs::read(wasm).with_context(|| format!("reading {wasm}"))?;
+    let art = engine
+        .precompile_module(&bytes)
+        .map_err(|e| anyhow::anyhow!("compiling {wasm}: {e:#}"))?;
+    let name = Path::new(wasm)
+        .file_stem()
+        .map_or("module".into(), |s| s.to_string_lossy().into_owned());
+    let mut argv = vec![format!("{name}.wasm")];
+    argv.extend(rest.iter().cloned());
+    wasmtime_run_wasi(&engine, &art, &name, Path::new(dir), None, &argv)
+        .map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
 
@@ -1433,6 +1460,13 @@ fn main() {
         .is_some_and(|a| a == "--wasmtime-run-precompiled")
     {
         if let Err(e) = wasmtime_run_precompiled(&args[1..]) {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if args.first().is_some_and(|a| a == "--wasmtime-run") {
+        if let Err(e) = wasmtime_run(&args[1..]) {
             eprintln!("error: {e:#}");
             std::process::exit(1);
         }
