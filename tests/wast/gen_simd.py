@@ -98,6 +98,34 @@ OPS["i16x8.narrow_i32x4_s"] = narrow(32, -(1 << 15), (1 << 15) - 1)
 OPS["i16x8.narrow_i32x4_u"] = narrow(32, 0, (1 << 16) - 1)
 OPS["i32x4.dot_i16x8_s"] = dot
 
+
+def extmul(src_w, high, sgn):
+    def f(a, b):
+        x, y = ((slanes if sgn else lanes)(v, src_w) for v in (a, b))
+        n = len(x) // 2
+        k = range(n, 2 * n) if high else range(n)
+        return join([x[i] * y[i] for i in k], 2 * src_w)
+    return f
+
+
+def q15mulr(a, b):
+    return join([clamp((x * y + (1 << 14)) >> 15, -(1 << 15), (1 << 15) - 1)
+                 for x, y in zip(slanes(a, 16), slanes(b, 16))], 16)
+
+
+# Operators added later, also on lanes at the signed boundaries (i16 0x8000
+# times itself, i64 INT_MIN against INT_MAX: where a subtraction overflows).
+NEW_OPS = {}
+for dst, src, w in (("i16x8", "i8x16", 8), ("i32x4", "i16x8", 16), ("i64x2", "i32x4", 32)):
+    for half in ("low", "high"):
+        for sx in ("s", "u"):
+            NEW_OPS[f"{dst}.extmul_{half}_{src}_{sx}"] = extmul(w, half == "high", sx == "s")
+NEW_OPS["i16x8.q15mulr_sat_s"] = q15mulr
+for cc, f in (("lt_s", lambda x, y: x < y), ("gt_s", lambda x, y: x > y),
+              ("le_s", lambda x, y: x <= y), ("ge_s", lambda x, y: x >= y)):
+    NEW_OPS[f"i64x2.{cc}"] = signed_lanewise(lambda x, y, f=f: ones(64) if f(x, y) else 0, 64)
+OPS.update(NEW_OPS)
+
 # Floats, on lanes that produce no NaN (x86's default NaN and Wasm's
 # canonical one differ in sign, and a NaN result's payload is free in Wasm).
 import math
@@ -211,19 +239,102 @@ def binary_asserts(name, f, vals):
                 )
 
 
+EXTRA = [
+    join([0x8000, 0x7FFF, 0x8000, 0x8001, 0xFFFF, 1, 0x4000, 0xC000], 16),
+    join([0x8000, 0x8000, 0x7FFF, 0x7FFF, 0x8000, 0xFFFF, 0xC000, 0x4000], 16),
+    join([1 << 63, (1 << 63) - 1], 64),
+    join([(1 << 63) - 1, 1 << 63], 64),
+    join([0xFF, 0x80, 0x7F, 0x01, 0xFE, 0x81, 0x00, 0x80, 0x80, 0xFF, 0x7F, 0x7F, 0x80, 0x01, 0xFF, 0x00], 8),
+    join([0x80000000, 0x7FFFFFFF, 0xFFFFFFFF, 0x80000000], 32),
+]
 for name, f in OPS.items():
-    binary_asserts(name, f, VALUES)
+    binary_asserts(name, f, VALUES + EXTRA if name in NEW_OPS else VALUES)
 for name, f in FOPS.items():
     is_cmp = name.split(".")[1] in CMP
     if name.startswith("f32"):
         binary_asserts(name, f, F32_CMP if is_cmp else FVALUES[:3])
     else:
         binary_asserts(name, f, F64_CMP if is_cmp else FVALUES[3:])
+
+# Float min, max, pmin, pmax, with NaN, signed zeros and infinities. A NaN
+# result of min/max is any NaN of either sign, canonical when the NaN
+# operands are (so its bits but the sign are checked), else any quiet NaN
+# (its exponent and quiet bit checked): the function ands the result with a
+# mask the assertion gives, all ones in the other lanes.
+def fminmax(is_max, w):
+    unpack = f32 if w == 32 else f64
+    # The canonical NaN (positive): exponent all ones, the quiet bit only.
+    canon = 0x7FC00000 if w == 32 else 0x7FF8000000000000
+
+    def lane(x, y):
+        fx, fy = unpack(x), unpack(y)
+        if fx != fx or fy != fy:
+            nans = [v for v, fv in ((x, fx), (y, fy)) if fv != fv]
+            if all(v & ones(w - 1) == canon for v in nans):
+                return canon, ones(w - 1)  # a canonical NaN, sign free
+            return canon, canon  # an arithmetic NaN: exponent and quiet bit
+        if fx == fy == 0:
+            # min(-0, +0) = -0, max(-0, +0) = +0.
+            sign = (x | y) if not is_max else (x & y)
+            return sign & (1 << (w - 1)), ones(w)
+        r = max(fx, fy) if is_max else min(fx, fy)
+        return (x if r == fx else y), ones(w)
+    return lane
+
+
+def fpminmax(is_max, w):
+    unpack = f32 if w == 32 else f64
+
+    def lane(x, y):
+        fx, fy = unpack(x), unpack(y)
+        # pmin: y < x ? y : x; pmax: x < y ? y : x (bits as they are).
+        pick_y = (fx < fy) if is_max else (fy < fx)
+        return (y if pick_y else x), ones(w)
+    return lane
+
+
+MINMAX = {}
+for shape, w in (("f32x4", 32), ("f64x2", 64)):
+    MINMAX[f"{shape}.min"] = fminmax(False, w), w
+    MINMAX[f"{shape}.max"] = fminmax(True, w), w
+    MINMAX[f"{shape}.pmin"] = fpminmax(False, w), w
+    MINMAX[f"{shape}.pmax"] = fpminmax(True, w), w
+F32_MM = [0x7FC00000, 0xFFC00000, 0x7FC12345, 0x7FA00000, 0x00000000, 0x80000000, 0x7F800000, 0xFF800000,
+          f32_bits(1.5), f32_bits(-2.25), f32_bits(1e-40), f32_bits(-3e38)]
+F64_MM = [0x7FF8000000000000, 0xFFF8000000000000, 0x7FF8000000012345, 0x7FF4000000000000, 0, 1 << 63,
+          0x7FF0000000000000, 0xFFF0000000000000, f64_bits(1.5), f64_bits(-2.25), 1, f64_bits(-1.7e308)]
+mm_funcs = []
+mm_asserts = []
+for name, (f, w) in MINMAX.items():
+    mm_funcs.append(
+        f'  (func (export "{name}") (param i64 i64 i64 i64 i64 i64 i32) (result i64)\n'
+        "    (i64.store (i32.const 0) (local.get 0)) (i64.store (i32.const 8) (local.get 1))\n"
+        "    (i64.store (i32.const 16) (local.get 2)) (i64.store (i32.const 24) (local.get 3))\n"
+        "    (i64.store (i32.const 48) (local.get 4)) (i64.store (i32.const 56) (local.get 5))\n"
+        f"    (v128.store (i32.const 32) (v128.and (v128.load (i32.const 48)) ({name} (v128.load (i32.const 0)) (v128.load (i32.const 16)))))\n"
+        "    (i64.load offset=32 (i32.shl (local.get 6) (i32.const 3))))"
+    )
+    scalars = F32_MM if w == 32 else F64_MM
+    n = 128 // w
+    # Every ordered pair of the scalars, n lanes at a time.
+    pairs = [(x, y) for x in scalars for y in scalars]
+    for k in range(0, len(pairs), n):
+        chunk = pairs[k:k + n]
+        a = join([x for x, _ in chunk], w)
+        b = join([y for _, y in chunk], w)
+        res = [f(x, y) for x, y in chunk]
+        r = join([v for v, _ in res], w)
+        m = join([mk for _, mk in res], w)
+        for half in (0, 1):
+            args = " ".join(i64(x) for x in (*halves(a), *halves(b), *halves(m)))
+            mm_asserts.append(f'(assert_return (invoke "{name}" {args} (i32.const {half})) {i64(halves(r & m)[half])})')
 for a in VALUES:
     for half in (0, 1):
         out.append(
             f'(assert_return (invoke "v128.not" {" ".join(i64(x) for x in halves(a))} (i32.const {half})) {i64(halves(~a & M128)[half])})'
         )
+out.append("(module (memory 1)\n" + "\n".join(mm_funcs) + ")")
+out.extend(mm_asserts)
 out.append("")
 
 # Lanes: splat, extract_lane (signed and unsigned), replace_lane, shuffle
@@ -388,11 +499,33 @@ def trunc_sat_s(bits):
 
 
 FUNOPS["i32x4.trunc_sat_f32x4_s"] = lambda a: join([trunc_sat_s(x) for x in lanes(a, 32)], 32)
+
+
+def trunc_sat(x, lo, hi):
+    if x != x:
+        return 0
+    if math.isinf(x):
+        return hi if x > 0 else lo
+    return clamp(math.trunc(x), lo, hi)
+
+
+FUNOPS["i32x4.trunc_sat_f32x4_u"] = lambda a: join([trunc_sat(f32(x), 0, ones(32)) for x in lanes(a, 32)], 32)
+FUNOPS["i32x4.trunc_sat_f64x2_s_zero"] = lambda a: join(
+    [trunc_sat(f64(x), -(1 << 31), (1 << 31) - 1) for x in lanes(a, 64)] + [0, 0], 32)
+FUNOPS["i32x4.trunc_sat_f64x2_u_zero"] = lambda a: join(
+    [trunc_sat(f64(x), 0, ones(32)) for x in lanes(a, 64)] + [0, 0], 32)
+FUNOPS["f64x2.convert_low_i32x4_u"] = lambda a: join([f64_bits(float(x)) for x in lanes(a, 32)[:2]], 64)
 FUNOPS["f32x4.convert_i32x4_u"] = lambda a: join([f32_bits(float(x)) for x in lanes(a, 32)], 32)
 FUNOPS["f32x4.convert_i32x4_s"] = lambda a: join([f32_bits(float(x)) for x in slanes(a, 32)], 32)
 FUNOPS["f64x2.convert_low_i32x4_s"] = lambda a: join([f64_bits(float(x)) for x in slanes(a, 32)[:2]], 64)
 FUNOPS["f64x2.promote_low_f32x4"] = lambda a: join([f64_bits(f32(x)) for x in lanes(a, 32)[:2]], 64)
 FUNOPS["f32x4.demote_f64x2_zero"] = lambda a: join([f32_bits(f64(x)) for x in lanes(a, 64)], 32)
+UNOPS["i64x2.abs"] = lambda a: join([abs(x) for x in slanes(a, 64)], 64)
+UNOPS["i8x16.popcnt"] = lambda a: join([bin(x).count("1") for x in lanes(a, 8)], 8)
+for dst, src, w in (("i16x8", "i8x16", 8), ("i32x4", "i16x8", 16)):
+    for sx in ("s", "u"):
+        UNOPS[f"{dst}.extadd_pairwise_{src}_{sx}"] = lambda a, w=w, sx=sx: join(
+            [x + y for x, y in zip(*[iter((slanes if sx == "s" else lanes)(a, w))] * 2)], 2 * w)
 UNOPS["f32x4.neg"] = lambda a: a ^ join([1 << 31] * 4, 32)
 UNOPS["f64x2.neg"] = lambda a: a ^ join([1 << 63] * 2, 64)
 UNOPS["f32x4.abs"] = lambda a: a & join([(1 << 31) - 1] * 4, 32)
@@ -404,7 +537,7 @@ for name, f in UNOPS.items():
         f"    (v128.store (i32.const 32) ({name} (v128.load (i32.const 0))))\n"
         "    (i64.load offset=32 (i32.shl (local.get 2) (i32.const 3))))"
     )
-    for a in VALUES:
+    for a in VALUES + EXTRA:
         r = f(a) & M128
         for half in (0, 1):
             asserts.append(f'(assert_return (invoke "{name}" {" ".join(i64(h) for h in halves(a))} (i32.const {half})) {i64(halves(r)[half])})')
@@ -419,6 +552,21 @@ for name, f in FUNOPS.items():
                     f32_bits(2147483520.0), f32_bits(-2147483648.0), f32_bits(-0.5), f32_bits(0.99),
                     f32_bits(-1.5), f32_bits(123456.7)]
         vals = [join(specials[k:k + 4], 32) for k in range(0, 12, 4)] + FVALUES[:3]
+    elif name == "i32x4.trunc_sat_f32x4_u":
+        specials = [0x7FC00000, 0xFFC00000, 0x7F800000, 0xFF800000, f32_bits(3e9), f32_bits(-3e9),
+                    f32_bits(4294967040.0), f32_bits(4294967296.0), f32_bits(2147483648.0), f32_bits(2147483520.0),
+                    f32_bits(-0.5), f32_bits(0.99), 0x80000000, f32_bits(-1.0), f32_bits(123456.7), f32_bits(1e-40)]
+        vals = [join(specials[k:k + 4], 32) for k in range(0, 16, 4)] + FVALUES[:3]
+    elif name.startswith("i32x4.trunc_sat_f64x2"):
+        specials = [0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000000, 0xFFF0000000000000,
+                    f64_bits(2147483647.0), f64_bits(2147483647.9), f64_bits(2147483648.0), f64_bits(-2147483648.0),
+                    f64_bits(-2147483648.9), f64_bits(-2147483649.0), f64_bits(4294967295.0), f64_bits(4294967295.5),
+                    f64_bits(4294967296.0), f64_bits(-0.9), 1 << 63, f64_bits(1e300), f64_bits(-1.5), f64_bits(3e9),
+                    5, f64_bits(123456.75)]
+        vals = [join(specials[k:k + 2], 64) for k in range(0, 20, 2)] + FVALUES[3:]
+    elif name == "f64x2.convert_low_i32x4_u":
+        specials = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x12345678, 16777217, 0xFFFFFF80]
+        vals = [join(specials[k:k + 4], 32) for k in range(0, 8, 4)] + [join(specials[k + 2:k + 4] + specials[k:k + 2], 32) for k in range(0, 8, 4)] + VALUES
     elif name == "f32x4.convert_i32x4_u":
         specials = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x12345678, 16777217, 0xFFFFFF80,
                     0x80000081, 0xFFFF, 0x10000, 3]
@@ -453,14 +601,40 @@ out.append("(module (memory 1)\n" + "\n".join(funcs) + ")")
 out.extend(asserts)
 out.append("")
 
+# Reductions to an i32: any_true, all_true, bitmask, on vectors with one
+# zero lane of each shape, none, and every sign bit pattern in VALUES.
+REDUCE = {"v128.any_true": lambda a: int(a != 0)}
+for shape, w in (("i8x16", 8), ("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
+    REDUCE[f"{shape}.all_true"] = lambda a, w=w: int(all(x != 0 for x in lanes(a, w)))
+    REDUCE[f"{shape}.bitmask"] = lambda a, w=w: sum((x >> (w - 1)) << k for k, x in enumerate(lanes(a, w)))
+REDUCE_VALUES = VALUES + EXTRA + [
+    join([1] * 16, 8),
+    join([0x80] * 15 + [0], 8),
+    join([0x0100] * 7 + [0x8000], 16),
+    join([0xFF00] * 8, 16),
+    join([1, 2, 0x80000000, 0], 32),
+    join([0x100000000, 0x8000000000000000], 64),
+    1 << 127,
+    join([0, 1], 64),
+]
+funcs, asserts = [], []
+for name, f in REDUCE.items():
+    funcs.append(
+        f'  (func (export "{name}") (param i64 i64) (result i32)\n' + LOAD2 +
+        f"    ({name} (v128.load (i32.const 0))))"
+    )
+    for a in REDUCE_VALUES:
+        asserts.append(f'(assert_return (invoke "{name}" {" ".join(i64(h) for h in halves(a))}) (i32.const {f(a)}))')
+out.append("(module (memory 1)\n" + "\n".join(funcs) + ")")
+out.extend(asserts)
+out.append("")
+
 # Lane shifts by a variable count and by constants, the count taken modulo
 # the lane width (a count of the width or more shifts by its remainder).
 funcs, asserts = [], []
 SHIFTS = []
 for shape, w in (("i8x16", 8), ("i16x8", 16), ("i32x4", 32), ("i64x2", 64)):
     for kind in ("shl", "shr_u", "shr_s"):
-        if shape == "i64x2" and kind == "shr_s":
-            continue
         SHIFTS.append((shape, w, kind))
 
 
@@ -565,6 +739,21 @@ for shape, w in (("8", 8), ("16", 16), ("32", 32), ("64", 64)):
         for f in [f"load{shape}_splat", f"load{shape}_lane"] + ([f"load{shape}_zero"] if w >= 32 else []):
             asserts.append(f'(assert_trap (invoke "{f}" (i32.const {addr}) (i32.const 0)) "out of bounds memory access")')
         store_asserts.append(f'(assert_trap (invoke "store{shape}_lane" (i32.const {addr})) "out of bounds memory access")')
+# The extending loads read 8 bytes, whatever their lanes.
+for name, w, sgn in (("load8x8_s", 8, True), ("load8x8_u", 8, False), ("load16x4_s", 16, True),
+                     ("load16x4_u", 16, False), ("load32x2_s", 32, True), ("load32x2_u", 32, False)):
+    funcs.append(
+        f'  (func (export "{name}") (param i32 i32) (result i64)\n'
+        f"    (v128.store (i32.const 128) (v128.{name} (local.get 0)))\n"
+        "    (i64.load offset=128 (i32.shl (local.get 1) (i32.const 3))))"
+    )
+    for addr in (0, 5, 24, PAGE - 8 - 7, PAGE - 8):
+        ls = lanes(mem_at(addr, 8), w)[:64 // w]
+        v = join([signed(x, w) if sgn else x for x in ls], 2 * w)
+        for half in (0, 1):
+            asserts.append(f'(assert_return (invoke "{name}" (i32.const {addr}) (i32.const {half})) {i64(halves(v)[half])})')
+    for addr in (PAGE - 8 + 1, PAGE - 1, PAGE, -1):
+        asserts.append(f'(assert_trap (invoke "{name}" (i32.const {addr}) (i32.const 0)) "out of bounds memory access")')
 # Loads first, in a module of their own: the stores change the memory.
 out.append("(module (memory 1)\n" + "\n".join(funcs) + ")")
 out.extend(asserts)
