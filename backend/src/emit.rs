@@ -169,8 +169,35 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     asm.add_instruction(Instruction::with1(row.setcc, Register::from(r))?)
 }
 
+/// The lane width and shift that make `bits` from all ones: every 16-,
+/// 32- or 64-bit lane the same run of ones shifted left (`left`) or right
+/// by `k` (the sign masks, `0x7fff_ffff`, `0x0001` lanes, ...).
+fn ones_shifted(bits: [u64; 2]) -> Option<(u32, bool, u32)> {
+    if bits[0] != bits[1] {
+        return None;
+    }
+    [16u32, 32, 64].into_iter().find_map(|w| {
+        let ones = u64::MAX >> (64 - w);
+        let lane = bits[0] & ones;
+        let repeated = (0..64 / w).fold(0u64, |acc, k| acc | lane << (w * k));
+        if repeated != bits[0] {
+            return None;
+        }
+        (1..w).find_map(|k| {
+            if lane == (ones << k) & ones {
+                Some((w, true, k))
+            } else if lane == ones >> k {
+                Some((w, false, k))
+            } else {
+                None
+            }
+        })
+    })
+}
+
 /// `d = bits` (low half first) in as few instructions as the pattern
-/// allows: `pxor` for zero, `pcmpeqd` for all ones, else the low half
+/// allows: `pxor` for zero, `pcmpeqd` for all ones, all ones shifted for
+/// a run of ones in each 16-, 32- or 64-bit lane, else the low half
 /// through the general register `t` (`movq` clears the high half), then
 /// the high half: copied from the low one (`pshufd 0x44`) when equal,
 /// inserted (`pinsrq`) when not zero.
@@ -180,6 +207,18 @@ fn vconst(
     t: usize,
     bits: [u64; 2],
 ) -> Result<(), IcedError> {
+    if let Some((w, left, k)) = ones_shifted(bits) {
+        asm.pcmpeqd(d, d)?;
+        let k = k as i32;
+        return match (w, left) {
+            (16, true) => asm.psllw(d, k),
+            (16, false) => asm.psrlw(d, k),
+            (32, true) => asm.pslld(d, k),
+            (32, false) => asm.psrld(d, k),
+            (64, true) => asm.psllq(d, k),
+            _ => asm.psrlq(d, k),
+        };
+    }
     let mov = |asm: &mut CodeAssembler, v: u64| {
         if v <= u32::MAX as u64 {
             asm.mov(R32[t], v as u32)
@@ -242,6 +281,8 @@ const VUNARY: &[(VUnOp, Option<i32>, Code, Option<i32>)] = &[
     // Each 64-bit lane's high dword in both of its dwords, then its sign.
     (VUnOp::I64x2SignMask, Some(0xf5), Code::Psrad_xmm_imm8, Some(31)),
     (VUnOp::I32x4TruncF64x2ZeroRaw, None, Code::Cvttpd2dq_xmm_xmmm128, None),
+    (VUnOp::I64x2SpreadLowI32, None, Code::Pshufd_xmm_xmmm128_imm8, Some(0x50)),
+    (VUnOp::I64x2SpreadHighI32, None, Code::Pshufd_xmm_xmmm128_imm8, Some(0xfa)),
 ];
 
 /// Each lane shift's instructions: by an immediate, by an xmm count.
@@ -2282,5 +2323,43 @@ impl<'a> FuncEmitter<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ones_shifted;
+
+    /// The constant `pcmpeqd` + shift builds, for a (width, left, count).
+    fn built((w, left, k): (u32, bool, u32)) -> [u64; 2] {
+        let ones = u64::MAX >> (64 - w);
+        let lane = if left { (ones << k) & ones } else { ones >> k };
+        let half = (0..64 / w).fold(0u64, |acc, j| acc | lane << (w * j));
+        [half, half]
+    }
+
+    #[test]
+    fn constants_from_shifted_ones_are_exact() {
+        for w in [16u32, 32, 64] {
+            for k in 1..w {
+                for left in [false, true] {
+                    let bits = built((w, left, k));
+                    let found = ones_shifted(bits).expect("a shifted run of ones");
+                    assert_eq!(built(found), bits, "{w} {left} {k}");
+                }
+            }
+        }
+        // Not a run of ones in every lane alike: the general path.
+        for bits in [
+            [0, 0],
+            [u64::MAX, u64::MAX],
+            [0x8000_0000_0000_0000, 0],
+            [0x0101_0101_0101_0101; 2],
+            [0x4330_0000_0000_0000; 2],
+            [0x0001_0000_0001_0000; 2],
+            [0x0000_ffff_0000_fffe; 2],
+        ] {
+            assert_eq!(ones_shifted(bits), None, "{bits:x?}");
+        }
     }
 }

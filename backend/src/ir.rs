@@ -91,6 +91,11 @@ pub enum VUnOp {
     /// 31`): no Wasm operator, a step of `i64x2.abs` and the `i64x2`
     /// ordered compares (`composite_row`).
     I64x2SignMask,
+    /// `pshufd 0x50`/`0xfa`: dwords 0, 1 (or 2, 3) each into the low half
+    /// of a 64-bit lane (the dword `pmuldq`/`pmuludq` read). No Wasm
+    /// operator: a step of the `i64x2` `extmul`s.
+    I64x2SpreadLowI32,
+    I64x2SpreadHighI32,
     /// `cvttpd2dq`: the two f64 lanes truncated into the low i32 lanes,
     /// 0x80000000 out of range or NaN, the high lanes zero. No Wasm
     /// operator: a step of `i32x4.trunc_sat_f64x2_s_zero`.

@@ -211,7 +211,7 @@ fn composite_row(op: &Operator<'_>) -> Option<(usize, Vec<Step>)> {
     let le_u = |max, eq, x, y| (2, vec![Bin(max, x, y), Bin(eq, S(0), y)]);
     let gt_u = |max, eq, x, y| (2, vec![Bin(max, x, y), Bin(eq, S(0), y), Not(S(1))]);
     let sign = |pattern: u64, op| (1, vec![Splat64(pattern), Bin(op, Arg(0), S(0))]);
-    // Each lane widened (both operands alike), then multiplied.
+    // Each lane widened or moved (both operands alike), then multiplied.
     let widened_mul = |ext, mul| {
         (
             2,
@@ -285,11 +285,12 @@ fn composite_row(op: &Operator<'_>) -> Option<(usize, Vec<Step>)> {
         O::I32x4ExtMulHighI16x8S => mul_16(B::I16x8MulHighS, B::InterleaveHigh16),
         O::I32x4ExtMulLowI16x8U => mul_16(B::I16x8MulHighU, B::InterleaveLow16),
         O::I32x4ExtMulHighI16x8U => mul_16(B::I16x8MulHighU, B::InterleaveHigh16),
-        // pmuldq/pmuludq multiply the low dword of each 64-bit lane.
-        O::I64x2ExtMulLowI32x4S => widened_mul(VUnOp::I64x2ExtendLowI32x4S, B::I64x2MulEvenS),
-        O::I64x2ExtMulHighI32x4S => widened_mul(VUnOp::I64x2ExtendHighI32x4S, B::I64x2MulEvenS),
-        O::I64x2ExtMulLowI32x4U => widened_mul(VUnOp::I64x2ExtendLowI32x4U, B::I64x2MulEvenU),
-        O::I64x2ExtMulHighI32x4U => widened_mul(VUnOp::I64x2ExtendHighI32x4U, B::I64x2MulEvenU),
+        // pmuldq/pmuludq multiply the low dword of each 64-bit lane: the
+        // lanes are spread there (one pshufd each), not widened.
+        O::I64x2ExtMulLowI32x4S => widened_mul(VUnOp::I64x2SpreadLowI32, B::I64x2MulEvenS),
+        O::I64x2ExtMulHighI32x4S => widened_mul(VUnOp::I64x2SpreadHighI32, B::I64x2MulEvenS),
+        O::I64x2ExtMulLowI32x4U => widened_mul(VUnOp::I64x2SpreadLowI32, B::I64x2MulEvenU),
+        O::I64x2ExtMulHighI32x4U => widened_mul(VUnOp::I64x2SpreadHighI32, B::I64x2MulEvenU),
         // pmulhrsw is the Wasm operator but for 0x8000 * 0x8000, which it
         // leaves 0x8000 (the one lane that can give 0x8000) instead of
         // saturating to 0x7fff.
