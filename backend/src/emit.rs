@@ -197,7 +197,8 @@ fn ones_shifted(bits: [u64; 2]) -> Option<(u32, bool, u32)> {
 
 /// `d = bits` (low half first) in as few instructions as the pattern
 /// allows: `pxor` for zero, `pcmpeqd` for all ones, all ones shifted for
-/// a run of ones in each 16-, 32- or 64-bit lane, else the low half
+/// a run of ones in each 16-, 32- or 64-bit lane (`pabsb` of all ones for
+/// 0x01 bytes), else the low half
 /// through the general register `t` (`movq` clears the high half), then
 /// the high half: copied from the low one (`pshufd 0x44`) when equal,
 /// inserted (`pinsrq`) when not zero.
@@ -207,6 +208,11 @@ fn vconst(
     t: usize,
     bits: [u64; 2],
 ) -> Result<(), IcedError> {
+    if bits == [0x0101_0101_0101_0101; 2] {
+        // |-1| in every byte.
+        asm.pcmpeqd(d, d)?;
+        return asm.pabsb(d, d);
+    }
     if let Some((w, left, k)) = ones_shifted(bits) {
         asm.pcmpeqd(d, d)?;
         let k = k as i32;

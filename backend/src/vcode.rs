@@ -368,7 +368,8 @@ pub enum MInst {
     },
     /// `i64x2.shr_s` (no `psraq` before AVX-512), two-address: with m the
     /// sign bit, ((x ^ m) >>u k) - (m >>u k). `m` an SSE temporary; a
-    /// register count goes through `tmp` (masked to 63) and its SSE `txmm`.
+    /// register count goes through `tmp`: a general register (masked to
+    /// 63), then an SSE one (`movd`).
     VSar64 {
         dst: VReg,
         src: VReg,
