@@ -1876,6 +1876,69 @@ fn vector_rows() -> Vec<Row> {
                 use_index(s, rax)
             }),
         ),
+        // The reductions (bitmask, any_true, all_true): lane masks into
+        // general registers, ptest into the flags.
+        control(
+            "control: a pmovmskb lane mask as an index (32 bits, zero-extended)",
+            Static,
+            0,
+            b(|s| {
+                s.a.pmovmskb(eax, xmm0)?;
+                use_index(s, rax)
+            }),
+        ),
+        attack(
+            "pmovmskb into r15d (the heap base)",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.pmovmskb(r15d, xmm0)?;
+                s.a.mov(eax, dword_ptr(r15))
+            }),
+        ),
+        attack(
+            "ptest with a misaligned heap operand (host crash)",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["attack"],
+            b(|s| {
+                s.a.mov(eax, 1)?;
+                s.at("attack")?;
+                s.a.ptest(xmm0, xmmword_ptr(r15 + rax))
+            }),
+        ),
+        attack(
+            "minpd with a misaligned frame operand (host crash)",
+            "new",
+            "rejected (no row)",
+            Static,
+            0x20,
+            &["attack"],
+            b(|s| {
+                s.at("attack")?;
+                s.a.minpd(xmm0, xmmword_ptr(rsp + 8))
+            }),
+        ),
+        attack(
+            "ptest; setne al: rax as an index, its upper bytes all ones",
+            "new",
+            "rejected (no row)",
+            Static,
+            0,
+            &["use"],
+            b(|s| {
+                s.a.mov(rax, -1i64)?;
+                s.a.ptest(xmm0, xmm0)?;
+                s.a.setne(al)?;
+                use_index(s, rax)
+            }),
+        ),
     ]
 }
 

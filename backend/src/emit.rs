@@ -169,8 +169,36 @@ fn setcc(asm: &mut CodeAssembler, cond: Cond, r: AsmRegister8) -> Result<(), Ice
     asm.add_instruction(Instruction::with1(row.setcc, Register::from(r))?)
 }
 
+/// The lane width and shift that make `bits` from all ones: every 16-,
+/// 32- or 64-bit lane the same run of ones shifted left (`left`) or right
+/// by `k` (the sign masks, `0x7fff_ffff`, `0x0001` lanes, ...).
+fn ones_shifted(bits: [u64; 2]) -> Option<(u32, bool, u32)> {
+    if bits[0] != bits[1] {
+        return None;
+    }
+    [16u32, 32, 64].into_iter().find_map(|w| {
+        let ones = u64::MAX >> (64 - w);
+        let lane = bits[0] & ones;
+        let repeated = (0..64 / w).fold(0u64, |acc, k| acc | lane << (w * k));
+        if repeated != bits[0] {
+            return None;
+        }
+        (1..w).find_map(|k| {
+            if lane == (ones << k) & ones {
+                Some((w, true, k))
+            } else if lane == ones >> k {
+                Some((w, false, k))
+            } else {
+                None
+            }
+        })
+    })
+}
+
 /// `d = bits` (low half first) in as few instructions as the pattern
-/// allows: `pxor` for zero, `pcmpeqd` for all ones, else the low half
+/// allows: `pxor` for zero, `pcmpeqd` for all ones, all ones shifted for
+/// a run of ones in each 16-, 32- or 64-bit lane (`pabsb` of all ones for
+/// 0x01 bytes), else the low half
 /// through the general register `t` (`movq` clears the high half), then
 /// the high half: copied from the low one (`pshufd 0x44`) when equal,
 /// inserted (`pinsrq`) when not zero.
@@ -180,6 +208,23 @@ fn vconst(
     t: usize,
     bits: [u64; 2],
 ) -> Result<(), IcedError> {
+    if bits == [0x0101_0101_0101_0101; 2] {
+        // |-1| in every byte.
+        asm.pcmpeqd(d, d)?;
+        return asm.pabsb(d, d);
+    }
+    if let Some((w, left, k)) = ones_shifted(bits) {
+        asm.pcmpeqd(d, d)?;
+        let k = k as i32;
+        return match (w, left) {
+            (16, true) => asm.psllw(d, k),
+            (16, false) => asm.psrlw(d, k),
+            (32, true) => asm.pslld(d, k),
+            (32, false) => asm.psrld(d, k),
+            (64, true) => asm.psllq(d, k),
+            _ => asm.psrlq(d, k),
+        };
+    }
     let mov = |asm: &mut CodeAssembler, v: u64| {
         if v <= u32::MAX as u64 {
             asm.mov(R32[t], v as u32)
@@ -205,39 +250,45 @@ fn vconst(
     }
 }
 
-/// Each v128 unary operator: whether the high half is moved down first
-/// (`pshufd 0xee`), the instruction, and its immediate (a rounding mode).
+/// Each v128 unary operator: the `pshufd` that moves lanes first, if any
+/// (0xee: the high half down), the instruction, and its immediate (a
+/// rounding mode, or the count of a shift of the moved lanes in place).
 #[rustfmt::skip]
-const VUNARY: &[(VUnOp, bool, Code, Option<i32>)] = &[
-    (VUnOp::I16x8ExtendLowI8x16S, false, Code::Pmovsxbw_xmm_xmmm64, None),
-    (VUnOp::I16x8ExtendLowI8x16U, false, Code::Pmovzxbw_xmm_xmmm64, None),
-    (VUnOp::I16x8ExtendHighI8x16S, true, Code::Pmovsxbw_xmm_xmmm64, None),
-    (VUnOp::I16x8ExtendHighI8x16U, true, Code::Pmovzxbw_xmm_xmmm64, None),
-    (VUnOp::I32x4ExtendLowI16x8S, false, Code::Pmovsxwd_xmm_xmmm64, None),
-    (VUnOp::I32x4ExtendLowI16x8U, false, Code::Pmovzxwd_xmm_xmmm64, None),
-    (VUnOp::I32x4ExtendHighI16x8S, true, Code::Pmovsxwd_xmm_xmmm64, None),
-    (VUnOp::I32x4ExtendHighI16x8U, true, Code::Pmovzxwd_xmm_xmmm64, None),
-    (VUnOp::I64x2ExtendLowI32x4S, false, Code::Pmovsxdq_xmm_xmmm64, None),
-    (VUnOp::I64x2ExtendLowI32x4U, false, Code::Pmovzxdq_xmm_xmmm64, None),
-    (VUnOp::I64x2ExtendHighI32x4S, true, Code::Pmovsxdq_xmm_xmmm64, None),
-    (VUnOp::I64x2ExtendHighI32x4U, true, Code::Pmovzxdq_xmm_xmmm64, None),
-    (VUnOp::I8x16Abs, false, Code::Pabsb_xmm_xmmm128, None),
-    (VUnOp::I16x8Abs, false, Code::Pabsw_xmm_xmmm128, None),
-    (VUnOp::I32x4Abs, false, Code::Pabsd_xmm_xmmm128, None),
-    (VUnOp::F32x4Nearest, false, Code::Roundps_xmm_xmmm128_imm8, Some(0)),
-    (VUnOp::F32x4Floor, false, Code::Roundps_xmm_xmmm128_imm8, Some(1)),
-    (VUnOp::F32x4Ceil, false, Code::Roundps_xmm_xmmm128_imm8, Some(2)),
-    (VUnOp::F32x4Trunc, false, Code::Roundps_xmm_xmmm128_imm8, Some(3)),
-    (VUnOp::F64x2Nearest, false, Code::Roundpd_xmm_xmmm128_imm8, Some(0)),
-    (VUnOp::F64x2Floor, false, Code::Roundpd_xmm_xmmm128_imm8, Some(1)),
-    (VUnOp::F64x2Ceil, false, Code::Roundpd_xmm_xmmm128_imm8, Some(2)),
-    (VUnOp::F64x2Trunc, false, Code::Roundpd_xmm_xmmm128_imm8, Some(3)),
-    (VUnOp::F32x4Sqrt, false, Code::Sqrtps_xmm_xmmm128, None),
-    (VUnOp::F64x2Sqrt, false, Code::Sqrtpd_xmm_xmmm128, None),
-    (VUnOp::F32x4ConvertI32x4S, false, Code::Cvtdq2ps_xmm_xmmm128, None),
-    (VUnOp::F64x2ConvertLowI32x4S, false, Code::Cvtdq2pd_xmm_xmmm64, None),
-    (VUnOp::F32x4DemoteF64x2Zero, false, Code::Cvtpd2ps_xmm_xmmm128, None),
-    (VUnOp::F64x2PromoteLowF32x4, false, Code::Cvtps2pd_xmm_xmmm64, None),
+const VUNARY: &[(VUnOp, Option<i32>, Code, Option<i32>)] = &[
+    (VUnOp::I16x8ExtendLowI8x16S, None, Code::Pmovsxbw_xmm_xmmm64, None),
+    (VUnOp::I16x8ExtendLowI8x16U, None, Code::Pmovzxbw_xmm_xmmm64, None),
+    (VUnOp::I16x8ExtendHighI8x16S, Some(0xee), Code::Pmovsxbw_xmm_xmmm64, None),
+    (VUnOp::I16x8ExtendHighI8x16U, Some(0xee), Code::Pmovzxbw_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendLowI16x8S, None, Code::Pmovsxwd_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendLowI16x8U, None, Code::Pmovzxwd_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendHighI16x8S, Some(0xee), Code::Pmovsxwd_xmm_xmmm64, None),
+    (VUnOp::I32x4ExtendHighI16x8U, Some(0xee), Code::Pmovzxwd_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendLowI32x4S, None, Code::Pmovsxdq_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendLowI32x4U, None, Code::Pmovzxdq_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendHighI32x4S, Some(0xee), Code::Pmovsxdq_xmm_xmmm64, None),
+    (VUnOp::I64x2ExtendHighI32x4U, Some(0xee), Code::Pmovzxdq_xmm_xmmm64, None),
+    (VUnOp::I8x16Abs, None, Code::Pabsb_xmm_xmmm128, None),
+    (VUnOp::I16x8Abs, None, Code::Pabsw_xmm_xmmm128, None),
+    (VUnOp::I32x4Abs, None, Code::Pabsd_xmm_xmmm128, None),
+    (VUnOp::F32x4Nearest, None, Code::Roundps_xmm_xmmm128_imm8, Some(0)),
+    (VUnOp::F32x4Floor, None, Code::Roundps_xmm_xmmm128_imm8, Some(1)),
+    (VUnOp::F32x4Ceil, None, Code::Roundps_xmm_xmmm128_imm8, Some(2)),
+    (VUnOp::F32x4Trunc, None, Code::Roundps_xmm_xmmm128_imm8, Some(3)),
+    (VUnOp::F64x2Nearest, None, Code::Roundpd_xmm_xmmm128_imm8, Some(0)),
+    (VUnOp::F64x2Floor, None, Code::Roundpd_xmm_xmmm128_imm8, Some(1)),
+    (VUnOp::F64x2Ceil, None, Code::Roundpd_xmm_xmmm128_imm8, Some(2)),
+    (VUnOp::F64x2Trunc, None, Code::Roundpd_xmm_xmmm128_imm8, Some(3)),
+    (VUnOp::F32x4Sqrt, None, Code::Sqrtps_xmm_xmmm128, None),
+    (VUnOp::F64x2Sqrt, None, Code::Sqrtpd_xmm_xmmm128, None),
+    (VUnOp::F32x4ConvertI32x4S, None, Code::Cvtdq2ps_xmm_xmmm128, None),
+    (VUnOp::F64x2ConvertLowI32x4S, None, Code::Cvtdq2pd_xmm_xmmm64, None),
+    (VUnOp::F32x4DemoteF64x2Zero, None, Code::Cvtpd2ps_xmm_xmmm128, None),
+    (VUnOp::F64x2PromoteLowF32x4, None, Code::Cvtps2pd_xmm_xmmm64, None),
+    // Each 64-bit lane's high dword in both of its dwords, then its sign.
+    (VUnOp::I64x2SignMask, Some(0xf5), Code::Psrad_xmm_imm8, Some(31)),
+    (VUnOp::I32x4TruncF64x2ZeroRaw, None, Code::Cvttpd2dq_xmm_xmmm128, None),
+    (VUnOp::I64x2SpreadLowI32, None, Code::Pshufd_xmm_xmmm128_imm8, Some(0x50)),
+    (VUnOp::I64x2SpreadHighI32, None, Code::Pshufd_xmm_xmmm128_imm8, Some(0xfa)),
 ];
 
 /// Each lane shift's instructions: by an immediate, by an xmm count.
@@ -333,6 +384,19 @@ const VALU: &[(VBinOp, Code)] = &[
     (VBinOp::F64x2Sub, Code::Subpd_xmm_xmmm128),
     (VBinOp::F64x2Mul, Code::Mulpd_xmm_xmmm128),
     (VBinOp::F64x2Div, Code::Divpd_xmm_xmmm128),
+    (VBinOp::F32x4PMin, Code::Minps_xmm_xmmm128),
+    (VBinOp::F32x4PMax, Code::Maxps_xmm_xmmm128),
+    (VBinOp::F64x2PMin, Code::Minpd_xmm_xmmm128),
+    (VBinOp::F64x2PMax, Code::Maxpd_xmm_xmmm128),
+    (VBinOp::I16x8MulAddU8S8, Code::Pmaddubsw_xmm_xmmm128),
+    (VBinOp::I16x8MulHighS, Code::Pmulhw_xmm_xmmm128),
+    (VBinOp::I16x8MulHighU, Code::Pmulhuw_xmm_xmmm128),
+    (VBinOp::I16x8Q15MulrRaw, Code::Pmulhrsw_xmm_xmmm128),
+    (VBinOp::InterleaveLow16, Code::Punpcklwd_xmm_xmmm128),
+    (VBinOp::InterleaveHigh16, Code::Punpckhwd_xmm_xmmm128),
+    (VBinOp::InterleaveLow32, Code::Punpckldq_xmm_xmmm128),
+    (VBinOp::I64x2MulEvenS, Code::Pmuldq_xmm_xmmm128),
+    (VBinOp::I64x2MulEvenU, Code::Pmuludq_xmm_xmmm128),
 ];
 
 /// A condition's instruction forms: one row per condition.
@@ -1471,20 +1535,26 @@ impl<'a> FuncEmitter<'a> {
             }
             MInst::VUnary { op, dst, .. } => {
                 let (s, d) = (r(0), r(1));
-                let &(_, high, code, imm) = VUNARY
+                let &(_, pre, code, imm) = VUNARY
                     .iter()
                     .find(|(o, ..)| o == op)
-                    .expect("a row for every VUnOp");
-                // The source register once the high half is down (pshufd
+                    .expect("a row for every VUnOp lowered to VUnary");
+                // The source register once the lanes are moved (pshufd
                 // reads all of src before it writes dst).
-                let from = if high {
-                    asm.pshufd(X[d], X[s], 0xee)?;
-                    d
-                } else {
-                    s
+                let from = match pre {
+                    Some(k) => {
+                        asm.pshufd(X[d], X[s], k)?;
+                        d
+                    }
+                    None => s,
                 };
                 let (rd, rs) = (Register::from(X[d]), Register::from(X[from]));
                 asm.add_instruction(match imm {
+                    // A shift by an immediate works on dst in place.
+                    Some(k) if code.op_code().op_count() == 2 => {
+                        debug_assert_eq!(from, d);
+                        Instruction::with2(code, rd, k)?
+                    }
                     Some(k) => Instruction::with3(code, rd, rs, k)?,
                     None => Instruction::with2(code, rd, rs)?,
                 })?;
@@ -1583,6 +1653,58 @@ impl<'a> FuncEmitter<'a> {
             MInst::VUnarySeq { op, dst, .. } => {
                 let (d, t) = (X[r(0)], X[r(1)]);
                 match op {
+                    VUnOp::I8x16Popcnt => {
+                        // Each nibble's count from a 16-byte table
+                        // (pshufb), the two added.
+                        let (t2, t3, g) = (X[r(2)], X[r(3)], r(4));
+                        let bytes = |b: u64| [b * 0x0101_0101_0101_0101; 2];
+                        vconst(asm, t, g, bytes(0x0f))?;
+                        asm.movaps(t2, d)?;
+                        asm.psrlw(t2, 4)?;
+                        asm.pand(t2, t)?; // high nibbles
+                        asm.pand(t, d)?; // low nibbles
+                        vconst(asm, d, g, [0x0302_0201_0201_0100, 0x0403_0302_0302_0201])?;
+                        asm.movaps(t3, d)?;
+                        asm.pshufb(d, t)?;
+                        asm.pshufb(t3, t2)?;
+                        asm.paddb(d, t3)?;
+                    }
+                    VUnOp::I32x4TruncSatF32x4U => {
+                        // NaN and negative lanes to 0 (maxps returns its
+                        // second operand on NaN); lanes of 2^31 and more
+                        // converted less 2^31 and added back, 2^32 and more
+                        // saturated (Cranelift's sequence).
+                        let t2 = X[r(2)];
+                        asm.xorps(t, t)?;
+                        asm.maxps(d, t)?;
+                        asm.pcmpeqd(t, t)?;
+                        asm.psrld(t, 1)?;
+                        asm.cvtdq2ps(t, t)?; // 2^31
+                        asm.movaps(t2, d)?;
+                        asm.subps(t2, t)?;
+                        asm.cmpps(t, t2, 2)?; // 2^31 <= x - 2^31: too big
+                        asm.cvttps2dq(t2, t2)?;
+                        asm.pxor(t2, t)?;
+                        asm.pxor(t, t)?;
+                        asm.pmaxsd(t2, t)?;
+                        asm.cvttps2dq(d, d)?;
+                        asm.paddd(d, t2)?;
+                    }
+                    VUnOp::I32x4TruncSatF64x2UZero => {
+                        // NaN and negatives to 0, at most 2^32 - 1,
+                        // truncated; + 2^52 puts the integer in the low
+                        // dword of each f64, which shufps gathers.
+                        let g = r(2);
+                        asm.xorps(t, t)?;
+                        asm.maxpd(d, t)?;
+                        vconst(asm, t, g, [0x41ef_ffff_ffe0_0000; 2])?;
+                        asm.minpd(d, t)?;
+                        asm.roundpd(d, d, 3)?;
+                        vconst(asm, t, g, [0x4330_0000_0000_0000; 2])?;
+                        asm.addpd(d, t)?;
+                        asm.xorps(t, t)?;
+                        asm.shufps(d, t, 0x88)?;
+                    }
                     VUnOp::I32x4TruncSatF32x4S => {
                         // NaN lanes to 0; cvttps2dq gives 0x80000000 out of
                         // range, which becomes 0x7fffffff where the input
@@ -1612,6 +1734,144 @@ impl<'a> FuncEmitter<'a> {
                     _ => unreachable!("only the sequences are lowered to VUnarySeq"),
                 }
                 defs.push((r(0), *dst));
+            }
+            MInst::VFMinMax {
+                max, lanes, dst, ..
+            } => {
+                let (d, b, t) = (X[r(0)], X[r(1)], X[r(2)]);
+                let f64x2 = *lanes == Lanes::F64x2;
+                let (mm, unord): (Code, Code) = match (max, f64x2) {
+                    (false, false) => (Code::Minps_xmm_xmmm128, Code::Cmpps_xmm_xmmm128_imm8),
+                    (true, false) => (Code::Maxps_xmm_xmmm128, Code::Cmpps_xmm_xmmm128_imm8),
+                    (false, true) => (Code::Minpd_xmm_xmmm128, Code::Cmppd_xmm_xmmm128_imm8),
+                    (true, true) => (Code::Maxpd_xmm_xmmm128, Code::Cmppd_xmm_xmmm128_imm8),
+                };
+                let op2 = |asm: &mut CodeAssembler, code, x: AsmRegisterXmm, y: AsmRegisterXmm| {
+                    asm.add_instruction(Instruction::with2(
+                        code,
+                        Register::from(x),
+                        Register::from(y),
+                    )?)
+                };
+                let unordered = |asm: &mut CodeAssembler, x: AsmRegisterXmm, y: AsmRegisterXmm| {
+                    asm.add_instruction(Instruction::with3(
+                        unord,
+                        Register::from(x),
+                        Register::from(y),
+                        3,
+                    )?)
+                };
+                // minps/maxps return the second operand on NaN and on
+                // equal lanes (+0, -0): both orders differ only there.
+                asm.movaps(t, b)?;
+                op2(asm, mm, t, d)?; // t = op(b, a)
+                op2(asm, mm, d, b)?; // d = op(a, b)
+                if *max {
+                    // +0 where the two are -0 and +0: (d | t) - (d ^ t).
+                    asm.xorps(d, t)?;
+                    asm.orps(t, d)?;
+                    if f64x2 {
+                        asm.subpd(t, d)?;
+                    } else {
+                        asm.subps(t, d)?;
+                    }
+                } else {
+                    // -0 | +0 = -0.
+                    asm.orps(t, d)?;
+                }
+                // Either operand NaN: the combination is a NaN; all ones
+                // there, then sign, exponent and quiet bit kept.
+                unordered(asm, d, t)?;
+                if !*max {
+                    asm.orps(t, d)?;
+                }
+                if f64x2 {
+                    asm.psrlq(d, 13)?;
+                } else {
+                    asm.psrld(d, 10)?;
+                }
+                asm.andnps(d, t)?;
+                defs.push((r(0), *dst));
+            }
+            MInst::VSar64 { dst, count, .. } => {
+                let d = X[r(0)];
+                let by_reg = matches!(count, Rhs::Reg(_));
+                let m = X[r(if by_reg { 2 } else { 1 })];
+                if by_reg {
+                    let (c, t, x) = (r(1), r(3), X[r(4)]);
+                    asm.mov(R32[t], R32[c])?;
+                    asm.and(R32[t], 63)?;
+                    asm.movd(x, R32[t])?;
+                }
+                asm.pcmpeqd(m, m)?;
+                asm.psllq(m, 63)?;
+                asm.pxor(d, m)?;
+                match count {
+                    Rhs::Imm(k) => {
+                        asm.psrlq(d, *k)?;
+                        asm.psrlq(m, *k)?;
+                    }
+                    Rhs::Reg(_) => {
+                        let x = X[r(4)];
+                        asm.psrlq(d, x)?;
+                        asm.psrlq(m, x)?;
+                    }
+                }
+                asm.psubq(d, m)?;
+                defs.push((r(0), *dst));
+            }
+            MInst::VTest { op, dst, .. } => {
+                let s = X[r(0)];
+                let d = match op {
+                    VReduce::AllTrue(lanes) => {
+                        let t = X[r(1)];
+                        asm.pxor(t, t)?;
+                        match lanes {
+                            Lanes::I8x16 => asm.pcmpeqb(t, s)?,
+                            Lanes::I16x8 => asm.pcmpeqw(t, s)?,
+                            Lanes::I32x4 | Lanes::F32x4 => asm.pcmpeqd(t, s)?,
+                            Lanes::I64x2 | Lanes::F64x2 => asm.pcmpeqq(t, s)?,
+                        }
+                        // No lane equal to zero.
+                        asm.ptest(t, t)?;
+                        asm.sete(R8[r(2)])?;
+                        r(2)
+                    }
+                    _ => {
+                        asm.ptest(s, s)?;
+                        asm.setne(R8[r(1)])?;
+                        r(1)
+                    }
+                };
+                asm.movzx(R32[d], R8[d])?;
+                defs.push((d, *dst));
+            }
+            MInst::VBitmask { lanes, dst, .. } => {
+                let s = X[r(0)];
+                let d = match lanes {
+                    Lanes::I8x16 => {
+                        asm.pmovmskb(R32[r(1)], s)?;
+                        r(1)
+                    }
+                    Lanes::I16x8 => {
+                        // Words to bytes, signs kept, both halves alike.
+                        let (t, d) = (X[r(1)], r(2));
+                        asm.movaps(t, s)?;
+                        asm.packsswb(t, t)?;
+                        asm.pmovmskb(R32[d], t)?;
+                        asm.shr(R32[d], 8)?;
+                        d
+                    }
+                    Lanes::I32x4 | Lanes::F32x4 => {
+                        asm.movmskps(R32[r(1)], s)?;
+                        r(1)
+                    }
+                    Lanes::I64x2 | Lanes::F64x2 => {
+                        asm.movmskpd(R32[r(1)], s)?;
+                        r(1)
+                    }
+                };
+                defs.push((d, *dst));
             }
             MInst::VMul64 { dst, .. } => {
                 let (d, b, t1, t2) = (X[r(0)], X[r(1)], X[r(2)], X[r(3)]);
@@ -2069,5 +2329,43 @@ impl<'a> FuncEmitter<'a> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ones_shifted;
+
+    /// The constant `pcmpeqd` + shift builds, for a (width, left, count).
+    fn built((w, left, k): (u32, bool, u32)) -> [u64; 2] {
+        let ones = u64::MAX >> (64 - w);
+        let lane = if left { (ones << k) & ones } else { ones >> k };
+        let half = (0..64 / w).fold(0u64, |acc, j| acc | lane << (w * j));
+        [half, half]
+    }
+
+    #[test]
+    fn constants_from_shifted_ones_are_exact() {
+        for w in [16u32, 32, 64] {
+            for k in 1..w {
+                for left in [false, true] {
+                    let bits = built((w, left, k));
+                    let found = ones_shifted(bits).expect("a shifted run of ones");
+                    assert_eq!(built(found), bits, "{w} {left} {k}");
+                }
+            }
+        }
+        // Not a run of ones in every lane alike: the general path.
+        for bits in [
+            [0, 0],
+            [u64::MAX, u64::MAX],
+            [0x8000_0000_0000_0000, 0],
+            [0x0101_0101_0101_0101; 2],
+            [0x4330_0000_0000_0000; 2],
+            [0x0001_0000_0001_0000; 2],
+            [0x0000_ffff_0000_fffe; 2],
+        ] {
+            assert_eq!(ones_shifted(bits), None, "{bits:x?}");
+        }
     }
 }

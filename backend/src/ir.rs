@@ -87,6 +87,49 @@ pub enum VUnOp {
     I32x4TruncSatF32x4S,
     /// Exact halves: a sequence.
     F32x4ConvertI32x4U,
+    /// Each 64-bit lane's sign, all ones or zero (`pshufd 0xf5`, `psrad
+    /// 31`): no Wasm operator, a step of `i64x2.abs` and the `i64x2`
+    /// ordered compares (`composite_row`).
+    I64x2SignMask,
+    /// `pshufd 0x50`/`0xfa`: dwords 0, 1 (or 2, 3) each into the low half
+    /// of a 64-bit lane (the dword `pmuldq`/`pmuludq` read). No Wasm
+    /// operator: a step of the `i64x2` `extmul`s.
+    I64x2SpreadLowI32,
+    I64x2SpreadHighI32,
+    /// `cvttpd2dq`: the two f64 lanes truncated into the low i32 lanes,
+    /// 0x80000000 out of range or NaN, the high lanes zero. No Wasm
+    /// operator: a step of `i32x4.trunc_sat_f64x2_s_zero`.
+    I32x4TruncF64x2ZeroRaw,
+    /// Sequences (`MInst::VUnarySeq`): a nibble table lookup (`pshufb`);
+    /// the unsigned saturating conversions.
+    I8x16Popcnt,
+    I32x4TruncSatF32x4U,
+    I32x4TruncSatF64x2UZero,
+}
+
+impl VUnOp {
+    /// The operators that are a sequence (`MInst::VUnarySeq`): how many
+    /// SSE and general temporaries it takes.
+    pub fn seq_temps(self) -> Option<(usize, usize)> {
+        match self {
+            VUnOp::I32x4TruncSatF32x4S | VUnOp::F32x4ConvertI32x4U => Some((1, 0)),
+            VUnOp::I8x16Popcnt => Some((3, 1)),
+            VUnOp::I32x4TruncSatF32x4U => Some((2, 0)),
+            VUnOp::I32x4TruncSatF64x2UZero => Some((1, 1)),
+            _ => None,
+        }
+    }
+}
+
+/// A v128 reduced to an i32 (`MInst::VTest`, `MInst::VBitmask`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VReduce {
+    /// `v128.any_true`: 1 if any bit is set.
+    AnyTrue,
+    /// `all_true`: 1 if no lane is zero.
+    AllTrue(Lanes),
+    /// `bitmask`: bit k is lane k's top bit.
+    Bitmask(Lanes),
 }
 
 /// A lane shift.
@@ -212,6 +255,36 @@ pub enum VBinOp {
     Swizzle,
     /// `i64x2.mul`: low 64 bits of each lane's product (three `pmuludq`).
     I64x2Mul,
+    /// Wasm `min`/`max`: NaN if either is NaN, -0 below +0 (a sequence,
+    /// `MInst::VFMinMax`).
+    F32x4Min,
+    F32x4Max,
+    F64x2Min,
+    F64x2Max,
+    /// `pmin` (b < a ? b : a) and `pmax` (a < b ? b : a): `minps`/`maxps`
+    /// with the operands swapped, which return their second operand on NaN
+    /// and on equal lanes.
+    F32x4PMin,
+    F32x4PMax,
+    F64x2PMin,
+    F64x2PMax,
+    /// Instructions with no Wasm operator of their own, the steps of
+    /// composite operators (`composite_row`): `pmaddubsw` (a's unsigned
+    /// bytes times b's signed ones, adjacent products added, saturating),
+    /// `pmulhw`/`pmulhuw` (each 16-bit product's high half), `pmulhrsw`
+    /// (the rounded Q15 product, 0x8000 for 0x8000 times 0x8000),
+    /// `punpcklwd`/`punpckhwd`/`punpckldq` (the low or high halves'
+    /// lanes interleaved, a's first), `pmuldq`/`pmuludq` (the low 32 bits
+    /// of each 64-bit lane multiplied into 64 bits).
+    I16x8MulAddU8S8,
+    I16x8MulHighS,
+    I16x8MulHighU,
+    I16x8Q15MulrRaw,
+    InterleaveLow16,
+    InterleaveHigh16,
+    InterleaveLow32,
+    I64x2MulEvenS,
+    I64x2MulEvenU,
 }
 
 impl VBinOp {
@@ -227,6 +300,10 @@ impl VBinOp {
                 | VBinOp::F32x4Ge
                 | VBinOp::F64x2Gt
                 | VBinOp::F64x2Ge
+                | VBinOp::F32x4PMin
+                | VBinOp::F32x4PMax
+                | VBinOp::F64x2PMin
+                | VBinOp::F64x2PMax
         )
     }
 }
@@ -424,6 +501,10 @@ pub enum Op {
         lanes: Lanes,
         kind: VShiftKind,
     },
+    /// A v128 reduced to an I32.
+    VReduce {
+        op: VReduce,
+    },
     /// `i8x16.shuffle`: byte k of the result is byte `lanes[k]` of a ++ b.
     VShuffle {
         lanes: [u8; 16],
@@ -588,6 +669,7 @@ impl Op {
             | Op::VExtract { .. }
             | Op::VReplace { .. }
             | Op::VShuffle { .. }
+            | Op::VReduce { .. }
             | Op::VShift { .. }
             | Op::FBinary { .. }
             | Op::FUnary { .. }

@@ -704,12 +704,54 @@ impl<'a> Lowerer<'a> {
                     t2,
                 })
             }
-            Op::VUnary {
-                op: op @ (VUnOp::I32x4TruncSatF32x4S | VUnOp::F32x4ConvertI32x4U),
+            Op::VBinary {
+                op: op @ (VBinOp::F32x4Min | VBinOp::F32x4Max | VBinOp::F64x2Min | VBinOp::F64x2Max),
             } => {
-                let tmp = self.ftemp();
+                let t = self.ftemp();
+                let (max, lanes) = match op {
+                    VBinOp::F32x4Min => (false, Lanes::F32x4),
+                    VBinOp::F32x4Max => (true, Lanes::F32x4),
+                    VBinOp::F64x2Min => (false, Lanes::F64x2),
+                    _ => (true, Lanes::F64x2),
+                };
+                out.push(MInst::VFMinMax {
+                    max,
+                    lanes,
+                    dst: r[0],
+                    a: a[0],
+                    b: a[1],
+                    t,
+                })
+            }
+            Op::VUnary { op } if op.seq_temps().is_some() => {
+                let (xmms, gprs) = op.seq_temps().unwrap_or_default();
+                let mut temps: Vec<VReg> = (0..xmms).map(|_| self.ftemp()).collect();
+                temps.extend((0..gprs).map(|_| self.temp()));
                 out.push(MInst::VUnarySeq {
                     op: *op,
+                    dst: r[0],
+                    src: a[0],
+                    temps,
+                })
+            }
+            Op::VReduce {
+                op: op @ (VReduce::AnyTrue | VReduce::AllTrue(_)),
+            } => {
+                let tmp = matches!(op, VReduce::AllTrue(_)).then(|| self.ftemp());
+                out.push(MInst::VTest {
+                    op: *op,
+                    dst: r[0],
+                    src: a[0],
+                    tmp,
+                });
+                self.set_fact(r[0], below_bits(1));
+            }
+            Op::VReduce {
+                op: VReduce::Bitmask(lanes),
+            } => {
+                let tmp = (*lanes == Lanes::I16x8).then(|| self.ftemp());
+                out.push(MInst::VBitmask {
+                    lanes: *lanes,
                     dst: r[0],
                     src: a[0],
                     tmp,
@@ -725,6 +767,18 @@ impl<'a> Lowerer<'a> {
                     Some(k) => Rhs::Imm((k % lanes.bits() as u64) as i32),
                     None => Rhs::Reg(a[1]),
                 };
+                if (*lanes, *kind) == (Lanes::I64x2, VShiftKind::ShrS) {
+                    let m = self.ftemp();
+                    let tmp = matches!(count, Rhs::Reg(_)).then(|| (self.temp(), self.ftemp()));
+                    out.push(MInst::VSar64 {
+                        dst: r[0],
+                        src: a[0],
+                        count,
+                        m,
+                        tmp,
+                    });
+                    return Ok(());
+                }
                 if *lanes == Lanes::I8x16 {
                     out.push(MInst::VShift8 {
                         kind: *kind,

@@ -4,7 +4,7 @@
 
 use pcc::{Fact, TrapCode};
 
-pub use crate::ir::{Lanes, VBinOp, VShiftKind, VUnOp};
+pub use crate::ir::{Lanes, VBinOp, VReduce, VShiftKind, VUnOp};
 use regalloc2::{Block, Inst, InstRange, Operand, PReg, PRegSet, RegClass, VReg};
 
 /// Operand width of an integer operation.
@@ -345,12 +345,55 @@ pub enum MInst {
         z: VReg,
     },
     /// A v128 unary operator that takes a sequence (the conversions with
-    /// no one instruction), two-address on src, `tmp` an SSE temporary.
+    /// no one instruction, `i8x16.popcnt`), two-address on src; `temps`:
+    /// the SSE temporaries, then a general one for constants where the
+    /// sequence has them (`VUnOp::seq_temps`).
     VUnarySeq {
         op: VUnOp,
         dst: VReg,
         src: VReg,
-        tmp: VReg,
+        temps: Vec<VReg>,
+    },
+    /// Float lane `min`/`max` with Wasm's NaN and signed-zero rules,
+    /// two-address on a: `minps`/`maxps` both ways round, combined (or'd
+    /// for min, -0 | +0 = -0; for max the difference subtracted, so
+    /// +0 wins), NaN lanes made the canonical NaN. `t` an SSE temporary.
+    VFMinMax {
+        max: bool,
+        lanes: Lanes,
+        dst: VReg,
+        a: VReg,
+        b: VReg,
+        t: VReg,
+    },
+    /// `i64x2.shr_s` (no `psraq` before AVX-512), two-address: with m the
+    /// sign bit, ((x ^ m) >>u k) - (m >>u k). `m` an SSE temporary; a
+    /// register count goes through `tmp`: a general register (masked to
+    /// 63), then an SSE one (`movd`).
+    VSar64 {
+        dst: VReg,
+        src: VReg,
+        count: Rhs,
+        m: VReg,
+        tmp: Option<(VReg, VReg)>,
+    },
+    /// `any_true` (`ptest src, src; setne`) and `all_true` (lanes equal
+    /// to zero into `tmp` with `pcmpeq*`, `ptest tmp, tmp; sete`), the
+    /// byte `movzx`'d into the general register dst.
+    VTest {
+        op: VReduce,
+        dst: VReg,
+        src: VReg,
+        tmp: Option<VReg>,
+    },
+    /// `bitmask`: `pmovmskb`/`movmskps`/`movmskpd` into the general
+    /// register dst; i16x8 through bytes (`packsswb tmp, tmp` keeps each
+    /// lane's sign, both halves alike) and `shr dst, 8`.
+    VBitmask {
+        lanes: Lanes,
+        dst: VReg,
+        src: VReg,
+        tmp: Option<VReg>,
     },
     /// `i64x2.mul`, two-address on a: lo(a)·lo(b) + ((hi(a)·lo(b) +
     /// lo(a)·hi(b)) << 32) per lane, from 32x32->64 `pmuludq` products;
@@ -939,7 +982,26 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             tmp,
             ..
         } => two_address(&[*a, *b], &[masks[0], masks[1], *tb, *tmp], *dst),
-        MInst::VUnarySeq { dst, src, tmp, .. } => two_address(&[*src], &[*tmp], *dst),
+        MInst::VUnarySeq {
+            dst, src, temps, ..
+        } => two_address(&[*src], temps, *dst),
+        MInst::VFMinMax { dst, a, b, t, .. } => two_address(&[*a, *b], &[*t], *dst),
+        MInst::VSar64 {
+            dst,
+            src,
+            count,
+            m,
+            tmp,
+        } => match (count, tmp) {
+            (Rhs::Reg(c), Some((t, x))) => two_address(&[*src, *c], &[*m, *t, *x], *dst),
+            _ => two_address(&[*src], &[*m], *dst),
+        },
+        MInst::VTest { dst, src, tmp, .. } | MInst::VBitmask { dst, src, tmp, .. } => {
+            let mut v = vec![O::reg_use(*src)];
+            v.extend(tmp.map(O::reg_temp));
+            v.push(O::reg_def(*dst));
+            v
+        }
         MInst::VMul64 { dst, a, b, t1, t2 } => two_address(&[*a, *b], &[*t1, *t2], *dst),
         MInst::VShift {
             dst,

@@ -32,9 +32,10 @@ impl From<wasmparser::BinaryReaderError> for FrontendError {
 }
 
 /// The Wasm features pccc validates: WebAssembly 2.0, whose SIMD
-/// operators the translation then takes one by one (refusing the ones it
-/// does not lower yet by name), and the threads proposal's atomics (on
-/// non-shared memories: `module` refuses shared ones).
+/// operators the translation then takes one by one (all of the
+/// fixed-width ones; relaxed SIMD is refused here, as a feature), and the
+/// threads proposal's atomics (on non-shared memories: `module` refuses
+/// shared ones).
 pub fn features() -> wasmparser::WasmFeatures {
     use wasmparser::WasmFeatures as F;
     (F::WASM2 & !F::RELAXED_SIMD) | F::THREADS

@@ -6,7 +6,7 @@
 
 use backend::ir::{
     BinOp, Block, BlockCall, FBinOp, FUnOp, FloatCC, Function, IntCC, Lanes, MemArg, Op, Signature,
-    Type, UnOp, VBinOp, VShiftKind, VUnOp, Value,
+    Type, UnOp, VBinOp, VReduce, VShiftKind, VUnOp, Value,
 };
 use pcc::vmctx::{BulkOp, TableOp};
 use pcc::{TrapCode, ValType};
@@ -191,6 +191,7 @@ enum Part {
 #[derive(Clone, Copy)]
 enum Step {
     Bin(VBinOp, Part, Part),
+    Un(VUnOp, Part),
     Not(Part),
     /// A constant vector of this 64-bit pattern in both halves.
     Splat64(u64),
@@ -210,7 +211,134 @@ fn composite_row(op: &Operator<'_>) -> Option<(usize, Vec<Step>)> {
     let le_u = |max, eq, x, y| (2, vec![Bin(max, x, y), Bin(eq, S(0), y)]);
     let gt_u = |max, eq, x, y| (2, vec![Bin(max, x, y), Bin(eq, S(0), y), Not(S(1))]);
     let sign = |pattern: u64, op| (1, vec![Splat64(pattern), Bin(op, Arg(0), S(0))]);
+    // Each lane widened or moved (both operands alike), then multiplied.
+    let widened_mul = |ext, mul| {
+        (
+            2,
+            vec![Un(ext, Arg(0)), Un(ext, Arg(1)), Bin(mul, S(0), S(1))],
+        )
+    };
+    // The 16-bit products' low and high halves, interleaved.
+    let mul_16 = |high, interleave| {
+        (
+            2,
+            vec![
+                Bin(B::I16x8Mul, Arg(0), Arg(1)),
+                Bin(high, Arg(0), Arg(1)),
+                Bin(interleave, S(0), S(1)),
+            ],
+        )
+    };
+    // i64x2 x < y: the sign of x - y, flipped where that overflowed (x, y
+    // of different signs and x - y's sign not x's), as a lane mask.
+    let lt_64 = |x, y| {
+        vec![
+            Bin(B::I64x2Sub, x, y),
+            Bin(B::Xor, x, y),
+            Bin(B::Xor, S(0), x),
+            Bin(B::And, S(1), S(2)),
+            Bin(B::Xor, S(0), S(3)),
+            Un(VUnOp::I64x2SignMask, S(4)),
+        ]
+    };
+    let not_lt_64 = |x, y| {
+        let mut v = lt_64(x, y);
+        v.push(Not(S(5)));
+        (2, v)
+    };
+    const ONES_8: u64 = 0x0101_0101_0101_0101;
+    const ONES_16: u64 = 0x0001_0001_0001_0001;
+    const SIGNS_16: u64 = 0x8000_8000_8000_8000;
     Some(match op {
+        // pmaddubsw: unsigned bytes of its first operand times signed ones
+        // of its second, adjacent pairs added (never saturating here).
+        O::I16x8ExtAddPairwiseI8x16S => (
+            1,
+            vec![Splat64(ONES_8), Bin(B::I16x8MulAddU8S8, S(0), Arg(0))],
+        ),
+        O::I16x8ExtAddPairwiseI8x16U => (
+            1,
+            vec![Splat64(ONES_8), Bin(B::I16x8MulAddU8S8, Arg(0), S(0))],
+        ),
+        O::I32x4ExtAddPairwiseI16x8S => (
+            1,
+            vec![Splat64(ONES_16), Bin(B::I32x4DotI16x8S, Arg(0), S(0))],
+        ),
+        // Unsigned: each lane biased by -0x8000 to signed, summed in pairs
+        // (pmaddwd by ones), the 2 * 0x8000 added back.
+        O::I32x4ExtAddPairwiseI16x8U => (
+            1,
+            vec![
+                Splat64(SIGNS_16),
+                Bin(B::Xor, Arg(0), S(0)),
+                Splat64(ONES_16),
+                Bin(B::I32x4DotI16x8S, S(1), S(2)),
+                Splat64(0x0001_0000_0001_0000),
+                Bin(B::I32x4Add, S(3), S(4)),
+            ],
+        ),
+        O::I16x8ExtMulLowI8x16S => widened_mul(VUnOp::I16x8ExtendLowI8x16S, B::I16x8Mul),
+        O::I16x8ExtMulHighI8x16S => widened_mul(VUnOp::I16x8ExtendHighI8x16S, B::I16x8Mul),
+        O::I16x8ExtMulLowI8x16U => widened_mul(VUnOp::I16x8ExtendLowI8x16U, B::I16x8Mul),
+        O::I16x8ExtMulHighI8x16U => widened_mul(VUnOp::I16x8ExtendHighI8x16U, B::I16x8Mul),
+        O::I32x4ExtMulLowI16x8S => mul_16(B::I16x8MulHighS, B::InterleaveLow16),
+        O::I32x4ExtMulHighI16x8S => mul_16(B::I16x8MulHighS, B::InterleaveHigh16),
+        O::I32x4ExtMulLowI16x8U => mul_16(B::I16x8MulHighU, B::InterleaveLow16),
+        O::I32x4ExtMulHighI16x8U => mul_16(B::I16x8MulHighU, B::InterleaveHigh16),
+        // pmuldq/pmuludq multiply the low dword of each 64-bit lane: the
+        // lanes are spread there (one pshufd each), not widened.
+        O::I64x2ExtMulLowI32x4S => widened_mul(VUnOp::I64x2SpreadLowI32, B::I64x2MulEvenS),
+        O::I64x2ExtMulHighI32x4S => widened_mul(VUnOp::I64x2SpreadHighI32, B::I64x2MulEvenS),
+        O::I64x2ExtMulLowI32x4U => widened_mul(VUnOp::I64x2SpreadLowI32, B::I64x2MulEvenU),
+        O::I64x2ExtMulHighI32x4U => widened_mul(VUnOp::I64x2SpreadHighI32, B::I64x2MulEvenU),
+        // pmulhrsw is the Wasm operator but for 0x8000 * 0x8000, which it
+        // leaves 0x8000 (the one lane that can give 0x8000) instead of
+        // saturating to 0x7fff.
+        O::I16x8Q15MulrSatS => (
+            2,
+            vec![
+                Bin(B::I16x8Q15MulrRaw, Arg(0), Arg(1)),
+                Splat64(SIGNS_16),
+                Bin(B::I16x8Eq, S(0), S(1)),
+                Bin(B::Xor, S(0), S(2)),
+            ],
+        ),
+        // (x ^ s) - s with s the lane's sign mask.
+        O::I64x2Abs => (
+            1,
+            vec![
+                Un(VUnOp::I64x2SignMask, Arg(0)),
+                Bin(B::Xor, Arg(0), S(0)),
+                Bin(B::I64x2Sub, S(1), S(0)),
+            ],
+        ),
+        O::I64x2LtS => (2, lt_64(Arg(0), Arg(1))),
+        O::I64x2GtS => (2, lt_64(Arg(1), Arg(0))),
+        O::I64x2GeS => not_lt_64(Arg(0), Arg(1)),
+        O::I64x2LeS => not_lt_64(Arg(1), Arg(0)),
+        // NaN lanes to 0 and the rest at most 2^31 - 1 (minpd returns its
+        // second operand on NaN: pmin(m, x) is minpd x, m), then cvttpd2dq,
+        // which gives i32::MIN below the range and zeroes the high lanes.
+        O::I32x4TruncSatF64x2SZero => (
+            1,
+            vec![
+                Bin(B::F64x2Eq, Arg(0), Arg(0)),
+                Splat64(0x41df_ffff_ffc0_0000),
+                Bin(B::And, S(0), S(1)),
+                Bin(B::F64x2PMin, S(2), Arg(0)),
+                Un(VUnOp::I32x4TruncF64x2ZeroRaw, S(3)),
+            ],
+        ),
+        // Each u32 as the low half of the f64 2^52 + u, less 2^52: exact.
+        O::F64x2ConvertLowI32x4U => (
+            1,
+            vec![
+                Splat64(0x4330_0000_4330_0000),
+                Bin(B::InterleaveLow32, Arg(0), S(0)),
+                Splat64(0x4330_0000_0000_0000),
+                Bin(B::F64x2Sub, S(1), S(2)),
+            ],
+        ),
         O::I8x16Neg => neg(B::I8x16Sub),
         O::I16x8Neg => neg(B::I16x8Sub),
         O::I32x4Neg => neg(B::I32x4Sub),
@@ -267,6 +395,9 @@ enum VectorAccess {
     LoadLane(Lanes, u8),
     /// Store lane `k` of the vector operand.
     StoreLane(Lanes, u8),
+    /// Load 8 bytes (`movsd`) and widen their lanes with this operator
+    /// (`pmovsx*`/`pmovzx*`).
+    Extend(VUnOp),
 }
 
 fn vector_access_row<'o>(op: &'o Operator<'_>) -> Option<(VectorAccess, &'o wasmparser::MemArg)> {
@@ -288,6 +419,12 @@ fn vector_access_row<'o>(op: &'o Operator<'_>) -> Option<(VectorAccess, &'o wasm
         O::V128Store16Lane { memarg, lane } => (StoreLane(I16x8, *lane), memarg),
         O::V128Store32Lane { memarg, lane } => (StoreLane(I32x4, *lane), memarg),
         O::V128Store64Lane { memarg, lane } => (StoreLane(I64x2, *lane), memarg),
+        O::V128Load8x8S { memarg } => (Extend(VUnOp::I16x8ExtendLowI8x16S), memarg),
+        O::V128Load8x8U { memarg } => (Extend(VUnOp::I16x8ExtendLowI8x16U), memarg),
+        O::V128Load16x4S { memarg } => (Extend(VUnOp::I32x4ExtendLowI16x8S), memarg),
+        O::V128Load16x4U { memarg } => (Extend(VUnOp::I32x4ExtendLowI16x8U), memarg),
+        O::V128Load32x2S { memarg } => (Extend(VUnOp::I64x2ExtendLowI32x4S), memarg),
+        O::V128Load32x2U { memarg } => (Extend(VUnOp::I64x2ExtendLowI32x4U), memarg),
         _ => return None,
     })
 }
@@ -326,6 +463,8 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
     let convert = |from, to, signed| Some((Op::IntToFloat { from, to, signed }, 1, to));
     let bin = |op, ty| Some((Op::Binary { op, ty }, 2, ty));
     let vbin = |op| Some((Op::VBinary { op }, 2, Type::V128));
+    let vun = |op| Some((Op::VUnary { op }, 1, Type::V128));
+    let reduce = |op| Some((Op::VReduce { op }, 1, I32));
     let splat = |lanes| Some((Op::VSplat { lanes }, 1, Type::V128));
     let vshift = |lanes, kind| Some((Op::VShift { lanes, kind }, 2, Type::V128));
     let extract = |lanes: Lanes, lane, signed| {
@@ -572,6 +711,27 @@ fn pure_row(op: &Operator<'_>) -> Option<(Op, usize, Type)> {
             1,
             Type::V128,
         )),
+        O::I8x16Popcnt => vun(VUnOp::I8x16Popcnt),
+        O::I32x4TruncSatF32x4U => vun(VUnOp::I32x4TruncSatF32x4U),
+        O::I32x4TruncSatF64x2UZero => vun(VUnOp::I32x4TruncSatF64x2UZero),
+        O::I64x2ShrS => vshift(Lanes::I64x2, VShiftKind::ShrS),
+        O::F32x4Min => vbin(VBinOp::F32x4Min),
+        O::F32x4Max => vbin(VBinOp::F32x4Max),
+        O::F64x2Min => vbin(VBinOp::F64x2Min),
+        O::F64x2Max => vbin(VBinOp::F64x2Max),
+        O::F32x4PMin => vbin(VBinOp::F32x4PMin),
+        O::F32x4PMax => vbin(VBinOp::F32x4PMax),
+        O::F64x2PMin => vbin(VBinOp::F64x2PMin),
+        O::F64x2PMax => vbin(VBinOp::F64x2PMax),
+        O::V128AnyTrue => reduce(VReduce::AnyTrue),
+        O::I8x16AllTrue => reduce(VReduce::AllTrue(Lanes::I8x16)),
+        O::I16x8AllTrue => reduce(VReduce::AllTrue(Lanes::I16x8)),
+        O::I32x4AllTrue => reduce(VReduce::AllTrue(Lanes::I32x4)),
+        O::I64x2AllTrue => reduce(VReduce::AllTrue(Lanes::I64x2)),
+        O::I8x16Bitmask => reduce(VReduce::Bitmask(Lanes::I8x16)),
+        O::I16x8Bitmask => reduce(VReduce::Bitmask(Lanes::I16x8)),
+        O::I32x4Bitmask => reduce(VReduce::Bitmask(Lanes::I32x4)),
+        O::I64x2Bitmask => reduce(VReduce::Bitmask(Lanes::I64x2)),
         O::F32x4Eq => vbin(VBinOp::F32x4Eq),
         O::F32x4Ne => vbin(VBinOp::F32x4Ne),
         O::F32x4Lt => vbin(VBinOp::F32x4Lt),
@@ -939,6 +1099,10 @@ impl<'p, 'a> Translator<'p, 'a> {
                     let (x, y) = (get(x, &done), get(y, &done));
                     self.push1(Op::VBinary { op }, vec![x, y], Type::V128)
                 }
+                Step::Un(op, x) => {
+                    let x = get(x, &done);
+                    self.push1(Op::VUnary { op }, vec![x], Type::V128)
+                }
                 Step::Not(x) => {
                     let x = get(x, &done);
                     self.push1(Op::VNot, vec![x], Type::V128)
@@ -959,6 +1123,8 @@ impl<'p, 'a> Translator<'p, 'a> {
             | VectorAccess::Zero(l)
             | VectorAccess::LoadLane(l, _)
             | VectorAccess::StoreLane(l, _) => l,
+            // The 8 bytes as an f64: one SSE load of their width.
+            VectorAccess::Extend(_) => Lanes::F64x2,
         };
         let (ty, mem) = (
             lanes.scalar(),
@@ -989,6 +1155,11 @@ impl<'p, 'a> Translator<'p, 'a> {
                 let x = load(self, addr);
                 let zero = self.push1(Op::Vconst { bits: [0, 0] }, vec![], Type::V128);
                 self.push1(Op::VReplace { lanes, lane: 0 }, vec![zero, x], Type::V128)
+            }
+            VectorAccess::Extend(op) => {
+                let addr = self.pop();
+                let x = load(self, addr);
+                self.push1(Op::VUnary { op }, vec![x], Type::V128)
             }
             VectorAccess::LoadLane(_, lane) => {
                 let vec = self.pop();
@@ -1023,7 +1194,9 @@ impl<'p, 'a> Translator<'p, 'a> {
             .next()
             .unwrap_or("?")
             .to_string();
-        // The SIMD operators pccc does not lower yet, named as such.
+        // A SIMD operator pccc does not lower, named as such (none of
+        // WebAssembly 2.0's now: this is for operators a newer wasmparser
+        // validates before the translation learns them).
         const SIMD: [&str; 7] = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"];
         let name = if SIMD.iter().any(|p| name.starts_with(p)) {
             format!("{name} (a SIMD operator pccc does not lower yet)")

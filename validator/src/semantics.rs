@@ -228,6 +228,15 @@ pub const ROWS: &[Row] = &[
     r(C::Sqrtpd_xmm_xmmm128, Vector), r(C::Cvtdq2ps_xmm_xmmm128, Vector), r(C::Cvtdq2pd_xmm_xmmm64, Vector),
     r(C::Cvtpd2ps_xmm_xmmm128, Vector), r(C::Cvtps2pd_xmm_xmmm64, Vector), r(C::Pmuludq_xmm_xmmm128, Vector),
     r(C::Cmpps_xmm_xmmm128_imm8, Vector), r(C::Cmppd_xmm_xmmm128_imm8, Vector), r(C::Cvttps2dq_xmm_xmmm128, Vector),
+    // Float lane min/max (pmin/pmax, and Wasm's min/max sequences), the
+    // unsigned and f64 saturating conversions, widening products.
+    r(C::Minps_xmm_xmmm128, Vector), r(C::Minpd_xmm_xmmm128, Vector), r(C::Maxps_xmm_xmmm128, Vector),
+    r(C::Maxpd_xmm_xmmm128, Vector), r(C::Andnps_xmm_xmmm128, Vector), r(C::Cvttpd2dq_xmm_xmmm128, Vector),
+    r(C::Shufps_xmm_xmmm128_imm8, Vector), r(C::Pmaddubsw_xmm_xmmm128, Vector), r(C::Pmulhw_xmm_xmmm128, Vector),
+    r(C::Pmulhuw_xmm_xmmm128, Vector), r(C::Pmulhrsw_xmm_xmmm128, Vector), r(C::Pmuldq_xmm_xmmm128, Vector),
+    r(C::Punpcklwd_xmm_xmmm128, Vector), r(C::Punpckhwd_xmm_xmmm128, Vector), r(C::Punpckldq_xmm_xmmm128, Vector),
+    // `ptest` writes the flags only (any_true, all_true).
+    r(C::Ptest_xmm_xmmm128, Vector),
     // Lane shifts by an immediate or by the count in an xmm register.
     r(C::Psllw_xmm_imm8, Vector), r(C::Psllw_xmm_xmmm128, Vector), r(C::Pslld_xmm_imm8, Vector), r(C::Pslld_xmm_xmmm128, Vector),
     r(C::Psllq_xmm_imm8, Vector), r(C::Psllq_xmm_xmmm128, Vector), r(C::Psrlw_xmm_imm8, Vector), r(C::Psrlw_xmm_xmmm128, Vector),
@@ -236,6 +245,8 @@ pub const ROWS: &[Row] = &[
     // Lanes into general registers, zero-extended to the register.
     r(C::Pextrb_r32m8_xmm_imm8, FromSse), r(C::Pextrw_r32_xmm_imm8, FromSse),
     r(C::Pextrd_rm32_xmm_imm8, FromSse), r(C::Pextrq_rm64_xmm_imm8, FromSse),
+    // Lane sign bits into a 32-bit general register (bitmask), zero-extended.
+    r(C::Pmovmskb_r32_xmm, FromSse), r(C::Movmskps_r32_xmm, FromSse), r(C::Movmskpd_r32_xmm, FromSse),
     // Control.
     r(C::Ja_rel8_64, Jcc), r(C::Ja_rel32_64, Jcc), r(C::Jae_rel8_64, Jcc), r(C::Jae_rel32_64, Jcc),
     r(C::Jb_rel8_64, Jcc), r(C::Jb_rel32_64, Jcc), r(C::Jbe_rel8_64, Jcc), r(C::Jbe_rel32_64, Jcc),
