@@ -176,6 +176,9 @@ impl Module {
             ("lzcnt", std::arch::is_x86_feature_detected!("lzcnt")),
             ("bmi1", std::arch::is_x86_feature_detected!("bmi1")),
             ("popcnt", std::arch::is_x86_feature_detected!("popcnt")),
+            // The SIMD baseline (pshufb, pmovsx, ptest, roundps, ...).
+            ("ssse3", std::arch::is_x86_feature_detected!("ssse3")),
+            ("sse4.1", std::arch::is_x86_feature_detected!("sse4.1")),
         ] {
             if !ok {
                 return Err(RuntimeError::Cpu(feature));
