@@ -938,14 +938,13 @@ fn process_step(b: &mut Bench, pr: &Processes, r: usize, elf: &[u8], clif: &[u8]
     let cache = pr.tmp.join("verified");
     // Deploy: verify once (the first run; the artifact's bytes are the same
     // every run), which records the artifact in the cache.
-    let verified = (r > 0).then_some(true).unwrap_or_else(|| {
-        std::process::Command::new(&pr.pccc)
+    let verified = r > 0
+        || std::process::Command::new(&pr.pccc)
             .env("PCCC_CACHE_DIR", &cache)
             .arg("verify")
             .arg(&art)
             .output()
-            .is_ok_and(|o| o.status.success())
-    });
+            .is_ok_and(|o| o.status.success());
     if !verified {
         b.process_error = Some("`pccc verify` of the artifact failed".into());
         return;
