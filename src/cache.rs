@@ -107,9 +107,21 @@ impl VerifyCache {
         self.dir.join(key(artifact))
     }
 
-    /// Whether this executable accepted exactly these bytes before.
+    /// Whether this executable accepted exactly these bytes before. The
+    /// entry itself must be private too: the directory was checked when
+    /// opened, but whoever owns its parent could swap it since.
     pub fn contains(&self, artifact: &[u8]) -> bool {
-        std::fs::read_to_string(self.entry(artifact)).is_ok_and(|s| s == self.identity)
+        let Ok(mut f) = std::fs::File::open(self.entry(artifact)) else {
+            return false;
+        };
+        let private = f.metadata().is_ok_and(|m| {
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            m.is_file() && m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o022 == 0
+        });
+        let mut content = String::new();
+        private
+            && std::io::Read::read_to_string(&mut f, &mut content).is_ok()
+            && content == self.identity
     }
 
     /// Record that these bytes were accepted. Call only with the very bytes
@@ -165,6 +177,19 @@ mod tests {
         let c = VerifyCache::open(&dir).unwrap();
         let art = b"artifact".to_vec();
         std::fs::write(dir.join(key(&art)), "pccc 0.0.0 1 2.000000000\n").unwrap();
+        assert!(!c.contains(&art));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_entry_others_can_write_is_not_trusted() {
+        let dir = scratch("entrymode");
+        let c = VerifyCache::open(&dir).unwrap();
+        let art = b"artifact".to_vec();
+        c.record(&art).unwrap();
+        assert!(c.contains(&art));
+        let entry = dir.join(key(&art));
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert!(!c.contains(&art));
         std::fs::remove_dir_all(&dir).unwrap();
     }
