@@ -94,13 +94,10 @@ fn dominates(idom: &[Option<usize>], a: usize, mut b: usize) -> bool {
     }
 }
 
-/// Split the live ranges of outside values at each maximal call-free loop
-/// with a single preheader; returns how many copies were made.
-pub fn split_at_loops(f: &mut Function) -> usize {
+/// The maximal call-free loops with a single preheader: (header,
+/// preheader, body).
+fn call_free_loops(f: &Function) -> Vec<(usize, usize, HashSet<usize>)> {
     let n = f.blocks.len();
-    if !f.insts.iter().any(|d| is_call(&d.op)) {
-        return 0;
-    }
     let mut succs: Vec<Vec<usize>> = vec![vec![]; n];
     let mut preds: Vec<Vec<usize>> = vec![vec![]; n];
     for (b, out) in succs.iter_mut().enumerate() {
@@ -155,6 +152,49 @@ pub fn split_at_loops(f: &mut Function) -> usize {
             plan.push((h, p, body.clone()));
         }
     }
+    plan
+}
+
+/// v128 constants that take more than one instruction to build (all but
+/// zero and all ones, `emit::vconst`) move from call-free loops to their
+/// preheaders: built once, not on every iteration. A constant has no
+/// operands, and the preheader dominates every block the loop's did.
+/// Returns how many moved.
+pub fn hoist_vector_constants(f: &mut Function) -> usize {
+    if !f.values.iter().any(|v| v.ty == crate::ir::Type::V128) {
+        return 0;
+    }
+    let mut moved = 0;
+    for (_, pre, body) in call_free_loops(f) {
+        let mut hoisted = vec![];
+        for &b in &body {
+            f.blocks[b].insts.retain(|&i| {
+                let keep = !matches!(f.insts[i.0 as usize].op,
+                    Op::Vconst { bits } if bits != [0, 0] && bits != [u64::MAX, u64::MAX]);
+                if !keep {
+                    hoisted.push(i);
+                }
+                keep
+            });
+        }
+        // In instruction order, before the preheader's terminator.
+        hoisted.sort();
+        moved += hoisted.len();
+        let insts = &mut f.blocks[pre].insts;
+        let term = insts.pop().expect("a preheader ends in its terminator");
+        insts.extend(hoisted);
+        insts.push(term);
+    }
+    moved
+}
+
+/// Split the live ranges of outside values at each maximal call-free loop
+/// with a single preheader; returns how many copies were made.
+pub fn split_at_loops(f: &mut Function) -> usize {
+    if !f.insts.iter().any(|d| is_call(&d.op)) {
+        return 0;
+    }
+    let plan = call_free_loops(f);
     let mut block_of_inst = vec![0usize; f.insts.len()];
     for (b, bd) in f.blocks.iter().enumerate() {
         for &i in &bd.insts {

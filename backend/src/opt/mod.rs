@@ -9,7 +9,7 @@ mod loops;
 mod params;
 
 pub use egraph::{remove_dead, simplify};
-pub use loops::split_at_loops;
+pub use loops::{hoist_vector_constants, split_at_loops};
 pub use params::{remove_dead_params, remove_redundant_params};
 
 use crate::ir::Function;
@@ -19,5 +19,6 @@ pub fn optimize(f: &mut Function) {
     remove_redundant_params(f);
     remove_dead_params(f);
     simplify(f);
+    hoist_vector_constants(f);
     split_at_loops(f);
 }
