@@ -27,6 +27,7 @@ const ENOTDIR: i32 = 54;
 const ENOTEMPTY: i32 = 55;
 const ENOTSOCK: i32 = 57;
 const ENOTSUP: i32 = 58;
+const EOVERFLOW: i32 = 61;
 const EPERM: i32 = 63;
 const ESPIPE: i32 = 67;
 
@@ -449,6 +450,8 @@ fn read_write_seek_tell_pread_pwrite() {
         g.check("(call $fd_seek (local.get $fd) (i64.const -10) (i32.const 1) (i32.const 112))", EINVAL as i64),
         g.check("(call $fd_seek (local.get $fd) (i64.const -1) (i32.const 0) (i32.const 112))", EINVAL as i64),
         g.check("(call $fd_seek (local.get $fd) (i64.const 0) (i32.const 3) (i32.const 112))", EINVAL as i64),
+        // Wider than whence's u8: EOVERFLOW (wiggle's conversion).
+        g.check("(call $fd_seek (local.get $fd) (i64.const 0) (i32.const 256) (i32.const 112))", EOVERFLOW as i64),
         g.check("(call $fd_seek (local.get $fd) (i64.const 2) (i32.const 2) (i32.const 112))", 0),
         g.check64("(i64.load (i32.const 112))", 7),
         // A write past the end leaves a hole of zeros.
@@ -615,6 +618,10 @@ fn fdstat_get_and_set() {
         g.check(
             "(call $fd_fdstat_set_flags (local.get $fd) (i32.const 64))",
             EINVAL as i64,
+        ),
+        g.check(
+            "(call $fd_fdstat_set_flags (local.get $fd) (i32.const 65536))",
+            EOVERFLOW as i64,
         ),
         // set_rights: ENOTSUP on a file or directory, EBADF on stdio.
         g.check(
@@ -875,6 +882,7 @@ fn path_open_flags_and_errors() {
         g.check(&format!("(call $open (i32.const 1) {} (i32.const 0) (i64.const 2) (i32.const 2))", g.s("in.txt")), ENOTSUP as i64),
         // Flags or rights outside their types: EINVAL (wiggle).
         g.check(&open(&g, "in.txt", 16, R), EINVAL as i64),
+        g.check(&open(&g, "in.txt", 0x10000, R), EOVERFLOW as i64),
         g.check(&open(&g, "in.txt", 0, -1), EINVAL as i64),
         g.check(&format!("(call $open (i32.const 2) {} (i32.const 0) (i64.const 2) (i32.const 0))", g.s("in.txt")), EINVAL as i64),
         // Relative to a file: ENOTDIR; to stdio: EBADF; missing: ENOENT.
@@ -1461,6 +1469,10 @@ fn proc_sched_and_sockets() {
     let body = [
         // Wasmtime: proc_raise ENOTSUP, sched_yield succeeds.
         g.check("(call $proc_raise (i32.const 2))", ENOTSUP as i64),
+        // Not a signal: EINVAL; wider than the u8 enum: EOVERFLOW (wiggle).
+        g.check("(call $proc_raise (i32.const 31))", EINVAL as i64),
+        g.check("(call $proc_raise (i32.const 256))", EOVERFLOW as i64),
+        g.check("(call $sock_send (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 65536) (i32.const 100))", EOVERFLOW as i64),
         g.check("(call $sched_yield)", 0),
         // No sockets: an open descriptor is ENOTSOCK, a closed one EBADF.
         g.check("(call $sock_accept (i32.const 3) (i32.const 0) (i32.const 100))", ENOTSOCK as i64),

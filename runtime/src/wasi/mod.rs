@@ -334,13 +334,16 @@ impl Wasi {
             ("path_unlink_file", &[I32, I32, I32], Wasi::path_unlink_file),
             ("poll_oneoff", &[I32, I32, I32, I32], Wasi::poll_oneoff),
             // Wasmtime: no signals in preview 1's host.
-            ("proc_raise", &[I32], |_, _| Err(ENOTSUP.into())),
+            ("proc_raise", &[I32], |_, a| match narrow(a, 0, 8)? {
+                0..=30 => Err(ENOTSUP.into()),
+                _ => Err(EINVAL.into()),
+            }),
             ("sched_yield", &[], |_, _| Ok(())),
             ("random_get", &[I32, I32], Wasi::random_get),
-            ("sock_accept", &[I32, I32, I32], |w, a| w.sock(a, Some(flags(a, 1, 0x1f)))),
-            ("sock_recv", &[I32, I32, I32, I32, I32, I32], |w, a| w.sock(a, Some(flags(a, 3, 3)))),
-            ("sock_send", &[I32, I32, I32, I32, I32], |w, a| w.sock(a, None)),
-            ("sock_shutdown", &[I32, I32], |w, a| w.sock(a, Some(flags(a, 1, 3)))),
+            ("sock_accept", &[I32, I32, I32], |w, a| w.sock(a, flags16(a, 1, 0x1f))),
+            ("sock_recv", &[I32, I32, I32, I32, I32, I32], |w, a| w.sock(a, flags16(a, 3, 3))),
+            ("sock_send", &[I32, I32, I32, I32, I32], |w, a| w.sock(a, narrow(a, 3, 16))),
+            ("sock_shutdown", &[I32, I32], |w, a| w.sock(a, narrow(a, 1, 8).and_then(|_| flags(a, 1, 3)))),
         ];
         for &(name, params, imp) in table {
             let w = Arc::clone(self);
@@ -544,7 +547,7 @@ impl Wasi {
     fn fd_seek(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
         let off = arg(a, 1) as i64;
-        let whence = arg(a, 2);
+        let whence = narrow(a, 2, 8)?;
         if whence > 2 {
             return Err(EINVAL.into());
         }
@@ -585,7 +588,7 @@ impl Wasi {
 
     /// posix_fadvise on a file; an advice outside the enum is EINVAL.
     fn fd_advise(&self, a: &[Val]) -> Res {
-        let advice = match arg(a, 3) {
+        let advice = match narrow(a, 3, 8)? {
             0 => libc::POSIX_FADV_NORMAL,
             1 => libc::POSIX_FADV_SEQUENTIAL,
             2 => libc::POSIX_FADV_RANDOM,
@@ -645,7 +648,7 @@ impl Wasi {
     /// Files only; APPEND and NONBLOCK may change, the sync flags are
     /// EINVAL (Wasmtime).
     fn fd_fdstat_set_flags(&self, a: &[Val]) -> Res {
-        let flags = flags(a, 1, 0x1f)?;
+        let flags = flags16(a, 1, 0x1f)?;
         let mut st = self.state();
         let f = st.file(arg(a, 0))?;
         if flags & (DSYNC | RSYNC | SYNC) != 0 {
@@ -765,10 +768,10 @@ impl Wasi {
     fn path_open(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
         let follow = flags(a, 1, SYMLINK_FOLLOW)? != 0;
-        let oflags = flags(a, 4, 0xf)?;
+        let oflags = flags16(a, 4, 0xf)?;
         let rights = flags(a, 5, ALL_RIGHTS)?;
         flags(a, 6, ALL_RIGHTS)?;
-        let fdflags = flags(a, 7, 0x1f)?;
+        let fdflags = flags16(a, 7, 0x1f)?;
         let path = path(&m, arg(a, 2), arg(a, 3))?;
         let write = rights & FD_WRITE != 0 || oflags & (O_CREAT | O_TRUNC) != 0;
         let read = rights & FD_READ != 0 || !write;
@@ -1129,11 +1132,9 @@ impl Wasi {
 
     /// sock_*: no sockets are ever open, so an open descriptor is
     /// ENOTSOCK and anything else EBADF (Wasmtime). A flags argument
-    /// outside its type is EINVAL first.
-    fn sock(&self, a: &[Val], flags: Option<Result<u64, i32>>) -> Res {
-        if let Some(f) = flags {
-            f?;
-        }
+    /// outside its type is EINVAL (EOVERFLOW if too wide) first.
+    fn sock(&self, a: &[Val], flags: Result<u64, i32>) -> Res {
+        flags?;
         self.state().get(arg(a, 0))?;
         Err(ENOTSOCK.into())
     }
@@ -1157,6 +1158,23 @@ fn flags(a: &[Val], k: usize, all: u64) -> Result<u64, i32> {
     } else {
         Ok(v)
     }
+}
+
+/// Argument `k` narrowed to its type's `bits`: EOVERFLOW if it does not
+/// fit (wiggle's integer conversion, before any flag or enum check).
+fn narrow(a: &[Val], k: usize, bits: u32) -> Result<u64, i32> {
+    let v = arg(a, k);
+    if bits < 64 && v >> bits != 0 {
+        Err(EOVERFLOW)
+    } else {
+        Ok(v)
+    }
+}
+
+/// A 16-bit flags argument (fdflags, oflags, fstflags, riflags).
+fn flags16(a: &[Val], k: usize, all: u64) -> Result<u64, i32> {
+    narrow(a, k, 16)?;
+    flags(a, k, all)
 }
 
 /// A WASI clock id as a host clock: the CPU-time clocks are EBADF in
@@ -1195,7 +1213,7 @@ fn readable(fd: i32, ms: i32) -> bool {
 /// arguments (atim, mtim, fstflags): a time both given and `now` is
 /// EINVAL, as is an fstflags bit outside the four.
 fn timespecs(a: &[Val], atim: usize, mtim: usize, fst: usize) -> Result<[libc::timespec; 2], i32> {
-    let fst = flags(a, fst, 0xf)?;
+    let fst = flags16(a, fst, 0xf)?;
     let one = |ns: u64, set: u64, now: u64| -> Result<libc::timespec, i32> {
         Ok(match (fst & set != 0, fst & now != 0) {
             (true, true) => return Err(EINVAL),
