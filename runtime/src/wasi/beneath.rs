@@ -217,4 +217,35 @@ mod tests {
         assert!(walk_beneath(&dir, "in", libc::O_RDONLY).is_err());
         std::fs::remove_dir_all(&root).ok();
     }
+
+    /// The parent of the last component stays beneath; the name handed
+    /// to the `*at` call keeps a trailing slash; `..` as the last
+    /// component may not name the directory above.
+    #[test]
+    fn the_parent_stays_beneath() {
+        let (root, dir) = tree("parent");
+        symlink(&root, root.join("data/outdir")).unwrap();
+        for p in [
+            "../x",
+            "sub/../../x",
+            "/etc/x",
+            "outdir/x",
+            "..",
+            "sub/../..",
+            "",
+        ] {
+            assert!(parent_beneath(&dir, p).is_err(), "{p:?} allowed");
+        }
+        let name = |p: &str| parent_beneath(&dir, p).map(|(_, n)| n.into_string().unwrap());
+        assert_eq!(name("x").unwrap(), "x");
+        assert_eq!(name("sub/x").unwrap(), "x");
+        assert_eq!(name("sub/x/").unwrap(), "x/");
+        assert_eq!(name("sub/..").unwrap(), "..");
+        assert_eq!(name("./sub//x").unwrap(), "x");
+        assert_eq!(name("outdir").unwrap(), "outdir");
+        assert_eq!(name("a/b").err(), Some(libc::ENOENT));
+        assert!(names_itself("sub/.") && names_itself("..") && names_itself("x/"));
+        assert!(!names_itself("x") && !names_itself("sub/x") && !names_itself("..x"));
+        std::fs::remove_dir_all(&root).ok();
+    }
 }
