@@ -29,7 +29,7 @@ const ENOTSOCK: i32 = 57;
 const ENOTSUP: i32 = 58;
 const EOVERFLOW: i32 = 61;
 const EPERM: i32 = 63;
-const ESPIPE: i32 = 67;
+const ESPIPE: i32 = 70;
 
 // Flags.
 const FOLLOW: i32 = 1;
@@ -44,6 +44,8 @@ const RW: i64 = R | W;
 /// The WASI imports every test module has (all 46 functions), and the
 /// guest-side checking helpers.
 const PRELUDE: &str = r#"
+  (import "bench" "start" (func $bench_start))
+  (import "bench" "end" (func $bench_end))
   (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
@@ -152,12 +154,27 @@ impl Guest {
 
     /// A check that the i32 `expr` is `want`.
     fn check(&self, expr: &str, want: i64) -> String {
+        if want == EFAULT as i64 && reference().is_some() {
+            // Wasmtime traps on a guest pointer outside memory.
+            return String::new();
+        }
         let mut c = self.checks.borrow_mut();
         c.push(expr.to_string());
         format!(
             "(call $check (i32.const {}) {expr} (i32.const {want}))\n",
             c.len()
         )
+    }
+
+    /// A check of a call whose arguments are outside their witx types
+    /// (an enum or flags value that does not exist, or too wide): an
+    /// errno here, a trap in Wasmtime (wiggle's argument conversion), so
+    /// left out when running under Wasmtime.
+    fn bad(&self, expr: &str, want: i64) -> String {
+        if reference().is_some() {
+            return String::new();
+        }
+        self.check(expr, want)
     }
 
     /// A check that the i64 `expr` is `want`, low and high halves.
@@ -177,7 +194,7 @@ impl Guest {
             data += &format!("  (data (i32.const {at}) \"{esc}\")\n");
         }
         format!(
-            "(module {PRELUDE}\n{data}\n  (func (export \"_start\") (local $fd i32) (local $fd2 i32) (local $t i64)\n{body}))"
+            "(module {PRELUDE}\n{data}\n  (func (export \"_start\") (local $fd i32) (local $fd2 i32) (local $t i64)\n(call $bench_start) (call $bench_end)\n{body}))"
         )
     }
 }
@@ -217,7 +234,7 @@ impl Sandbox {
         for e in std::fs::read_dir(&self.0).unwrap() {
             let e = e.unwrap();
             let name = e.file_name().to_string_lossy().into_owned();
-            if name == "data" || name == "cmd.wat" {
+            if name == "data" || name == "ref" || name == "cmd.wat" {
                 continue;
             }
             let md = e.path().symlink_metadata().unwrap();
@@ -239,9 +256,34 @@ impl Sandbox {
         let file = self.0.join("cmd.wat");
         std::fs::write(&file, g.module(body)).unwrap();
         let dir = format!("{pre}{}", self.data().display());
-        let mut args = vec!["run", file.to_str().unwrap(), "--dir", &dir];
-        args.extend_from_slice(extra);
-        let o = pccc(&args);
+        let o = match reference() {
+            // Under Wasmtime: the same module, preopen and arguments (not
+            // the environment or the preopen's name, which it cannot set).
+            Some(bench) => {
+                let data = self.data();
+                // Named cmd.wat too: it is argv[0].
+                std::fs::create_dir_all(self.0.join("ref")).unwrap();
+                let wasm = self.0.join("ref/cmd.wat");
+                std::fs::write(&wasm, wat::parse_file(&file).expect("WAT")).unwrap();
+                let mut args = vec![
+                    "--wasmtime-run",
+                    wasm.to_str().unwrap(),
+                    data.to_str().unwrap(),
+                ];
+                if let Some(k) = extra.iter().position(|a| *a == "--") {
+                    args.extend_from_slice(&extra[k + 1..]);
+                }
+                Command::new(bench)
+                    .args(&args)
+                    .output()
+                    .expect("run the reference")
+            }
+            None => {
+                let mut args = vec!["run", file.to_str().unwrap(), "--dir", &dir];
+                args.extend_from_slice(extra);
+                pccc(&args)
+            }
+        };
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains("panicked"), "{err}");
         if let Some(line) = err.lines().find(|l| l.starts_with("check ")) {
@@ -282,6 +324,14 @@ fn pccc(args: &[&str]) -> Output {
         .expect("run pccc")
 }
 
+/// `PCCC_WASI_REFERENCE`: a `pccc-bench` binary (bench/) whose
+/// `--wasmtime-run` runs the same modules under Wasmtime's preview 1, to
+/// check these tests' expectations against Wasmtime itself (EFAULT checks
+/// left out: Wasmtime traps there).
+fn reference() -> Option<String> {
+    std::env::var("PCCC_WASI_REFERENCE").ok()
+}
+
 fn exists(p: &Path) -> bool {
     p.symlink_metadata().is_ok()
 }
@@ -310,25 +360,19 @@ fn iov(buf: u32, len: u32) -> String {
 fn args_and_environ() {
     let s = Sandbox::new("args");
     let g = Guest::default();
+    let argv0_extra = if reference().is_some() { 1 } else { 0 };
     let body = [
         g.check("(call $args_sizes_get (i32.const 100) (i32.const 104))", 0),
         g.check("(i32.load (i32.const 100))", 3),
-        // "cmd.wat\0a\0bc\0"
-        g.check("(i32.load (i32.const 104))", 13),
+        // "cmd.wat\0a\0bc\0" (the reference runner says "cmd.wasm")
+        g.check("(i32.load (i32.const 104))", 13 + argv0_extra),
         g.check("(call $args_get (i32.const 200) (i32.const 300))", 0),
-        g.check("(i32.load (i32.const 204))", 308),
+        g.check("(i32.load (i32.const 204))", 308 + argv0_extra),
         g.check("(i32.load8_u (i32.load (i32.const 208)))", b'b' as i64),
-        g.check("(i32.load8_u (i32.const 312))", 0),
         g.check(
-            "(call $environ_sizes_get (i32.const 100) (i32.const 104))",
+            &format!("(i32.load8_u (i32.const {}))", 312 + argv0_extra),
             0,
         ),
-        g.check("(i32.load (i32.const 100))", 2),
-        // "K=V\0EMPTY=\0"
-        g.check("(i32.load (i32.const 104))", 11),
-        g.check("(call $environ_get (i32.const 200) (i32.const 400))", 0),
-        g.check("(i32.load (i32.const 204))", 404),
-        g.check("(i32.load8_u (i32.const 409))", b'=' as i64),
         // Out of bounds: EFAULT here (Wasmtime traps).
         g.check(
             "(call $args_get (i32.const 65534) (i32.const 300))",
@@ -340,9 +384,27 @@ fn args_and_environ() {
         ),
     ]
     .concat();
+    // The environment (the Wasmtime runner used as reference sets none).
+    let env = if reference().is_none() {
+        [
+            g.check(
+                "(call $environ_sizes_get (i32.const 100) (i32.const 104))",
+                0,
+            ),
+            g.check("(i32.load (i32.const 100))", 2),
+            // "K=V\0EMPTY=\0"
+            g.check("(i32.load (i32.const 104))", 11),
+            g.check("(call $environ_get (i32.const 200) (i32.const 400))", 0),
+            g.check("(i32.load (i32.const 204))", 404),
+            g.check("(i32.load8_u (i32.const 409))", b'=' as i64),
+        ]
+        .concat()
+    } else {
+        String::new()
+    };
     let o = s.run_with(
         &g,
-        &body,
+        &(body + &env),
         "",
         &["--env", "K=V", "--env", "EMPTY=", "--", "a", "bc"],
     );
@@ -354,27 +416,27 @@ fn clocks() {
     let s = Sandbox::new("clocks");
     let g = Guest::default();
     let body = [
-        g.check("(call $clock_res_get (i32.const 0) (i32.const 100))", 0),
-        g.check("(i64.ne (i64.load (i32.const 100)) (i64.const 0))", 1),
-        g.check("(call $clock_res_get (i32.const 1) (i32.const 100))", 0),
+        g.check("(call $clock_res_get (i32.const 0) (i32.const 112))", 0),
+        g.check("(i64.ne (i64.load (i32.const 112)) (i64.const 0))", 1),
+        g.check("(call $clock_res_get (i32.const 1) (i32.const 112))", 0),
         // The CPU-time clocks are EBADF in Wasmtime; an id outside the
         // enum is EINVAL (wiggle).
-        g.check("(call $clock_res_get (i32.const 2) (i32.const 100))", EBADF as i64),
-        g.check("(call $clock_res_get (i32.const 3) (i32.const 100))", EBADF as i64),
-        g.check("(call $clock_res_get (i32.const 4) (i32.const 100))", EINVAL as i64),
-        g.check("(call $clock_time_get (i32.const 2) (i64.const 1) (i32.const 100))", EBADF as i64),
-        g.check("(call $clock_time_get (i32.const 9) (i64.const 1) (i32.const 100))", EINVAL as i64),
+        g.check("(call $clock_res_get (i32.const 2) (i32.const 112))", EBADF as i64),
+        g.check("(call $clock_res_get (i32.const 3) (i32.const 112))", EBADF as i64),
+        g.bad("(call $clock_res_get (i32.const 4) (i32.const 112))", EINVAL as i64),
+        g.check("(call $clock_time_get (i32.const 2) (i64.const 1) (i32.const 112))", EBADF as i64),
+        g.bad("(call $clock_time_get (i32.const 9) (i64.const 1) (i32.const 112))", EINVAL as i64),
         // Realtime is after 2020 (1.6e18 ns since the epoch).
-        g.check("(call $clock_time_get (i32.const 0) (i64.const 1) (i32.const 100))", 0),
-        g.check("(i64.gt_u (i64.load (i32.const 100)) (i64.const 1600000000000000000))", 1),
+        g.check("(call $clock_time_get (i32.const 0) (i64.const 1) (i32.const 112))", 0),
+        g.check("(i64.gt_u (i64.load (i32.const 112)) (i64.const 1600000000000000000))", 1),
         // Monotonic does not go back, and a 20 ms poll sleep shows in it.
-        g.check("(call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 100))", 0),
-        "(i64.store (i32.const 300) (i64.const 0))
-         (i32.store (i32.const 316) (i32.const 1))
-         (i64.store (i32.const 324) (i64.const 20000000))".into(),
-        g.check("(call $poll_oneoff (i32.const 300) (i32.const 400) (i32.const 1) (i32.const 500))", 0),
-        g.check("(call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 108))", 0),
-        g.check("(i64.ge_u (i64.sub (i64.load (i32.const 108)) (i64.load (i32.const 100))) (i64.const 20000000))", 1),
+        g.check("(call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 112))", 0),
+        "(i64.store (i32.const 320) (i64.const 0))
+         (i32.store (i32.const 336) (i32.const 1))
+         (i64.store (i32.const 344) (i64.const 20000000))".into(),
+        g.check("(call $poll_oneoff (i32.const 320) (i32.const 400) (i32.const 1) (i32.const 500))", 0),
+        g.check("(call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 120))", 0),
+        g.check("(i64.ge_u (i64.sub (i64.load (i32.const 120)) (i64.load (i32.const 112))) (i64.const 20000000))", 1),
         g.check("(call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 65530))", EFAULT as i64),
     ]
     .concat();
@@ -386,8 +448,8 @@ fn random_get_fills_the_buffer() {
     let s = Sandbox::new("random");
     let g = Guest::default();
     let body = [
-        g.check("(call $random_get (i32.const 300) (i32.const 32))", 0),
-        "(call $out (i32.const 300) (i32.const 40))".into(),
+        g.check("(call $random_get (i32.const 320) (i32.const 32))", 0),
+        "(call $out (i32.const 320) (i32.const 40))".into(),
         g.check(
             "(call $random_get (i32.const 65530) (i32.const 32))",
             EFAULT as i64,
@@ -449,9 +511,9 @@ fn read_write_seek_tell_pread_pwrite() {
         g.check64("(i64.load (i32.const 112))", 4),
         g.check("(call $fd_seek (local.get $fd) (i64.const -10) (i32.const 1) (i32.const 112))", EINVAL as i64),
         g.check("(call $fd_seek (local.get $fd) (i64.const -1) (i32.const 0) (i32.const 112))", EINVAL as i64),
-        g.check("(call $fd_seek (local.get $fd) (i64.const 0) (i32.const 3) (i32.const 112))", EINVAL as i64),
+        g.bad("(call $fd_seek (local.get $fd) (i64.const 0) (i32.const 3) (i32.const 112))", EINVAL as i64),
         // Wider than whence's u8: EOVERFLOW (wiggle's conversion).
-        g.check("(call $fd_seek (local.get $fd) (i64.const 0) (i32.const 256) (i32.const 112))", EOVERFLOW as i64),
+        g.bad("(call $fd_seek (local.get $fd) (i64.const 0) (i32.const 256) (i32.const 112))", EOVERFLOW as i64),
         g.check("(call $fd_seek (local.get $fd) (i64.const 2) (i32.const 2) (i32.const 112))", 0),
         g.check64("(i64.load (i32.const 112))", 7),
         // A write past the end leaves a hole of zeros.
@@ -545,37 +607,37 @@ fn fdstat_get_and_set() {
     let more = g.addr("+more");
     let body = [
         // The preopen: a directory with Wasmtime's fixed rights.
-        g.check("(call $fd_fdstat_get (i32.const 3) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 300))", 3),
-        g.check64("(i64.load (i32.const 308))", PREOPEN_RIGHTS),
+        g.check("(call $fd_fdstat_get (i32.const 3) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 320))", 3),
+        g.check64("(i64.load (i32.const 328))", PREOPEN_RIGHTS),
         // stdout (a pipe here, not a terminal): UNKNOWN, FD_WRITE only.
-        g.check("(call $fd_fdstat_get (i32.const 1) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 300))", 0),
-        g.check64("(i64.load (i32.const 308))", W),
-        g.check("(call $fd_fdstat_get (i32.const 0) (i32.const 300))", 0),
-        g.check64("(i64.load (i32.const 308))", R),
+        g.check("(call $fd_fdstat_get (i32.const 1) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 320))", 0),
+        g.check64("(i64.load (i32.const 328))", W),
+        g.check("(call $fd_fdstat_get (i32.const 0) (i32.const 320))", 0),
+        g.check64("(i64.load (i32.const 328))", R),
         // A file opened for reading: a regular file without FD_WRITE.
         open_ok(&g, "in.txt", 0, R),
-        g.check("(call $fd_fdstat_get (local.get $fd) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 300))", 4),
+        g.check("(call $fd_fdstat_get (local.get $fd) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 320))", 4),
         g.check(
-            "(i32.wrap_i64 (i64.and (i64.load (i32.const 308)) (i64.const 66)))",
+            "(i32.wrap_i64 (i64.and (i64.load (i32.const 328)) (i64.const 66)))",
             2,
         ),
-        g.check("(i32.load16_u (i32.const 302))", 0),
+        g.check("(i32.load16_u (i32.const 322))", 0),
         // A directory opened by path: no FD_SEEK.
         g.check(&open(&g, "sub", O_DIRECTORY, R), 0),
         g.check(
-            "(call $fd_fdstat_get (i32.load (i32.const 100)) (i32.const 300))",
+            "(call $fd_fdstat_get (i32.load (i32.const 100)) (i32.const 320))",
             0,
         ),
-        g.check("(i32.load8_u (i32.const 300))", 3),
+        g.check("(i32.load8_u (i32.const 320))", 3),
         g.check(
-            "(i32.wrap_i64 (i64.and (i64.load (i32.const 308)) (i64.const 4)))",
+            "(i32.wrap_i64 (i64.and (i64.load (i32.const 328)) (i64.const 4)))",
             0,
         ),
         g.check(
-            "(call $fd_fdstat_get (i32.const 99) (i32.const 300))",
+            "(call $fd_fdstat_get (i32.const 99) (i32.const 320))",
             EBADF as i64,
         ),
         g.check(
@@ -589,8 +651,8 @@ fn fdstat_get_and_set() {
             "(call $fd_fdstat_set_flags (local.get $fd) (i32.const 1))",
             0,
         ),
-        g.check("(call $fd_fdstat_get (local.get $fd) (i32.const 300))", 0),
-        g.check("(i32.load16_u (i32.const 302))", 1),
+        g.check("(call $fd_fdstat_get (local.get $fd) (i32.const 320))", 0),
+        g.check("(i32.load16_u (i32.const 322))", 1),
         iov(more, 5),
         g.check(
             "(call $fd_write (local.get $fd) (i32.const 200) (i32.const 1) (i32.const 104))",
@@ -615,11 +677,11 @@ fn fdstat_get_and_set() {
             "(call $fd_fdstat_set_flags (i32.const 1) (i32.const 0))",
             EBADF as i64,
         ),
-        g.check(
+        g.bad(
             "(call $fd_fdstat_set_flags (local.get $fd) (i32.const 64))",
             EINVAL as i64,
         ),
-        g.check(
+        g.bad(
             "(call $fd_fdstat_set_flags (local.get $fd) (i32.const 65536))",
             EOVERFLOW as i64,
         ),
@@ -655,22 +717,22 @@ fn filestat_size_and_times() {
     let g = Guest::default();
     let body = [
         open_ok(&g, "in.txt", 0, RW),
-        g.check("(call $fd_filestat_get (local.get $fd) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 316))", 4),
-        g.check64("(i64.load (i32.const 324))", 1),
-        g.check64("(i64.load (i32.const 332))", 7),
+        g.check("(call $fd_filestat_get (local.get $fd) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 336))", 4),
+        g.check64("(i64.load (i32.const 344))", 1),
+        g.check64("(i64.load (i32.const 352))", 7),
         // Grow and shrink.
         g.check("(call $fd_filestat_set_size (local.get $fd) (i64.const 10))", 0),
         g.check("(call $fd_filestat_set_size (local.get $fd) (i64.const 3))", 0),
-        g.check("(call $fd_filestat_get (local.get $fd) (i32.const 300))", 0),
-        g.check64("(i64.load (i32.const 332))", 3),
+        g.check("(call $fd_filestat_get (local.get $fd) (i32.const 320))", 0),
+        g.check64("(i64.load (i32.const 352))", 3),
         // mtime 1000 s, atime untouched.
         g.check("(call $fd_filestat_set_times (local.get $fd) (i64.const 0) (i64.const 1000000000000) (i32.const 4))", 0),
-        g.check("(call $fd_filestat_get (local.get $fd) (i32.const 300))", 0),
-        g.check64("(i64.load (i32.const 348))", 1_000_000_000_000),
+        g.check("(call $fd_filestat_get (local.get $fd) (i32.const 320))", 0),
+        g.check64("(i64.load (i32.const 368))", 1_000_000_000_000),
         // Both a time and now: EINVAL; an unknown fstflags bit: EINVAL.
         g.check("(call $fd_filestat_set_times (local.get $fd) (i64.const 5) (i64.const 0) (i32.const 3))", EINVAL as i64),
-        g.check("(call $fd_filestat_set_times (local.get $fd) (i64.const 5) (i64.const 0) (i32.const 16))", EINVAL as i64),
+        g.bad("(call $fd_filestat_set_times (local.get $fd) (i64.const 5) (i64.const 0) (i32.const 16))", EINVAL as i64),
         // A directory's times can be set; stdio's not (EBADF).
         g.check("(call $fd_filestat_set_times (i32.const 3) (i64.const 0) (i64.const 2000000000000) (i32.const 4))", 0),
         g.check("(call $fd_filestat_set_times (i32.const 1) (i64.const 0) (i64.const 0) (i32.const 8))", EBADF as i64),
@@ -678,12 +740,12 @@ fn filestat_size_and_times() {
         g.check("(call $fd_filestat_set_size (i32.const 3) (i64.const 0))", EBADF as i64),
         g.check("(call $fd_filestat_set_size (i32.const 1) (i64.const 0))", EBADF as i64),
         // The preopen is a directory; stdio is all zeros (UNKNOWN, not a tty).
-        g.check("(call $fd_filestat_get (i32.const 3) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 316))", 3),
-        "(i64.store (i32.const 324) (i64.const 99))".into(),
-        g.check("(call $fd_filestat_get (i32.const 2) (i32.const 300))", 0),
-        g.check64("(i64.load (i32.const 324))", 0),
-        g.check("(call $fd_filestat_get (i32.const 9) (i32.const 300))", EBADF as i64),
+        g.check("(call $fd_filestat_get (i32.const 3) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 336))", 3),
+        "(i64.store (i32.const 344) (i64.const 99))".into(),
+        g.check("(call $fd_filestat_get (i32.const 2) (i32.const 320))", 0),
+        g.check64("(i64.load (i32.const 344))", 0),
+        g.check("(call $fd_filestat_get (i32.const 9) (i32.const 320))", EBADF as i64),
         // A read-only file cannot be truncated (the kernel's EINVAL).
         open_ok(&g, "sub/file.txt", 0, R),
         g.check("(call $fd_filestat_set_size (local.get $fd) (i64.const 0))", EINVAL as i64),
@@ -709,7 +771,7 @@ fn advise_allocate_sync_datasync() {
             "(call $fd_advise (local.get $fd) (i64.const 0) (i64.const 0) (i32.const 1))",
             0,
         ),
-        g.check(
+        g.bad(
             "(call $fd_advise (local.get $fd) (i64.const 0) (i64.const 0) (i32.const 6))",
             EINVAL as i64,
         ),
@@ -741,12 +803,16 @@ fn advise_allocate_sync_datasync() {
 
 #[test]
 fn prestat() {
+    if reference().is_some() {
+        // Wasmtime's runner here names its preopen ".", not "sandbox".
+        return;
+    }
     let s = Sandbox::new("prestat");
     let g = Guest::default();
     let body = [
-        g.check("(call $fd_prestat_get (i32.const 3) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 300))", 0),
-        g.check("(i32.load (i32.const 304))", 7),
+        g.check("(call $fd_prestat_get (i32.const 3) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 320))", 0),
+        g.check("(i32.load (i32.const 324))", 7),
         g.check(
             "(call $fd_prestat_dir_name (i32.const 3) (i32.const 400) (i32.const 7))",
             0,
@@ -765,11 +831,11 @@ fn prestat() {
         g.check("(i32.load (i32.const 500))", 0),
         // Not a preopen: prestat_get EBADF, dir_name ENOTDIR (Wasmtime).
         g.check(
-            "(call $fd_prestat_get (i32.const 4) (i32.const 300))",
+            "(call $fd_prestat_get (i32.const 4) (i32.const 320))",
             EBADF as i64,
         ),
         g.check(
-            "(call $fd_prestat_get (i32.const 1) (i32.const 300))",
+            "(call $fd_prestat_get (i32.const 1) (i32.const 320))",
             EBADF as i64,
         ),
         g.check(
@@ -778,7 +844,7 @@ fn prestat() {
         ),
         g.check(&open(&g, "sub", O_DIRECTORY, R), 0),
         g.check(
-            "(call $fd_prestat_get (i32.load (i32.const 100)) (i32.const 300))",
+            "(call $fd_prestat_get (i32.load (i32.const 100)) (i32.const 320))",
             EBADF as i64,
         ),
         g.check(
@@ -847,7 +913,10 @@ fn readdir() {
         assert_eq!(e.0, k as u64 + 1, "d_next");
     }
     let ino = std::fs::metadata(s.data().join("in.txt")).unwrap().ino();
-    assert!(all.iter().any(|e| e.3 == "in.txt" && e.1 == ino), "d_ino");
+    // The inode (Wasmtime gives a hash of the metadata instead).
+    if reference().is_none() {
+        assert!(all.iter().any(|e| e.3 == "in.txt" && e.1 == ino), "d_ino");
+    }
     assert_eq!(from2, all[2..], "cookie 2 starts at the third entry");
 }
 
@@ -867,8 +936,8 @@ fn path_open_flags_and_errors() {
         g.check(&open(&g, "sub", O_DIRECTORY | O_TRUNC, R), EINVAL as i64),
         // A directory opened without O_DIRECTORY is still a directory.
         g.check(&open(&g, "sub", 0, R), 0),
-        g.check("(call $fd_fdstat_get (i32.load (i32.const 100)) (i32.const 300))", 0),
-        g.check("(i32.load8_u (i32.const 300))", 3),
+        g.check("(call $fd_fdstat_get (i32.load (i32.const 100)) (i32.const 320))", 0),
+        g.check("(i32.load8_u (i32.const 320))", 3),
         // ... and paths resolve beneath it.
         format!(
             "(local.set $fd2 (i32.load (i32.const 100)))
@@ -881,10 +950,10 @@ fn path_open_flags_and_errors() {
         g.check(&format!("(call $open (i32.const 1) {} (i32.const 0) (i64.const 2) (i32.const 16))", g.s("in.txt")), ENOTSUP as i64),
         g.check(&format!("(call $open (i32.const 1) {} (i32.const 0) (i64.const 2) (i32.const 2))", g.s("in.txt")), ENOTSUP as i64),
         // Flags or rights outside their types: EINVAL (wiggle).
-        g.check(&open(&g, "in.txt", 16, R), EINVAL as i64),
-        g.check(&open(&g, "in.txt", 0x10000, R), EOVERFLOW as i64),
-        g.check(&open(&g, "in.txt", 0, -1), EINVAL as i64),
-        g.check(&format!("(call $open (i32.const 2) {} (i32.const 0) (i64.const 2) (i32.const 0))", g.s("in.txt")), EINVAL as i64),
+        g.bad(&open(&g, "in.txt", 16, R), EINVAL as i64),
+        g.bad(&open(&g, "in.txt", 0x10000, R), EOVERFLOW as i64),
+        g.bad(&open(&g, "in.txt", 0, -1), EINVAL as i64),
+        g.bad(&format!("(call $open (i32.const 2) {} (i32.const 0) (i64.const 2) (i32.const 0))", g.s("in.txt")), EINVAL as i64),
         // Relative to a file: ENOTDIR; to stdio: EBADF; missing: ENOENT.
         open_ok(&g, "in.txt", 0, R),
         g.check(&format!("(call $path_open (local.get $fd) (i32.const 1) {} (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 100))", g.s("x")), ENOTDIR as i64),
@@ -896,7 +965,7 @@ fn path_open_flags_and_errors() {
         g.check("(call $open (i32.const 1) (i32.const 65530) (i32.const 10) (i32.const 0) (i64.const 2) (i32.const 0))", EFAULT as i64),
         // Read-only: writing is the kernel's EBADF; O_TRUNC truncates.
         open_ok(&g, "in.txt", 0, R),
-        iov(300, 1),
+        iov(320, 1),
         g.check("(call $fd_write (local.get $fd) (i32.const 200) (i32.const 1) (i32.const 104))", EBADF as i64),
         g.check(&open(&g, "sub/file.txt", O_TRUNC, R), 0),
         // The result pointer outside memory: EFAULT, and no fd is used up.
@@ -1254,7 +1323,7 @@ fn symlink_and_readlink() {
         // followed out: EPERM at use.
         g.check(&sym("../secret", "esc"), 0),
         g.check(&open(&g, "esc", 0, R), EPERM as i64),
-        g.check(&format!("(call $path_filestat_get (i32.const 3) (i32.const 1) {} (i32.const 300))", g.s("esc")), EPERM as i64),
+        g.check(&format!("(call $path_filestat_get (i32.const 3) (i32.const 1) {} (i32.const 320))", g.s("esc")), EPERM as i64),
         g.check(&sym("sub/../../secret", "esc2"), 0),
         g.check(&open(&g, "esc2", O_CREAT | O_TRUNC, RW), EPERM as i64),
         g.check(&sym("in.txt", "in.txt"), EEXIST as i64),
@@ -1293,7 +1362,7 @@ fn path_filestat_get_and_set_times() {
     let g = Guest::default();
     let stat = |flags: i32, path: &str| {
         format!(
-            "(call $path_filestat_get (i32.const 3) (i32.const {flags}) {} (i32.const 300))",
+            "(call $path_filestat_get (i32.const 3) (i32.const {flags}) {} (i32.const 320))",
             g.s(path)
         )
     };
@@ -1306,14 +1375,14 @@ fn path_filestat_get_and_set_times() {
     };
     let mut body = vec![
         g.check(&stat(FOLLOW, "l"), 0),
-        g.check("(i32.load8_u (i32.const 316))", 4),
-        g.check64("(i64.load (i32.const 332))", 7),
+        g.check("(i32.load8_u (i32.const 336))", 4),
+        g.check64("(i64.load (i32.const 352))", 7),
         g.check(&stat(0, "l"), 0),
-        g.check("(i32.load8_u (i32.const 316))", 7),
+        g.check("(i32.load8_u (i32.const 336))", 7),
         g.check(&stat(0, "sub"), 0),
-        g.check("(i32.load8_u (i32.const 316))", 3),
+        g.check("(i32.load8_u (i32.const 336))", 3),
         g.check(&stat(0, "nope"), ENOENT as i64),
-        g.check(&stat(2, "in.txt"), EINVAL as i64),
+        g.bad(&stat(2, "in.txt"), EINVAL as i64),
         // Without FOLLOW the link's own time changes, with it the file's.
         g.check(&times(0, "l"), 0),
         g.check(&times(FOLLOW, "sub/file.txt"), 0),
@@ -1362,7 +1431,7 @@ fn path_filestat_get_and_set_times() {
 /// Subscriptions at 300 (48 bytes each), events at 1000 (32 each), the
 /// count at 100.
 fn clock_sub(k: u32, userdata: i64, id: i32, timeout: i64, flags: i32) -> String {
-    let at = 300 + 48 * k;
+    let at = 320 + 48 * k;
     format!(
         "(i64.store (i32.const {at}) (i64.const {userdata}))
          (i32.store8 (i32.const {}) (i32.const 0))
@@ -1377,7 +1446,7 @@ fn clock_sub(k: u32, userdata: i64, id: i32, timeout: i64, flags: i32) -> String
 }
 
 fn fd_sub(k: u32, userdata: i64, tag: i32, fd: &str) -> String {
-    let at = 300 + 48 * k;
+    let at = 320 + 48 * k;
     format!(
         "(i64.store (i32.const {at}) (i64.const {userdata}))
          (i32.store8 (i32.const {}) (i32.const {tag}))
@@ -1393,7 +1462,7 @@ fn poll_oneoff() {
     let g = Guest::default();
     let poll = |n: u32| {
         format!(
-            "(call $poll_oneoff (i32.const 300) (i32.const 1000) (i32.const {n}) (i32.const 100))"
+            "(call $poll_oneoff (i32.const 320) (i32.const 1000) (i32.const {n}) (i32.const 100))"
         )
     };
     let body = [
@@ -1419,16 +1488,20 @@ fn poll_oneoff() {
         "(local.set $fd2 (local.get $fd))".into(),
         g.check("(call $fd_seek (local.get $fd2) (i64.const 0) (i32.const 2) (i32.const 112))", 0),
         open_ok(&g, "sub/file.txt", 0, R),
+        // (One at a time: Wasmtime reports the files that its poll found
+        // ready, which need not be all of them.)
         fd_sub(0, 5, 1, "(local.get $fd2)"),
-        fd_sub(1, 6, 1, "(local.get $fd)"),
-        g.check(&poll(2), 0),
-        g.check("(i32.load (i32.const 100))", 2),
+        g.check(&poll(1), 0),
+        g.check("(i32.load (i32.const 100))", 1),
         g.check64("(i64.load (i32.const 1000))", 5),
         g.check("(i32.load8_u (i32.const 1010))", 1),
         g.check64("(i64.load (i32.const 1016))", 1),
         g.check("(i32.load16_u (i32.const 1024))", 1),
-        g.check64("(i64.load (i32.const 1032))", 6),
-        g.check("(i32.load16_u (i32.const 1056))", 0),
+        fd_sub(0, 6, 1, "(local.get $fd)"),
+        g.check(&poll(1), 0),
+        g.check("(i32.load (i32.const 100))", 1),
+        g.check64("(i64.load (i32.const 1000))", 6),
+        g.check("(i32.load16_u (i32.const 1024))", 0),
         // An absolute monotonic deadline already past: ready at once,
         // alongside a relative 10 s one that is not.
         clock_sub(0, 8, 1, 10_000_000_000, 0),
@@ -1455,8 +1528,8 @@ fn poll_oneoff() {
         g.check(&poll(1), EINVAL as i64),
         // Subscriptions or events outside memory: EFAULT (Wasmtime traps).
         g.check("(call $poll_oneoff (i32.const 65500) (i32.const 1000) (i32.const 1) (i32.const 100))", EFAULT as i64),
-        g.check("(call $poll_oneoff (i32.const 300) (i32.const 65530) (i32.const 1) (i32.const 100))", EFAULT as i64),
-        g.check("(call $poll_oneoff (i32.const 300) (i32.const 1000) (i32.const 100000000) (i32.const 100))", EFAULT as i64),
+        g.check("(call $poll_oneoff (i32.const 320) (i32.const 65530) (i32.const 1) (i32.const 100))", EFAULT as i64),
+        g.check("(call $poll_oneoff (i32.const 320) (i32.const 1000) (i32.const 100000000) (i32.const 100))", EFAULT as i64),
     ]
     .concat();
     s.run(&g, &body);
@@ -1470,9 +1543,9 @@ fn proc_sched_and_sockets() {
         // Wasmtime: proc_raise ENOTSUP, sched_yield succeeds.
         g.check("(call $proc_raise (i32.const 2))", ENOTSUP as i64),
         // Not a signal: EINVAL; wider than the u8 enum: EOVERFLOW (wiggle).
-        g.check("(call $proc_raise (i32.const 31))", EINVAL as i64),
-        g.check("(call $proc_raise (i32.const 256))", EOVERFLOW as i64),
-        g.check("(call $sock_send (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 65536) (i32.const 100))", EOVERFLOW as i64),
+        g.bad("(call $proc_raise (i32.const 31))", EINVAL as i64),
+        g.bad("(call $proc_raise (i32.const 256))", EOVERFLOW as i64),
+        g.bad("(call $sock_send (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 65536) (i32.const 100))", EOVERFLOW as i64),
         g.check("(call $sched_yield)", 0),
         // No sockets: an open descriptor is ENOTSOCK, a closed one EBADF.
         g.check("(call $sock_accept (i32.const 3) (i32.const 0) (i32.const 100))", ENOTSOCK as i64),
@@ -1482,12 +1555,18 @@ fn proc_sched_and_sockets() {
         g.check("(call $sock_shutdown (i32.const 1) (i32.const 3))", ENOTSOCK as i64),
         g.check("(call $sock_shutdown (i32.const 50) (i32.const 1))", EBADF as i64),
         // Flags outside sdflags/riflags: EINVAL (wiggle).
-        g.check("(call $sock_shutdown (i32.const 1) (i32.const 4))", EINVAL as i64),
-        g.check("(call $sock_recv (i32.const 0) (i32.const 200) (i32.const 1) (i32.const 4) (i32.const 100) (i32.const 104))", EINVAL as i64),
+        g.bad("(call $sock_shutdown (i32.const 1) (i32.const 4))", EINVAL as i64),
+        g.bad("(call $sock_recv (i32.const 0) (i32.const 200) (i32.const 1) (i32.const 4) (i32.const 100) (i32.const 104))", EINVAL as i64),
         "(call $proc_exit (i32.const 42))".into(),
         g.check("(i32.const 0)", 1),
     ]
     .concat();
     let o = s.run_with(&g, &body, "", &[]);
-    assert_eq!(o.status.code(), Some(42));
+    if reference().is_some() {
+        // The reference runner reports a non-zero exit as an error.
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("42"), "{err}");
+    } else {
+        assert_eq!(o.status.code(), Some(42));
+    }
 }

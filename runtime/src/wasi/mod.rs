@@ -63,7 +63,7 @@ mod errno {
     pub const EOVERFLOW: i32 = 61;
     pub const EPERM: i32 = 63;
     pub const EPIPE: i32 = 64;
-    pub const ESPIPE: i32 = 67;
+    pub const ESPIPE: i32 = 70;
 }
 use errno::*;
 
