@@ -16,42 +16,40 @@ pub(super) fn open_beneath(dir: &OwnedFd, path: &str, flags: i32) -> Result<Owne
 }
 
 /// The directory holding the last component of `path`, opened (O_PATH)
-/// beneath `dir`, and that component as the name to hand an `*at` call:
-/// trailing slashes kept (so the kernel still insists on a directory),
-/// `.` and `..` kept as they are (the kernel refuses to create, remove or
-/// rename them; callers that would act on what they name resolve the
-/// whole path instead, see [`names_itself`]). A host errno: EXDEV for an
-/// absolute path or one whose directory part leaves `dir`.
-pub(super) fn parent_beneath(dir: &OwnedFd, path: &str) -> Result<(OwnedFd, CString), i32> {
+/// beneath `dir`, and that component as the name to hand an `*at` call,
+/// split as Wasmtime (cap-primitives' `open_parent`) splits: a path ending
+/// in `/`, `/.` or `..` names a directory, which is opened whole (beneath
+/// `dir`) and the name is `.`; otherwise the name is the last component,
+/// never resolved here. With `strip`, trailing slashes are dropped first
+/// (Wasmtime's `create_dir` and `rename`). A host errno: EXDEV for an
+/// absolute path or one whose directory leaves `dir`, ENOENT if empty.
+pub(super) fn parent_beneath(
+    dir: &OwnedFd,
+    path: &str,
+    strip: bool,
+) -> Result<(OwnedFd, CString), i32> {
     if path.is_empty() {
         return Err(libc::ENOENT);
     }
     if path.starts_with('/') {
         return Err(libc::EXDEV);
     }
-    let trimmed = path.trim_end_matches('/');
-    let (parent, base) = match trimmed.rsplit_once('/') {
-        Some((parent, base)) => (parent, base),
-        None => (".", trimmed),
+    let path = if strip {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let dot = c".".to_owned();
+    let (parent, name) = match path.rsplit_once('/') {
+        _ if path.ends_with('/') || path.ends_with("/.") => (path, dot),
+        Some((_, "..")) => (path, dot),
+        None if path == ".." => (path, dot),
+        Some((parent, name)) => (parent, CString::new(name).map_err(|_| libc::EINVAL)?),
+        None => (".", CString::new(path).map_err(|_| libc::EINVAL)?),
     };
     let parent = if parent.is_empty() { "." } else { parent };
-    let name = &path[trimmed.len() - base.len()..];
     let pfd = open_beneath(dir, parent, libc::O_PATH | libc::O_DIRECTORY)?;
-    if base == ".." {
-        // `..` as the last component still must not name anything above
-        // `dir` (EXDEV, as any escape).
-        open_beneath(dir, trimmed, libc::O_PATH | libc::O_DIRECTORY)?;
-    }
-    let name = CString::new(name).map_err(|_| libc::EINVAL)?;
     Ok((pfd, name))
-}
-
-/// Whether the last component of `path` can not be handed to an `*at`
-/// call on its parent without the kernel resolving it further: `.`, `..`,
-/// or a trailing slash (which makes the kernel follow a symbolic link).
-pub(super) fn names_itself(path: &str) -> bool {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    path.ends_with('/') || base == "." || base == ".."
 }
 
 /// A libc return value: the value, or the host errno.
@@ -218,9 +216,8 @@ mod tests {
         std::fs::remove_dir_all(&root).ok();
     }
 
-    /// The parent of the last component stays beneath; the name handed
-    /// to the `*at` call keeps a trailing slash; `..` as the last
-    /// component may not name the directory above.
+    /// The parent of the last component stays beneath, split as
+    /// Wasmtime splits (a directory-naming end opens the whole path).
     #[test]
     fn the_parent_stays_beneath() {
         let (root, dir) = tree("parent");
@@ -232,20 +229,24 @@ mod tests {
             "outdir/x",
             "..",
             "sub/../..",
+            "outdir/",
             "",
         ] {
-            assert!(parent_beneath(&dir, p).is_err(), "{p:?} allowed");
+            assert!(parent_beneath(&dir, p, false).is_err(), "{p:?} allowed");
         }
-        let name = |p: &str| parent_beneath(&dir, p).map(|(_, n)| n.into_string().unwrap());
-        assert_eq!(name("x").unwrap(), "x");
-        assert_eq!(name("sub/x").unwrap(), "x");
-        assert_eq!(name("sub/x/").unwrap(), "x/");
-        assert_eq!(name("sub/..").unwrap(), "..");
-        assert_eq!(name("./sub//x").unwrap(), "x");
-        assert_eq!(name("outdir").unwrap(), "outdir");
-        assert_eq!(name("a/b").err(), Some(libc::ENOENT));
-        assert!(names_itself("sub/.") && names_itself("..") && names_itself("x/"));
-        assert!(!names_itself("x") && !names_itself("sub/x") && !names_itself("..x"));
+        let name =
+            |p: &str, strip| parent_beneath(&dir, p, strip).map(|(_, n)| n.into_string().unwrap());
+        assert_eq!(name("x", false).unwrap(), "x");
+        assert_eq!(name("sub/x", false).unwrap(), "x");
+        assert_eq!(name("sub/", false).unwrap(), ".");
+        assert_eq!(name("sub/.", false).unwrap(), ".");
+        assert_eq!(name("sub/..", false).unwrap(), ".");
+        assert_eq!(name("sub/x/", true).unwrap(), "x");
+        assert_eq!(name(".", false).unwrap(), ".");
+        assert_eq!(name("./sub//x", false).unwrap(), "x");
+        assert_eq!(name("outdir", false).unwrap(), "outdir");
+        assert_eq!(name("a/b", false).err(), Some(libc::ENOENT));
+        assert_eq!(name("f/", false).err(), Some(libc::ENOTDIR));
         std::fs::remove_dir_all(&root).ok();
     }
 }

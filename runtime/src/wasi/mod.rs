@@ -32,7 +32,7 @@ use pcc::{TrapCode, ValType, WasmFuncType};
 
 use crate::memory::Memory;
 use crate::{Instance, Linker, Val};
-use beneath::{cvt, names_itself, open_beneath, parent_beneath};
+use beneath::{cvt, open_beneath, parent_beneath};
 
 /// WASI errno values (witx `errno`).
 mod errno {
@@ -850,9 +850,8 @@ impl Wasi {
     }
 
     /// Without SYMLINK_FOLLOW a symbolic link's own times change
-    /// (utimensat on its parent); otherwise, or when the last component
-    /// is `.`, `..` or has a trailing slash, the object the whole path
-    /// resolves to beneath the directory.
+    /// (utimensat on its parent, not following); with it, those of the
+    /// object the whole path resolves to beneath the directory.
     fn path_filestat_set_times(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
         let follow = flags(a, 1, SYMLINK_FOLLOW)? != 0;
@@ -860,14 +859,13 @@ impl Wasi {
         let st = self.state();
         let dir = st.dir(arg(a, 0))?;
         let path = path(&m, arg(a, 2), arg(a, 3))?;
-        if follow || names_itself(&path) {
-            let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
-            let fd = open_beneath(dir, &path, libc::O_PATH | nofollow).map_err(host_errno)?;
+        if follow {
+            let fd = open_beneath(dir, &path, libc::O_PATH).map_err(host_errno)?;
             let proc = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
             let r = unsafe { libc::utimensat(libc::AT_FDCWD, proc.as_ptr(), times.as_ptr(), 0) };
             cvt(r as _).map_err(host_errno)?;
         } else {
-            let (pfd, name) = parent_beneath(dir, &path).map_err(host_errno)?;
+            let (pfd, name) = parent_beneath(dir, &path, false).map_err(host_errno)?;
             let r = unsafe {
                 libc::utimensat(
                     pfd.as_raw_fd(),
@@ -883,16 +881,23 @@ impl Wasi {
 
     /// The directory and name of a path argument pair (`dir`, `ptr`,
     /// `len` argument indices), resolved beneath the directory.
-    fn parent(&self, a: &[Val], m: &Memory, k: usize) -> Result<(OwnedFd, CString), Fail> {
+    fn parent(
+        &self,
+        a: &[Val],
+        m: &Memory,
+        k: usize,
+        strip: bool,
+    ) -> Result<(OwnedFd, CString), Fail> {
         let st = self.state();
         let dir = st.dir(arg(a, k))?;
         let path = path(m, arg(a, k + 1), arg(a, k + 2))?;
-        Ok(parent_beneath(dir, &path).map_err(host_errno)?)
+        Ok(parent_beneath(dir, &path, strip).map_err(host_errno)?)
     }
 
+    /// A trailing slash is ignored (Wasmtime's create_dir).
     fn path_create_directory(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
-        let (pfd, name) = self.parent(a, &m, 0)?;
+        let (pfd, name) = self.parent(a, &m, 0, true)?;
         let r = unsafe { libc::mkdirat(pfd.as_raw_fd(), name.as_ptr(), 0o777) };
         cvt(r as _).map_err(host_errno)?;
         Ok(())
@@ -900,7 +905,7 @@ impl Wasi {
 
     fn path_remove_directory(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
-        let (pfd, name) = self.parent(a, &m, 0)?;
+        let (pfd, name) = self.parent(a, &m, 0, false)?;
         let r = unsafe { libc::unlinkat(pfd.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) };
         cvt(r as _).map_err(host_errno)?;
         Ok(())
@@ -910,18 +915,33 @@ impl Wasi {
     /// removed, never what it points to.
     fn path_unlink_file(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
-        let (pfd, name) = self.parent(a, &m, 0)?;
+        let (pfd, name) = self.parent(a, &m, 0, false)?;
         let r = unsafe { libc::unlinkat(pfd.as_raw_fd(), name.as_ptr(), 0) };
         cvt(r as _).map_err(host_errno)?;
         Ok(())
     }
 
     /// Both paths beneath their directories; the source's last component
-    /// is never followed.
+    /// is never followed. As Wasmtime's rename: trailing slashes are
+    /// dropped for the split, and if either path had one the source gets
+    /// one back, so that the kernel insists on a directory.
     fn path_rename(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
-        let (from, from_name) = self.parent(a, &m, 0)?;
-        let (to, to_name) = self.parent(a, &m, 3)?;
+        let slash = |k: usize| -> Result<bool, Fail> {
+            let st = self.state();
+            st.dir(arg(a, k))?;
+            Ok(path(&m, arg(a, k + 1), arg(a, k + 2))?.ends_with('/'))
+        };
+        let requires_dir = slash(0)? | slash(3)?;
+        let (from, from_name) = self.parent(a, &m, 0, true)?;
+        let (to, to_name) = self.parent(a, &m, 3, true)?;
+        let from_name = if requires_dir {
+            let mut n = from_name.into_bytes();
+            n.push(b'/');
+            CString::new(n).map_err(|_| EINVAL)?
+        } else {
+            from_name
+        };
         let r = unsafe {
             libc::renameat(
                 from.as_raw_fd(),
@@ -947,9 +967,9 @@ impl Wasi {
             if follow {
                 return Err(EINVAL.into());
             }
-            parent_beneath(dir, &path).map_err(host_errno)?
+            parent_beneath(dir, &path, false).map_err(host_errno)?
         };
-        let (to, to_name) = self.parent(a, &m, 4)?;
+        let (to, to_name) = self.parent(a, &m, 4, false)?;
         let r = unsafe {
             libc::linkat(
                 from.as_raw_fd(),
@@ -973,7 +993,7 @@ impl Wasi {
         st.dir(arg(a, 2))?;
         drop(st);
         let target = path(&m, arg(a, 0), arg(a, 1))?;
-        let (pfd, name) = self.parent(a, &m, 2)?;
+        let (pfd, name) = self.parent(a, &m, 2, false)?;
         if target.starts_with('/') {
             return Err(EPERM.into());
         }
@@ -983,7 +1003,9 @@ impl Wasi {
         Ok(())
     }
 
-    /// The link's text, cut at the buffer's length; the bytes written.
+    /// The link's text, cut at the buffer's length; the bytes written. An
+    /// absolute text is not shown (EPERM, as Wasmtime: it would tell the
+    /// guest about the host's file system).
     fn path_readlink(&self, a: &[Val]) -> Res {
         let m = self.memory()?;
         let (buf, buf_len) = (arg(a, 3), arg(a, 4));
@@ -991,12 +1013,7 @@ impl Wasi {
             let st = self.state();
             let dir = st.dir(arg(a, 0))?;
             let path = path(&m, arg(a, 1), arg(a, 2))?;
-            if names_itself(&path) {
-                // Nothing to read there but the object it resolves to.
-                open_beneath(dir, &path, libc::O_PATH).map_err(host_errno)?;
-                return Err(EINVAL.into());
-            }
-            let (pfd, name) = parent_beneath(dir, &path).map_err(host_errno)?;
+            let (pfd, name) = parent_beneath(dir, &path, false).map_err(host_errno)?;
             let mut text = vec![0u8; 4096];
             let n = unsafe {
                 libc::readlinkat(
@@ -1007,6 +1024,9 @@ impl Wasi {
                 )
             };
             text.truncate(cvt(n as _).map_err(host_errno)? as usize);
+            if text.starts_with(b"/") {
+                return Err(EPERM.into());
+            }
             text
         };
         let n = text.len().min(buf_len as usize);
