@@ -1664,3 +1664,76 @@ fn corners() {
         b"deeper\nAB"
     );
 }
+
+/// More corners of links, renames and stats, pinned against Wasmtime.
+#[test]
+fn link_and_rename_corners() {
+    let s = Sandbox::new("corners2");
+    symlink("sub", s.data().join("sublink")).unwrap();
+    let g = Guest::default();
+    let stat = |flags: i32, path: &str| {
+        format!(
+            "(call $path_filestat_get (i32.const 3) (i32.const {flags}) {} (i32.const 320))",
+            g.s(path)
+        )
+    };
+    let ren = |from: &str, to: &str| {
+        format!(
+            "(call $path_rename (i32.const 3) {} (i32.const 3) {})",
+            g.s(from),
+            g.s(to)
+        )
+    };
+    let link = |from: &str, to: &str| {
+        format!(
+            "(call $path_link (i32.const 3) (i32.const 0) {} (i32.const 3) {})",
+            g.s(from),
+            g.s(to)
+        )
+    };
+    let body = [
+        // Not following an absolute link: the link itself is stat'ed.
+        g.check(&stat(0, "abslink"), 0),
+        g.check("(i32.load8_u (i32.const 336))", 7),
+        g.check(&stat(0, "sublink/"), 0),
+        g.check("(i32.load8_u (i32.const 336))", 3),
+        // O_DIRECTORY through a link to a directory, not followed: ELOOP...
+        g.check(
+            &format!(
+                "(call $open (i32.const 0) {} (i32.const {O_DIRECTORY}) (i64.const 2) (i32.const 0))",
+                g.s("sublink")
+            ),
+            32,
+        ),
+        // ... followed: fine.
+        g.check(&open(&g, "sublink", O_DIRECTORY, R), 0),
+        // O_CREAT with a trailing slash: EISDIR (the kernel's).
+        g.check(&open(&g, "newfile/", O_CREAT, RW), EISDIR as i64),
+        // Renames with trailing slashes: a file source with one is ENOTDIR,
+        // a directory source works either way.
+        g.check(&ren("in.txt/", "x"), ENOTDIR as i64),
+        g.check(&ren("in.txt", "x/"), ENOTDIR as i64),
+        g.check(&ren("sub/", "sub2/"), 0),
+        g.check(&ren("sub2", "sub"), 0),
+        // Renaming a file over a directory and back: EISDIR / ENOTDIR.
+        g.check(&ren("in.txt", "sub"), EISDIR as i64),
+        g.check(&ren("sub", "in.txt"), ENOTDIR as i64),
+        // Links: onto an existing name EEXIST, to a trailing-slash name ENOENT.
+        g.check(&link("in.txt", "sub/file.txt"), EEXIST as i64),
+        g.check(&link("in.txt", "new/"), ENOENT as i64),
+        g.check(&link("sublink", "sublink2"), 0),
+        // A symbolic link with a trailing slash at its name: ENOENT.
+        g.check(
+            &format!(
+                "(call $path_symlink {} (i32.const 3) {})",
+                g.s("in.txt"),
+                g.s("sl/")
+            ),
+            ENOENT as i64,
+        ),
+    ]
+    .concat();
+    s.run(&g, &body);
+    assert!(s.data().join("sublink2").is_symlink());
+    assert!(s.data().join("sub/file.txt").is_file());
+}

@@ -808,7 +808,18 @@ impl Wasi {
         if oflags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
             how |= libc::O_EXCL;
         }
-        let fd = open_beneath(dir, &path, how).map_err(host_errno)?;
+        let fd = match open_beneath(dir, &path, how) {
+            // O_DIRECTORY|O_NOFOLLOW on a symbolic link is ENOTDIR from
+            // Linux, ELOOP from Wasmtime (as for any link not followed).
+            Err(libc::ENOTDIR) if !follow && oflags & O_DIRECTORY != 0 => {
+                let link = open_beneath(dir, &path, libc::O_PATH | libc::O_NOFOLLOW)
+                    .ok()
+                    .and_then(|l| File::from(l).metadata().ok())
+                    .is_some_and(|md| md.is_symlink());
+                return Err(if link { ELOOP } else { ENOTDIR }.into());
+            }
+            r => r.map_err(host_errno)?,
+        };
         let file = File::from(fd);
         let is_dir = file.metadata().map_err(io_errno)?.is_dir();
         let entry = if is_dir {
