@@ -17,7 +17,7 @@
 //! `$HOME/.cache/pccc/verified`.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -55,6 +55,13 @@ pub fn default_dir() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("pccc").join("verified")))
 }
 
+/// Owned by the effective user and not writable by group or others: what
+/// the directory and every entry must be.
+fn private(m: &std::fs::Metadata) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o022 == 0
+}
+
 /// The artifact's key: its SHA-256, in hex.
 pub fn key(artifact: &[u8]) -> String {
     Sha256::digest(artifact)
@@ -72,10 +79,7 @@ impl VerifyCache {
             .mode(0o700)
             .create(dir)
             .map_err(io)?;
-        let meta = std::fs::metadata(dir).map_err(io)?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let euid = unsafe { libc::geteuid() };
-        if meta.uid() != euid || meta.permissions().mode() & 0o022 != 0 {
+        if !private(&std::fs::metadata(dir).map_err(io)?) {
             return Err(CacheError::NotPrivate(dir.to_path_buf()));
         }
         let exe = std::env::current_exe()
@@ -99,10 +103,6 @@ impl VerifyCache {
         VerifyCache::open(&default_dir().ok_or(CacheError::NoDirectory)?)
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn entry(&self, artifact: &[u8]) -> PathBuf {
         self.dir.join(key(artifact))
     }
@@ -114,12 +114,8 @@ impl VerifyCache {
         let Ok(mut f) = std::fs::File::open(self.entry(artifact)) else {
             return false;
         };
-        let private = f.metadata().is_ok_and(|m| {
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            m.is_file() && m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o022 == 0
-        });
         let mut content = String::new();
-        private
+        f.metadata().is_ok_and(|m| m.is_file() && private(&m))
             && std::io::Read::read_to_string(&mut f, &mut content).is_ok()
             && content == self.identity
     }
@@ -146,11 +142,19 @@ impl VerifyCache {
             io(e)
         })
     }
+
+    /// `record`, a failure being a warning: verification went on regardless.
+    pub fn record_or_warn(&self, artifact: &[u8]) {
+        if let Err(e) = self.record(artifact) {
+            eprintln!("warning: cannot record the verification in the cache: {e}");
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("pccc-cache-{name}-{}", std::process::id()));

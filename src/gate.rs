@@ -71,8 +71,8 @@ pub fn verify_one(path: &Path, cache: Option<&VerifyCache>) -> Verdict {
     };
     match validator::verify(&bytes) {
         Ok(r) if r.accepted() => {
-            if let Some(Err(e)) = cache.map(|c| c.record(&bytes)) {
-                eprintln!("warning: cannot record the verification in the cache: {e}");
+            if let Some(c) = cache {
+                c.record_or_warn(&bytes);
             }
             Verdict::Accepted(r)
         }

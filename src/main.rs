@@ -322,13 +322,6 @@ fn verify_cache(no_cache: bool) -> Option<pccc::cache::VerifyCache> {
         .ok()
 }
 
-/// Record accepted `bytes` in the cache (a warning if that fails).
-fn record_verified(cache: Option<&pccc::cache::VerifyCache>, bytes: &[u8]) {
-    if let Some(Err(e)) = cache.map(|c| c.record(bytes)) {
-        eprintln!("warning: cannot record the verification in the cache: {e}");
-    }
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Compile {
@@ -352,7 +345,9 @@ fn run(cli: Cli) -> Result<()> {
                     return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
                 }
                 eprintln!("{}", summary(&report));
-                record_verified(verify_cache(no_cache).as_ref(), &elf);
+                if let Some(c) = verify_cache(no_cache) {
+                    c.record_or_warn(&elf);
+                }
             }
             write_output(Some(&output), &elf)
         }
@@ -420,7 +415,9 @@ fn run(cli: Cli) -> Result<()> {
                 if !report.accepted() {
                     return Err(Outcome::Rejected(rejection(&report, &name, false)).into());
                 }
-                record_verified(cache.as_ref(), &bytes);
+                if let Some(c) = &cache {
+                    c.record_or_warn(&bytes);
+                }
             }
             let mut linker = runtime::Linker::new();
             let wasi = wasi_context(&art, &input, &invoke, &args, &dirs, &env)?;

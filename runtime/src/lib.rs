@@ -594,6 +594,16 @@ fn wasm_stack() -> Option<(usize, usize)> {
     })
 }
 
+/// 16 bytes as two 8-byte halves, low first: how an xmm register, a
+/// global's cell and two stack slots hold them.
+fn halves(b: u128) -> [u64; 2] {
+    [b as u64, (b >> 64) as u64]
+}
+
+fn from_halves([lo, hi]: [u64; 2]) -> u128 {
+    lo as u128 | (hi as u128) << 64
+}
+
 /// A constant's 16 bytes, as a global's cell holds them (low half first).
 fn eval_const(e: &ConstExpr, globals: &[GlobalSlot]) -> [u64; 2] {
     let low = |v: u64| [v, 0];
@@ -602,7 +612,7 @@ fn eval_const(e: &ConstExpr, globals: &[GlobalSlot]) -> [u64; 2] {
         ConstExpr::I64(v) => low(v as u64),
         ConstExpr::F32(b) => low(b as u64),
         ConstExpr::F64(b) => low(b),
-        ConstExpr::V128(b) => [b as u64, (b >> 64) as u64],
+        ConstExpr::V128(b) => halves(b),
         ConstExpr::GlobalGet(i) => globals
             .get(i as usize)
             .map_or([0, 0], |g| **g.0 .0.lock().expect("global")),
@@ -1003,7 +1013,7 @@ impl Instance {
             .find(|e| e.name == name && e.kind == ExportKind::Global)?;
         let (cell, ty, _) = self.0.globals.get(e.index as usize)?;
         let v = **cell.0.lock().ok()?;
-        Some(Val::from_bits(*ty, v[0] as u128 | (v[1] as u128) << 64))
+        Some(Val::from_bits(*ty, from_halves(v)))
     }
 
     /// Call function `index` (function index space) with `args`.
@@ -1037,15 +1047,12 @@ impl Instance {
                         .expect("an argument register");
                     int_args[i] = a.to_slot();
                 }
-                ArgLoc::Xmm(x) => {
-                    let b = a.to_bits();
-                    float_args[x.0 as usize] = [b as u64, (b >> 64) as u64];
-                }
+                ArgLoc::Xmm(x) => float_args[x.0 as usize] = halves(a.to_bits()),
                 ArgLoc::Stack(_) => {
-                    let b = a.to_bits();
-                    stack_args.push(b as u64);
+                    let [lo, hi] = halves(a.to_bits());
+                    stack_args.push(lo);
                     if a.ty() == ValType::V128 {
-                        stack_args.push((b >> 64) as u64);
+                        stack_args.push(hi);
                     }
                 }
             }
@@ -1096,15 +1103,14 @@ impl Instance {
                 .iter()
                 .zip(result_locs)
                 .map(|(t, loc)| {
-                    let pair = |[lo, hi]: [u64; 2]| lo as u128 | (hi as u128) << 64;
                     let bits = match loc {
                         ArgLoc::Gpr(r) => {
                             let k = INT_RET_REGS.iter().position(|&g| g == r);
                             frame.int_rets[k.expect("a result register")] as u128
                         }
-                        ArgLoc::Xmm(x) => pair(frame.float_rets[x.0 as usize]),
+                        ArgLoc::Xmm(x) => from_halves(frame.float_rets[x.0 as usize]),
                         ArgLoc::Stack(k) if *t == ValType::V128 => {
-                            pair([stack_rets[k as usize], stack_rets[k as usize + 1]])
+                            from_halves([stack_rets[k as usize], stack_rets[k as usize + 1]])
                         }
                         ArgLoc::Stack(k) => stack_rets[k as usize] as u128,
                     };
