@@ -29,6 +29,8 @@ fn module(functions: Vec<Function>, types: Vec<WasmFuncType>) -> ModuleIr {
             data: vec![],
             trap_sites: vec![],
             import_thunks: vec![],
+            tags: vec![],
+            exn_sites: vec![],
         },
         functions,
     }

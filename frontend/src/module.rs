@@ -96,6 +96,8 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
         data: vec![],
         trap_sites: vec![],
         import_thunks: vec![],
+        tags: vec![],
+        exn_sites: vec![],
     };
     let mut bodies = vec![];
     let mut func_types = vec![];

@@ -75,7 +75,7 @@ fn ir_type(t: ValType) -> Result<Type, FrontendError> {
         ValType::F32 => Type::F32,
         ValType::F64 => Type::F64,
         // A reference is a 64-bit handle (0 = null) the runtime resolves.
-        ValType::FuncRef | ValType::ExternRef => Type::I64,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => Type::I64,
         ValType::V128 => Type::V128,
     })
 }

@@ -20,7 +20,7 @@ pub const FACTS_SECTION: &str = ".pcc.facts";
 pub const META_MAGIC: [u8; 8] = *b"PCCCMETA";
 pub const FACTS_MAGIC: [u8; 8] = *b"PCCCFACT";
 /// Bump on any change to the encoding or the meaning of a field.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Debug, Error)]
 pub enum ArtifactError {
@@ -52,6 +52,9 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// A reference to a caught exception: a handle the runtime resolves
+    /// (0 = null), never a pointer compiled code can follow.
+    ExnRef,
 }
 
 impl ValType {
@@ -97,6 +100,10 @@ pub enum ImportKind {
         min: u64,
         max: Option<u64>,
     },
+    /// An exception tag of a function type with no results.
+    Tag {
+        type_index: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +119,7 @@ pub enum ExportKind {
     Global,
     Memory,
     Table,
+    Tag,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +195,22 @@ pub struct FuncMeta {
     pub size: u32,
 }
 
+/// A call whose exception lands in this function: when the callee (or the
+/// builtin) throws and no frame below catches, the runtime's unwinder
+/// resumes this frame at `landing` with the frame's stack and frame
+/// pointers as they are after the call returns, and every other register
+/// undefined (`pcc::exn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExnSite {
+    /// Defined-function index.
+    pub func: u32,
+    /// Function-relative offset of the instruction after the call: its
+    /// return address.
+    pub ret: u32,
+    /// Function-relative offset where the exception lands.
+    pub landing: u32,
+}
+
 /// An explicit trap instruction (`ud2`) and why it traps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrapSite {
@@ -217,6 +241,11 @@ pub struct Metadata {
     /// any other (`None`: a type thunks don't support yet). Thunks follow
     /// the defined functions in `funcs`.
     pub import_thunks: Vec<Option<u32>>,
+    /// The type index of each tag the module *defines* (imported tags are in
+    /// `imports`; the tag index space puts them first).
+    pub tags: Vec<u32>,
+    /// Every call with a handler in its function, sorted by (func, ret).
+    pub exn_sites: Vec<ExnSite>,
 }
 
 impl Metadata {
@@ -239,6 +268,22 @@ impl Metadata {
             .iter()
             .filter(|i| matches!(i.kind, ImportKind::Table { .. }))
             .count() as u32
+    }
+
+    pub fn num_imported_tags(&self) -> u32 {
+        self.imports
+            .iter()
+            .filter(|i| matches!(i.kind, ImportKind::Tag { .. }))
+            .count() as u32
+    }
+
+    /// The type index of tag `tag` (imports first), if it exists.
+    pub fn tag_type_index(&self, tag: u32) -> Option<u32> {
+        let imported = self.imports.iter().filter_map(|i| match i.kind {
+            ImportKind::Tag { type_index } => Some(type_index),
+            _ => None,
+        });
+        imported.chain(self.tags.iter().copied()).nth(tag as usize)
     }
 
     /// The vmctx layout this module's code was compiled against.
@@ -411,6 +456,8 @@ mod tests {
                 code: TrapCode::Unreachable,
             }],
             import_thunks: vec![],
+            tags: vec![],
+            exn_sites: vec![],
         }
     }
 

@@ -21,6 +21,12 @@ pub enum ArgRule {
     /// of the import named by the [`ArgRule::ImportIndex`] argument: the
     /// host reads the arguments there and writes the results back.
     ImportSlots,
+    /// A constant below the module's number of tags (imports first).
+    TagIndex,
+    /// A pointer into the caller's frame with room for the payload of the
+    /// tag named by the [`ArgRule::TagIndex`] argument ([`tag_payload_bytes`]):
+    /// the builtin reads a thrown payload there or writes a caught one.
+    TagSlots,
     /// Any value: the builtin checks it against the instance's own state.
     Any,
 }
@@ -32,6 +38,10 @@ pub enum BuiltinKind {
     MemoryGrow,
     BulkMemory,
     TableOp,
+    Throw,
+    ThrowRef,
+    ExnLanded,
+    ExnCatch,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +66,7 @@ pub const SYSV_CLOBBERS: [Gpr; 9] = [
     Gpr::R11,
 ];
 
-pub const BUILTINS: [Builtin; 4] = [
+pub const BUILTINS: [Builtin; 8] = [
     Builtin {
         kind: BuiltinKind::HostCall,
         name: "host_call",
@@ -97,6 +107,39 @@ pub const BUILTINS: [Builtin; 4] = [
             (Gpr::R8, ArgRule::Any),
         ],
     },
+    Builtin {
+        kind: BuiltinKind::Throw,
+        name: "throw",
+        slot: VmCtxLayout::THROW,
+        args: &[
+            (Gpr::RDI, ArgRule::VmCtx),
+            (Gpr::RSI, ArgRule::TagIndex),
+            (Gpr::RDX, ArgRule::TagSlots),
+        ],
+    },
+    Builtin {
+        kind: BuiltinKind::ThrowRef,
+        name: "throw_ref",
+        slot: VmCtxLayout::THROW_REF,
+        args: &[(Gpr::RDI, ArgRule::VmCtx), (Gpr::RSI, ArgRule::Any)],
+    },
+    Builtin {
+        kind: BuiltinKind::ExnLanded,
+        name: "exn_landed",
+        slot: VmCtxLayout::EXN_LANDED,
+        args: &[(Gpr::RDI, ArgRule::VmCtx)],
+    },
+    Builtin {
+        kind: BuiltinKind::ExnCatch,
+        name: "exn_catch",
+        slot: VmCtxLayout::EXN_CATCH,
+        args: &[
+            (Gpr::RDI, ArgRule::VmCtx),
+            (Gpr::RSI, ArgRule::Any),
+            (Gpr::RDX, ArgRule::TagIndex),
+            (Gpr::RCX, ArgRule::TagSlots),
+        ],
+    },
 ];
 
 /// The builtin of a kind.
@@ -119,6 +162,15 @@ pub fn host_call_slots(params: usize, results: usize) -> u64 {
     8 * params.max(results) as u64
 }
 
+/// Bytes of a tag's payload in a frame: one 8-byte slot per parameter, two
+/// for a v128, in parameter order.
+pub fn tag_payload_bytes(ty: &crate::WasmFuncType) -> u64 {
+    ty.params
+        .iter()
+        .map(|t| if *t == crate::ValType::V128 { 16 } else { 8 })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +182,10 @@ mod tests {
             BuiltinKind::MemoryGrow,
             BuiltinKind::BulkMemory,
             BuiltinKind::TableOp,
+            BuiltinKind::Throw,
+            BuiltinKind::ThrowRef,
+            BuiltinKind::ExnLanded,
+            BuiltinKind::ExnCatch,
         ] {
             assert_eq!(BUILTINS.iter().filter(|b| b.kind == kind).count(), 1);
             assert_eq!(builtin(kind).kind, kind);

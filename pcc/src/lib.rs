@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod builtin;
 pub mod elf;
+pub mod exn;
 pub mod fact;
 pub mod meta_check;
 pub mod reg;
@@ -15,9 +16,9 @@ pub mod trap;
 pub mod vmctx;
 
 pub use artifact::{
-    ArtifactError, ConstExpr, DataSegment, ElemItem, ElemSegment, Export, ExportKind, FuncMeta,
-    FunctionFacts, GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode, TableMeta,
-    TrapSite, ValType, WasmFuncType,
+    ArtifactError, ConstExpr, DataSegment, ElemItem, ElemSegment, ExnSite, Export, ExportKind,
+    FuncMeta, FunctionFacts, GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode,
+    TableMeta, TrapSite, ValType, WasmFuncType,
 };
 pub use elf::{ArtifactFile, FuncSymbol};
 pub use fact::{Fact, FactEntry, Loc, Point};

@@ -57,7 +57,11 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
             ImportKind::Memory { .. } => memories += 1,
             ImportKind::Table { min, max, .. } => limits(&format!("imports[{i}]"), min, max)?,
             ImportKind::Global { .. } => {}
+            ImportKind::Tag { type_index } => tag_type(meta, &format!("imports[{i}]"), type_index)?,
         }
+    }
+    for (i, &t) in meta.tags.iter().enumerate() {
+        tag_type(meta, &format!("tags[{i}]"), t)?;
     }
     match (&meta.memory, memories) {
         (None, 0) => {}
@@ -114,6 +118,7 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
             ExportKind::Global => n.index(&what, "global", e.index, n.globals)?,
             ExportKind::Table => n.index(&what, "table", e.index, n.tables)?,
             ExportKind::Memory => n.index(&what, "memory", e.index, n.memories)?,
+            ExportKind::Tag => n.index(&what, "tag", e.index, n.tags)?,
         }
     }
     if let Some(s) = meta.start {
@@ -146,6 +151,26 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
             expr(&what, offset, n.globals)?;
         }
     }
+    // The unwinder looks sites up by return address: one site per call,
+    // in order, each inside its function (the validator checks that `ret`
+    // follows a call and `landing` starts an instruction).
+    let mut last: Option<(u32, u32)> = None;
+    for (i, site) in meta.exn_sites.iter().enumerate() {
+        let what = format!("exn_sites[{i}]");
+        let f = meta
+            .funcs
+            .get(site.func as usize)
+            .ok_or_else(|| format!("{what}: defined function {} out of range", site.func))?;
+        if site.ret >= f.size || site.landing >= f.size {
+            return Err(format!("{what}: offsets outside {}", f.name));
+        }
+        if last.is_some_and(|l| l >= (site.func, site.ret)) {
+            return Err(format!(
+                "{what}: not sorted by function and return offset, or twice"
+            ));
+        }
+        last = Some((site.func, site.ret));
+    }
     if meta.import_thunks.len() > n.imported_funcs as usize {
         return Err("import_thunks: more entries than function imports".into());
     }
@@ -169,6 +194,18 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A tag's type exists and has no results.
+fn tag_type(meta: &Metadata, what: &str, t: u32) -> Result<(), String> {
+    match meta.types.get(t as usize) {
+        None => Err(format!(
+            "{what}: type index {t} out of range (the module has {})",
+            meta.types.len()
+        )),
+        Some(ty) if !ty.results.is_empty() => Err(format!("{what}: a tag type with results")),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The heap the runtime maps (reservation + guard, PROT_NONE but for the
@@ -246,6 +283,7 @@ struct Counts {
     imported_globals: u32,
     tables: u32,
     memories: u32,
+    tags: u32,
 }
 
 impl Counts {
@@ -270,6 +308,11 @@ impl Counts {
                 imported_tables as usize + meta.tables.len(),
                 MAX_TABLES,
             ),
+            (
+                "tags",
+                meta.num_imported_tags() as usize + meta.tags.len(),
+                MAX_FUNCS,
+            ),
         ] {
             if len > cap {
                 return Err(format!("{what}: {len} exceeds the limit of {cap}"));
@@ -283,6 +326,7 @@ impl Counts {
             imported_globals,
             tables: imported_tables + meta.tables.len() as u32,
             memories: meta.memory.is_some() as u32,
+            tags: meta.num_imported_tags() + meta.tags.len() as u32,
         })
     }
 
@@ -368,6 +412,8 @@ mod tests {
                 code: TrapCode::Unreachable,
             }],
             import_thunks: vec![Some(1)],
+            tags: vec![],
+            exn_sites: vec![],
         }
     }
 
@@ -503,6 +549,36 @@ mod tests {
         rejects("memory: max_pages below min_pages", |m| {
             m.memory.as_mut().unwrap().max_pages = Some(0)
         });
+    }
+
+    #[test]
+    fn tags_and_exception_sites() {
+        use crate::artifact::ExnSite;
+        rejects("tags[0]: type index 9", |m| m.tags = vec![9]);
+        rejects("a tag type with results", |m| {
+            m.types[0].results = vec![ValType::I32];
+            m.tags = vec![0];
+        });
+        rejects("tag index 0 out of range", |m| {
+            m.exports.push(Export {
+                name: "t".into(),
+                kind: ExportKind::Tag,
+                index: 0,
+            })
+        });
+        let site = |func, ret, landing| ExnSite { func, ret, landing };
+        rejects("exn_sites[0]: defined function 7", |m| {
+            m.exn_sites = vec![site(7, 1, 2)]
+        });
+        rejects("exn_sites[0]: offsets outside", |m| {
+            m.exn_sites = vec![site(0, 1, 1 << 20)]
+        });
+        rejects("exn_sites[1]: not sorted", |m| {
+            m.exn_sites = vec![site(0, 4, 2), site(0, 4, 3)]
+        });
+        let mut m = good();
+        m.exn_sites = vec![site(0, 4, 2), site(0, 5, 2), site(1, 1, 3)];
+        assert_eq!(check_metadata(&m, 64), Ok(()));
     }
 
     #[test]

@@ -29,10 +29,15 @@ pub enum TrapCode {
     UnalignedAtomic = 12,
     /// `memory.atomic.wait` on a memory that is not shared (all of pccc's).
     AtomicWaitNonShared = 13,
+    /// `throw_ref` of a null exception reference.
+    NullExnRef = 14,
+    /// An exception no frame of this entry caught: not a trap of the code
+    /// but how the unwinder leaves an entry (the exception travels on).
+    UncaughtException = 15,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 13] = [
+    pub const ALL: [TrapCode; 15] = [
         TrapCode::StackOverflow,
         TrapCode::HeapOutOfBounds,
         TrapCode::IntegerDivisionByZero,
@@ -46,6 +51,8 @@ impl TrapCode {
         TrapCode::TableAccessOutOfBounds,
         TrapCode::UnalignedAtomic,
         TrapCode::AtomicWaitNonShared,
+        TrapCode::NullExnRef,
+        TrapCode::UncaughtException,
     ];
 
     pub fn from_u32(v: u32) -> Option<TrapCode> {
@@ -68,6 +75,8 @@ impl TrapCode {
             TrapCode::TableAccessOutOfBounds => "out of bounds table access",
             TrapCode::UnalignedAtomic => "unaligned atomic",
             TrapCode::AtomicWaitNonShared => "atomic wait on non-shared memory",
+            TrapCode::NullExnRef => "null exception reference",
+            TrapCode::UncaughtException => "uncaught exception",
         }
     }
 }

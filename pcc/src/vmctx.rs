@@ -328,10 +328,14 @@ pub const HOST_STACK_RESERVE: u64 = 128 * 1024;
 ///  16  stack_limit      u64  lowest rsp compiled code may run at
 ///  24  host_call        fn(vmctx, import_index: u32, slots: *mut u64) -> u32 trap code
 ///  32  memory_grow      fn(vmctx, delta_pages: u64) -> u64 old pages or u64::MAX
-///  40  (unused)         0; builtins find their instance by the vmctx address
+///  40  throw            fn(vmctx, tag: u32, slots: *const u64) -> u32, see [`crate::exn`]
 ///  48  bulk_memory      fn(vmctx, op: u32, a: u64, b: u64, c: u64) -> u32 trap code, see [`BulkOp`]
 ///  56  table_op         fn(vmctx, op: u64, a: u64, b: u64, c: u64) -> u64, see [`TableOp`]
-///  64  sig_ids[ntypes]  u64 each: process-wide id of the module's type i
+///  64  throw_ref        fn(vmctx, exnref: u64) -> u32
+///  72  exn_landed       fn(vmctx) -> u64 exnref
+///  80  exn_catch        fn(vmctx, exnref: u64, tag: u32, slots: *mut u64) -> u64 1 if caught
+///  88  (unused)         0; builtins find their instance by the vmctx address
+///  96  sig_ids[ntypes]  u64 each: process-wide id of the module's type i
 ///      tables[ntables]  *Table each, Table = { elems: *Elem, len: u64 }, Elem = { code, sig_id, vmctx }
 ///      globals[nglobals] *Cell each, a 16-byte cell holding the value
 /// ```
@@ -350,7 +354,11 @@ impl VmCtxLayout {
     pub const MEMORY_GROW: u32 = 32;
     pub const BULK_MEMORY: u32 = 48;
     pub const TABLE_OP: u32 = 56;
-    pub const FIXED_END: u32 = 64;
+    pub const THROW: u32 = 40;
+    pub const THROW_REF: u32 = 64;
+    pub const EXN_LANDED: u32 = 72;
+    pub const EXN_CATCH: u32 = 80;
+    pub const FIXED_END: u32 = 96;
 
     /// Table descriptor fields.
     pub const TABLE_ELEMS: u32 = 0;
@@ -392,10 +400,10 @@ mod tests {
             num_tables: 2,
             num_globals: 4,
         };
-        assert_eq!(l.sig_id(0), 64);
-        assert_eq!(l.table(0), 64 + 24);
-        assert_eq!(l.global(0), 64 + 24 + 16);
-        assert_eq!(l.size(), 64 + 24 + 16 + 32);
+        assert_eq!(l.sig_id(0), 96);
+        assert_eq!(l.table(0), 96 + 24);
+        assert_eq!(l.global(0), 96 + 24 + 16);
+        assert_eq!(l.size(), 96 + 24 + 16 + 32);
     }
 
     #[test]

@@ -88,6 +88,8 @@ impl Val {
             ValType::F32 => Val::F32(s as u32),
             ValType::F64 => Val::F64(s),
             ValType::FuncRef => Val::FuncRef((s != 0).then_some(s)),
+            // Exceptions are not yet run (placeholder until the unwinder).
+            ValType::ExnRef => Val::I64(s as i64),
             ValType::ExternRef => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
             // Only its low half fits a slot (imports of v128 functions are
             // refused at instantiation).
@@ -776,6 +778,7 @@ impl Instance {
                 B::MemoryGrow => memory_grow as *const () as u64,
                 B::BulkMemory => bulk_memory as *const () as u64,
                 B::TableOp => table_op as *const () as u64,
+                B::Throw | B::ThrowRef | B::ExnLanded | B::ExnCatch => 0,
             };
         }
         for (i, t) in meta.types.iter().enumerate() {
@@ -992,6 +995,7 @@ impl Instance {
             }
             ExportKind::Memory => Extern::Memory(self.0.memory.clone()?),
             ExportKind::Table => Extern::Table(self.0.tables.get(index as usize)?.clone()),
+            ExportKind::Tag => return None,
         })
     }
 

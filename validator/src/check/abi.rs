@@ -224,6 +224,7 @@ impl<'a> Func<'a> {
     /// writes, then forgets what it held.
     pub(super) fn check_builtin_args(&mut self, i: usize, s: &mut State, b: &Builtin) -> bool {
         let mut import = None;
+        let mut tag = None;
         for &(reg, rule) in b.args {
             let v = s.get(reg.0);
             let ok = match rule {
@@ -235,8 +236,24 @@ impl<'a> Func<'a> {
                         .filter(|&k| k < self.art.meta.num_imported_funcs() as u64);
                     import.is_some()
                 }
-                ArgRule::ImportSlots => {
-                    let bytes = import.and_then(|imp| self.import_slots(imp));
+                ArgRule::TagIndex => {
+                    tag = v
+                        .as_const()
+                        .and_then(|k| u32::try_from(k).ok())
+                        .and_then(|k| {
+                            let t = self.art.meta.tag_type_index(k)?;
+                            Some(pcc::builtin::tag_payload_bytes(
+                                self.art.meta.types.get(t as usize)?,
+                            ))
+                        });
+                    tag.is_some()
+                }
+                ArgRule::ImportSlots | ArgRule::TagSlots => {
+                    let bytes = if rule == ArgRule::ImportSlots {
+                        import.and_then(|imp| self.import_slots(imp))
+                    } else {
+                        tag
+                    };
                     match (v, bytes) {
                         (AVal::FrameAddr(k), Some(n)) if k as u64 + n <= self.frame as u64 => {
                             let end = k as u64 + n;
