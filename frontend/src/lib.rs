@@ -33,12 +33,18 @@ impl From<wasmparser::BinaryReaderError> for FrontendError {
 
 /// The Wasm features pccc validates: WebAssembly 2.0, whose SIMD
 /// operators the translation then takes one by one (all of the
-/// fixed-width ones; relaxed SIMD is refused here, as a feature), and the
+/// fixed-width ones; relaxed SIMD is refused here, as a feature), the
 /// threads proposal's atomics (on non-shared memories: `module` refuses
-/// shared ones).
+/// shared ones), and of WebAssembly 3.0 exception handling, with the typed
+/// function references its tests use and tail calls (see `translate` for
+/// what of these it translates).
 pub fn features() -> wasmparser::WasmFeatures {
     use wasmparser::WasmFeatures as F;
-    (F::WASM2 & !F::RELAXED_SIMD) | F::THREADS
+    (F::WASM2 & !F::RELAXED_SIMD)
+        | F::THREADS
+        | F::EXCEPTIONS
+        | F::FUNCTION_REFERENCES
+        | F::TAIL_CALL
 }
 
 /// Validate `wasm` and translate it to IR.

@@ -41,9 +41,30 @@ pub fn val_type(t: wasmparser::ValType) -> Result<ValType, FrontendError> {
         W::F32 => ValType::F32,
         W::F64 => ValType::F64,
         W::V128 => ValType::V128,
-        W::Ref(r) if r.is_func_ref() => ValType::FuncRef,
-        W::Ref(r) if r.is_extern_ref() => ValType::ExternRef,
-        W::Ref(r) => {
+        W::Ref(r) => ref_val_type(r)?,
+    })
+}
+
+/// A reference type by the handle it travels as: every function reference
+/// (typed ones, `(ref $t)`, included: the module has only function types)
+/// as a function handle, exception references as exnref handles.
+fn ref_val_type(r: wasmparser::RefType) -> Result<ValType, FrontendError> {
+    use wasmparser::{AbstractHeapType as A, HeapType as H};
+    Ok(match r.heap_type() {
+        H::Abstract {
+            shared: false,
+            ty: A::Func | A::NoFunc,
+        }
+        | H::Concrete(_) => ValType::FuncRef,
+        H::Abstract {
+            shared: false,
+            ty: A::Extern | A::NoExtern,
+        } => ValType::ExternRef,
+        H::Abstract {
+            shared: false,
+            ty: A::Exn | A::NoExn,
+        } => ValType::ExnRef,
+        _ => {
             return Err(FrontendError::UnsupportedFeature(format!(
                 "reference type {r:?}"
             )))
@@ -165,9 +186,9 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                                 min: t.initial,
                                 max: t.maximum,
                             },
-                            TypeRef::Tag(_) => {
-                                return Err(FrontendError::UnsupportedFeature("tags".into()))
-                            }
+                            TypeRef::Tag(t) => ImportKind::Tag {
+                                type_index: t.func_type_idx,
+                            },
                         };
                         meta.imports.push(Import {
                             module: imp.module.to_string(),
@@ -237,15 +258,18 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                         wasmparser::ExternalKind::Global => ExportKind::Global,
                         wasmparser::ExternalKind::Memory => ExportKind::Memory,
                         wasmparser::ExternalKind::Table => ExportKind::Table,
-                        wasmparser::ExternalKind::Tag => {
-                            return Err(FrontendError::UnsupportedFeature("tag exports".into()))
-                        }
+                        wasmparser::ExternalKind::Tag => ExportKind::Tag,
                     };
                     meta.exports.push(Export {
                         name: e.name.to_string(),
                         kind,
                         index: e.index,
                     });
+                }
+            }
+            Payload::TagSection(r) => {
+                for t in r {
+                    meta.tags.push(t?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => meta.start = Some(func),

@@ -107,6 +107,8 @@ struct Frame {
     /// The locals the join takes as parameters: those assigned inside the
     /// construct (the others still hold their value from before it).
     carried: Vec<u32>,
+    /// A `try_table` with catch clauses: it owns the innermost handler.
+    handler: bool,
 }
 
 impl Frame {
@@ -137,6 +139,20 @@ struct Translator<'p, 'a> {
     assigned: Vec<Vec<u32>>,
     /// How many constructs have been opened so far (indexes `assigned`).
     constructs: usize,
+    /// The open `try_table`s with catch clauses, innermost last: where a
+    /// call's exception lands.
+    handlers: Vec<Handler>,
+}
+
+/// A `try_table`'s catch clauses. Every call inside it lands in its own
+/// block, which jumps to `dispatch` with the locals assigned in the
+/// try_table and the exnref; `dispatch` tries the clauses in order.
+struct Handler {
+    dispatch: Block,
+    carried: Vec<u32>,
+    catches: Vec<wasmparser::Catch>,
+    /// Whether any call lands here (else `dispatch` is unreachable).
+    used: bool,
 }
 
 /// Load rows: (result type, width, signed).
@@ -1214,7 +1230,7 @@ impl<'p, 'a> Translator<'p, 'a> {
         if self.current.is_none() {
             // Unreachable code: track nesting only, until the frame's else/end.
             match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                O::Block { .. } | O::Loop { .. } | O::If { .. } | O::TryTable { .. } => {
                     self.dead_depth += 1;
                     self.constructs += 1;
                     return Ok(());
@@ -1432,16 +1448,11 @@ impl<'p, 'a> Translator<'p, 'a> {
                     refuse_v128_import(&params, &results)?;
                 }
                 let args = self.popn(params.len());
-                let b = self.cur();
-                let inst = self.f.push(
-                    b,
-                    Op::Call {
-                        func: function_index,
-                    },
-                    args,
-                    &results,
-                );
-                self.stack.extend(self.f.inst(inst).results.clone());
+                let op = Op::Call {
+                    func: function_index,
+                };
+                let vals = self.call(op, args, &results);
+                self.stack.extend(vals);
             }
             O::CallIndirect {
                 type_index,
@@ -1449,17 +1460,83 @@ impl<'p, 'a> Translator<'p, 'a> {
             } => {
                 let (params, results) = self.func_sig(type_index)?;
                 let args = self.popn(params.len() + 1);
+                let op = Op::CallIndirect {
+                    type_index,
+                    table: table_index,
+                };
+                let vals = self.call(op, args, &results);
+                self.stack.extend(vals);
+            }
+            // A tail call is a call then a return, outside every handler
+            // (the callee's exception is the caller's, as if this frame
+            // were gone). Not constant-stack: see the README.
+            O::ReturnCall { function_index } => {
+                let (params, results) =
+                    self.func_sig(self.parsed.func_types[function_index as usize])?;
+                if function_index < self.parsed.num_imported_funcs {
+                    refuse_v128_import(&params, &results)?;
+                }
+                let args = self.popn(params.len());
                 let b = self.cur();
-                let inst = self.f.push(
-                    b,
-                    Op::CallIndirect {
-                        type_index,
-                        table: table_index,
-                    },
-                    args,
-                    &results,
-                );
-                self.stack.extend(self.f.inst(inst).results.clone());
+                let op = Op::Call {
+                    func: function_index,
+                };
+                let inst = self.f.push(b, op, args, &results);
+                let vals = self.f.inst(inst).results.clone();
+                self.terminate(Op::Return, vals);
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let (params, results) = self.func_sig(type_index)?;
+                let args = self.popn(params.len() + 1);
+                let b = self.cur();
+                let op = Op::CallIndirect {
+                    type_index,
+                    table: table_index,
+                };
+                let inst = self.f.push(b, op, args, &results);
+                let vals = self.f.inst(inst).results.clone();
+                self.terminate(Op::Return, vals);
+            }
+            O::Throw { tag_index } => {
+                let n = self.tag_params(tag_index)?.len();
+                let args = self.popn(n);
+                self.call(Op::Throw { tag: tag_index }, args, &[]);
+                self.terminate(Op::Trap(TrapCode::Unreachable), vec![]);
+            }
+            O::ThrowRef => {
+                let e = self.pop();
+                self.throw_ref(e);
+            }
+            O::TryTable { try_table } => {
+                let (params, results) = self.block_sig(try_table.ty)?;
+                let carried = self.next_construct();
+                let end = self.join_block(&carried, &results);
+                let handler = !try_table.catches.is_empty();
+                if handler {
+                    let dispatch = self.join_block(&carried, &[Type::I64]);
+                    self.handlers.push(Handler {
+                        dispatch,
+                        carried: carried.clone(),
+                        catches: try_table.catches,
+                        used: false,
+                    });
+                }
+                self.frames.push(Frame {
+                    kind: Kind::Block,
+                    target: end,
+                    end,
+                    height: self.stack.len() - params.len(),
+                    params,
+                    results,
+                    else_block: None,
+                    entry_locals: vec![],
+                    entry_params: vec![],
+                    carried,
+                    handler,
+                });
             }
             O::Unreachable => self.terminate(Op::Trap(TrapCode::Unreachable), vec![]),
             O::Return => {
@@ -1482,6 +1559,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                     entry_locals: vec![],
                     entry_params: vec![],
                     carried,
+                    handler: false,
                 });
             }
             O::Loop { blockty } => {
@@ -1511,6 +1589,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                     entry_locals: vec![],
                     entry_params: vec![],
                     carried,
+                    handler: false,
                 });
             }
             O::If { blockty } => {
@@ -1547,6 +1626,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                     entry_locals,
                     entry_params,
                     carried,
+                    handler: false,
                 });
             }
             O::Else => {
@@ -1601,6 +1681,156 @@ impl<'p, 'a> Translator<'p, 'a> {
             }
             other => return Err(self.unsupported(&other)),
         }
+        Ok(())
+    }
+
+    /// The parameter types of tag `tag`.
+    fn tag_params(&self, tag: u32) -> Result<Vec<Type>, FrontendError> {
+        let t = self.parsed.meta.tag_type_index(tag).ok_or_else(|| {
+            FrontendError::UnsupportedFeature(format!("tag {tag} without a type"))
+        })?;
+        Ok(self.func_sig(t)?.0)
+    }
+
+    /// A call (or throw): inside a `try_table` with catch clauses an
+    /// `Invoke` whose landing jumps to the handler's dispatch with the
+    /// locals as they are at the call; its results.
+    fn call(&mut self, op: Op, args: Vec<Value>, results: &[Type]) -> Vec<Value> {
+        let b = self.cur();
+        let Some(h) = self.handlers.last_mut() else {
+            let inst = self.f.push(b, op, args, results);
+            return self.f.inst(inst).results.clone();
+        };
+        h.used = true;
+        let (dispatch, carried) = (h.dispatch, h.carried.clone());
+        // The landing first: the layout puts the younger `normal` right
+        // after the call, so returning falls through.
+        let landing = self.f.add_block();
+        let normal = self.f.add_block();
+        let inst = self.f.push(
+            b,
+            Op::Invoke {
+                call: Box::new(op),
+                normal: BlockCall {
+                    block: normal,
+                    args: vec![],
+                },
+                landing: BlockCall {
+                    block: landing,
+                    args: vec![],
+                },
+            },
+            args,
+            results,
+        );
+        let e = self.f.push1(landing, Op::Landing, vec![], Type::I64);
+        let mut jargs = self.carried_values(&carried);
+        jargs.push(e);
+        self.f.push(
+            landing,
+            Op::Jump(BlockCall {
+                block: dispatch,
+                args: jargs,
+            }),
+            vec![],
+            &[],
+        );
+        self.current = Some(normal);
+        self.f.inst(inst).results.clone()
+    }
+
+    /// `throw_ref e`: a null `e` traps; otherwise it is thrown again.
+    fn throw_ref(&mut self, e: Value) {
+        let null = self.push1(Op::Eqz { ty: Type::I64 }, vec![e], Type::I32);
+        let (trap, go) = (self.f.add_block(), self.f.add_block());
+        self.terminate(
+            Op::Brif {
+                then: BlockCall {
+                    block: trap,
+                    args: vec![],
+                },
+                else_: BlockCall {
+                    block: go,
+                    args: vec![],
+                },
+            },
+            vec![null],
+        );
+        self.f
+            .push(trap, Op::Trap(TrapCode::NullExnRef), vec![], &[]);
+        self.current = Some(go);
+        self.call(Op::ThrowRef, vec![e], &[]);
+        self.terminate(Op::Trap(TrapCode::Unreachable), vec![]);
+    }
+
+    /// A `try_table`'s dispatch, once its frame is closed (so its clauses'
+    /// labels count from the enclosing frames, as Wasm's do): each clause
+    /// in order, and with none matching the exception thrown on, to the
+    /// enclosing handler. The translation state is left as it was.
+    fn dispatch(&mut self, h: Handler, height: usize) -> Result<(), FrontendError> {
+        if !h.used {
+            // No call lands there: a well-formed block nothing reaches.
+            self.f
+                .push(h.dispatch, Op::Trap(TrapCode::Unreachable), vec![], &[]);
+            return Ok(());
+        }
+        let saved = (self.current, self.locals.clone(), self.stack.clone());
+        let params = self.f.block(h.dispatch).params.clone();
+        for (k, &i) in h.carried.iter().enumerate() {
+            self.locals[i as usize] = params[k];
+        }
+        let e = *params.last().expect("the exnref parameter");
+        self.stack.truncate(height);
+        self.current = Some(h.dispatch);
+        for c in &h.catches {
+            use wasmparser::Catch as C;
+            let (tag, label, with_ref) = match *c {
+                C::One { tag, label } => (Some(tag), label, false),
+                C::OneRef { tag, label } => (Some(tag), label, true),
+                C::All { label } => (None, label, false),
+                C::AllRef { label } => (None, label, true),
+            };
+            let mut miss = None;
+            if let Some(tag) = tag {
+                let mut tys = vec![Type::I32];
+                tys.extend(self.tag_params(tag)?);
+                let b = self.cur();
+                let inst = self.f.push(b, Op::ExnCatch { tag }, vec![e], &tys);
+                let r = self.f.inst(inst).results.clone();
+                let (hit, next) = (self.f.add_block(), self.f.add_block());
+                self.terminate(
+                    Op::Brif {
+                        then: BlockCall {
+                            block: hit,
+                            args: vec![],
+                        },
+                        else_: BlockCall {
+                            block: next,
+                            args: vec![],
+                        },
+                    },
+                    vec![r[0]],
+                );
+                self.current = Some(hit);
+                self.stack.extend_from_slice(&r[1..]);
+                miss = Some(next);
+            }
+            if with_ref {
+                self.stack.push(e);
+            }
+            let call = self.branch_call(label);
+            self.terminate(Op::Jump(call), vec![]);
+            self.stack.truncate(height);
+            match miss {
+                Some(next) => self.current = Some(next),
+                // catch_all: the clauses after it never run.
+                None => break,
+            }
+        }
+        if self.current.is_some() {
+            self.throw_ref(e);
+        }
+        (self.current, self.locals, self.stack) = saved;
         Ok(())
     }
 
@@ -1662,6 +1892,10 @@ impl<'p, 'a> Translator<'p, 'a> {
             );
         }
         self.enter_join(frame.end, &frame.carried, frame.height);
+        if frame.handler {
+            let h = self.handlers.pop().expect("a try_table's handler");
+            self.dispatch(h, frame.height)?;
+        }
         if frame.kind == Kind::Function {
             let vals = self.popn(frame.results.len());
             self.terminate(Op::Return, vals);
@@ -1679,7 +1913,10 @@ fn assigned_locals(body: &FunctionBody<'_>) -> Result<Vec<Vec<u32>>, FrontendErr
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         match ops.read()? {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 open.push((done.len(), Default::default()));
                 done.push(None);
             }
@@ -1752,6 +1989,7 @@ pub fn function(
         dead_depth: 0,
         assigned: assigned_locals(body)?,
         constructs: 0,
+        handlers: vec![],
     };
     let ret = t.f.add_block();
     for &r in &sig.results {
@@ -1768,6 +2006,7 @@ pub fn function(
         entry_locals: vec![],
         entry_params: vec![],
         carried: vec![],
+        handler: false,
     });
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

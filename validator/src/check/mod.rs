@@ -138,6 +138,12 @@ struct Func<'a> {
     /// callee-saved register still its own: loop headers start from it, and
     /// `check_edge` holds every incoming edge of every block to it.
     saves: Vec<(u8, u32)>,
+    /// Exception sites: the index of each call whose exception lands in
+    /// this function → the index of its landing.
+    landings: HashMap<usize, usize>,
+    /// Whether each instruction is a landing (entered with every register
+    /// but rsp and rbp undefined, r14 and r15 included).
+    is_landing: Vec<bool>,
 }
 
 pub struct Checker<'p> {
@@ -277,6 +283,10 @@ impl Checker<'_> {
         if !failures.is_empty() {
             return failures;
         }
+        let mut sites: HashMap<u32, Vec<pcc::ExnSite>> = HashMap::default();
+        for site in &meta.exn_sites {
+            sites.entry(site.func).or_default().push(*site);
+        }
         let mut sem = Semantics::new();
         for (i, f) in meta.funcs.iter().enumerate() {
             let Some(ty) = meta.types.get(f.type_index as usize) else {
@@ -288,7 +298,9 @@ impl Checker<'_> {
             };
             let claims = facts.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
             let fn_traps = traps.remove(&(i as u32)).unwrap_or_default();
+            let fn_sites = sites.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
             let mut func = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
+            func.exception_sites(fn_sites);
             if func.failures.is_empty() {
                 func.walk(self, &mut sem);
             }
@@ -299,6 +311,7 @@ impl Checker<'_> {
             if func.failures.iter().any(|f| f.obligation.is_some()) {
                 let fn_traps = std::mem::take(&mut func.traps);
                 let mut again = Func::decode(art, i as u32, ty, &entries, claims, fn_traps);
+                again.exception_sites(fn_sites);
                 again.keep_window = true;
                 let mut scratch = Checker {
                     prover: &mut *self.prover,
@@ -349,6 +362,8 @@ impl<'a> Func<'a> {
             keep_window: false,
             table_edges: 0,
             saves: vec![],
+            landings: HashMap::new(),
+            is_landing: vec![],
         };
         let mut forms = FormChecker::default();
         while decoder.can_decode() {
@@ -411,6 +426,52 @@ impl<'a> Func<'a> {
         func
     }
 
+    /// Each exception site's call (`ret` must be where a call of this
+    /// function ends) and landing (an instruction start that is not a
+    /// trap site): the runtime resumes this frame there.
+    fn exception_sites(&mut self, sites: &[pcc::ExnSite]) {
+        self.is_landing = vec![false; self.insns.len()];
+        if !self.failures.is_empty() {
+            return;
+        }
+        for site in sites {
+            let call = self
+                .start(site.ret)
+                .map_or(self.insns.len(), |k| k)
+                .checked_sub(1)
+                .filter(|&k| {
+                    self.insns[k].mnemonic() == Mnemonic::Call
+                        && self.offs[k] + self.insns[k].len() as u32 == site.ret
+                });
+            // A call that ends the function has no next instruction.
+            let call = call.or_else(|| {
+                let k = self.insns.len().checked_sub(1)?;
+                (self.insns[k].mnemonic() == Mnemonic::Call
+                    && self.offs[k] + self.insns[k].len() as u32 == site.ret)
+                    .then_some(k)
+            });
+            let landing = self
+                .start(site.landing)
+                .filter(|_| !self.traps.contains_key(&site.landing));
+            match (call, landing) {
+                (Some(c), Some(l)) => {
+                    self.landings.insert(c, l);
+                    self.is_landing[l] = true;
+                }
+                (None, _) => self.reject_at(
+                    site.ret,
+                    "",
+                    "exception site whose return address does not follow a call",
+                ),
+                (_, None) => self.reject_at(
+                    site.landing,
+                    "",
+                    "exception landing that is not an instruction (or is a trap site)",
+                ),
+            }
+        }
+    }
+
     fn reject_at(&mut self, offset: u32, insn: &str, reason: impl Into<String>) {
         self.failures.push(Failure {
             function: self.name.to_string(),
@@ -468,6 +529,10 @@ impl<'a> Func<'a> {
     /// The state a claimed block starts from.
     fn claimed_state(&mut self, i: usize) -> State {
         let mut s = State::pinned();
+        if self.is_landing[i] {
+            s.set(R14, UNKNOWN);
+            s.set(R15, UNKNOWN);
+        }
         if i > 0 {
             for r in CALLEE_SAVED_GPRS {
                 match self.saves.iter().find(|(x, _)| *x == r.0) {
@@ -527,6 +592,18 @@ impl<'a> Func<'a> {
                         loop_headers[k] = true;
                     }
                 }
+            }
+        }
+        // Landings start blocks; one at or before its call, a loop header.
+        let landings: Vec<(usize, usize)> = self.landings.iter().map(|(&c, &l)| (c, l)).collect();
+        for (call, l) in landings {
+            if l < body {
+                self.reject(l, "exception landing in the prologue");
+                return;
+            }
+            block_starts[l] = true;
+            if l <= call {
+                loop_headers[l] = true;
             }
         }
         // The callee-saved registers' save slots: the stores that open the body.
@@ -768,7 +845,20 @@ impl<'a> Func<'a> {
                 }
                 false
             }
-            Flow::Call(mem) => self.call(i, s, mem),
+            Flow::Call(mem) => {
+                let returns = self.call(i, s, mem);
+                if let (true, Some(&l)) = (returns, self.landings.get(&i)) {
+                    // The unwinder resumes the frame as the call would have
+                    // returned, but with no register but rsp and rbp defined.
+                    let mut at = s.clone();
+                    for r in (0..16u8).filter(|&r| r != RSP && r != RBP) {
+                        at.set(r, UNKNOWN);
+                    }
+                    at.flags = Flags::Unknown;
+                    edges.push((l, at));
+                }
+                returns
+            }
             Flow::Ret => {
                 for r in CALLEE_SAVED_GPRS {
                     if s.get(r.0) != AVal::Entry(r.0) {
