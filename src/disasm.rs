@@ -100,6 +100,15 @@ pub fn render(art: &ArtifactFile) -> String {
             .filter(|t| t.func == i as u32)
             .map(|t| (t.offset, t.code))
             .collect();
+        // A call's exception site is keyed by its return address, the
+        // offset where the call ends.
+        let lands: BTreeMap<u32, u32> = meta
+            .exn_sites
+            .iter()
+            .filter(|s| s.func == i as u32)
+            .map(|s| (s.ret, s.landing))
+            .collect();
+        let landings: std::collections::BTreeSet<u32> = lands.values().copied().collect();
         let start = func.offset as usize;
         let Some(code) = art.text.get(start..start + func.size as usize) else {
             let _ = writeln!(out, "  ; function lies outside .text");
@@ -133,6 +142,13 @@ pub fn render(art: &ArtifactFile) -> String {
             let _ = write!(out, "  {off:>6x}: {text}");
             if let Some(code) = traps.get(&off) {
                 let _ = write!(out, "    ; trap: {code}");
+            }
+            let end = off + insn.len() as u32;
+            if let Some(l) = lands.get(&end) {
+                let _ = write!(out, "    ; exception lands at {l:x}");
+            }
+            if landings.contains(&off) {
+                let _ = write!(out, "    ; exception landing");
             }
             out.push('\n');
             let after = facts_at(Point::After);

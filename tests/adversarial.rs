@@ -1447,6 +1447,7 @@ fn rows() -> Vec<Row> {
     rows.extend(jump_table_rows());
     rows.extend(callee_saved_rows());
     rows.extend(exception_rows());
+    rows.extend(exception_builtin_rows());
     rows.extend(reciprocal_rows());
     rows.extend(vector_rows());
     // Container: symbols, function bounds, trap sites.
@@ -2193,6 +2194,97 @@ fn exception_rows() -> Vec<Row> {
             &["exception landing that is not an instruction"],
             site("after", "landing", 1),
         ),
+    ]
+}
+
+/// A tag of type `(param i32)` (a new type past the skeleton's, so no
+/// vmctx offset its code uses moves): tag 0.
+fn with_tag(row: Row) -> Row {
+    tampered(
+        row,
+        &[],
+        Box::new(|j, _| {
+            j.metadata.types.push(pcc::WasmFuncType {
+                params: vec![pcc::ValType::I32],
+                results: vec![],
+            });
+            j.metadata.tags = vec![j.metadata.types.len() as u32 - 1];
+        }),
+    )
+}
+
+/// `throw` of tag `tag` with its payload at `[rsp + slots]`.
+fn throw(s: &mut Asm, tag: u32, slots: i32) -> R {
+    s.a.mov(qword_ptr(rsp), rdi)?;
+    s.a.mov(rdi, r14)?;
+    s.a.mov(esi, tag)?;
+    s.a.lea(rdx, ptr(rsp + slots))?;
+    s.at("attack")?;
+    s.a.call(qword_ptr(r14 + VmCtxLayout::THROW))
+}
+
+/// The exception builtins' arguments (issue 13): a tag index the module
+/// has, a payload area inside the frame, which a caught payload then
+/// overwrites. The validator before these builtins rejected every call
+/// to their vmctx slots as "not a builtin".
+fn exception_builtin_rows() -> Vec<Row> {
+    use Heap::Static;
+    vec![
+        with_tag(control(
+            "control: throw of tag 0 with its payload at rsp",
+            Static,
+            0x10,
+            b(|s| throw(s, 0, 0)),
+        )),
+        with_tag(attack(
+            "throw of a tag the module does not have",
+            "new",
+            "rejected",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| throw(s, 1, 0)),
+        )),
+        with_tag(attack(
+            "throw's payload read past the frame",
+            "new",
+            "rejected",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| throw(s, 0, 0xc)),
+        )),
+        with_tag(attack(
+            "caught payload written over the saved rbx",
+            "new",
+            "rejected",
+            Static,
+            0x20,
+            &["ret"],
+            b(|s| {
+                s.a.mov(qword_ptr(rsp + 0x18), rbx)?;
+                s.a.mov(ebx, edi)?;
+                s.a.mov(rdi, r14)?;
+                s.a.xor(esi, esi)?;
+                s.a.xor(edx, edx)?;
+                s.a.lea(rcx, ptr(rsp + 0x18))?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::EXN_CATCH))?;
+                s.a.mov(rbx, qword_ptr(rsp + 0x18))
+            }),
+        )),
+        with_tag(attack(
+            "exn_landed with a forged vmctx",
+            "new",
+            "rejected",
+            Static,
+            0x10,
+            &["attack"],
+            b(|s| {
+                s.a.lea(rdi, ptr(r14 + 8))?;
+                s.at("attack")?;
+                s.a.call(qword_ptr(r14 + VmCtxLayout::EXN_LANDED))
+            }),
+        )),
     ]
 }
 

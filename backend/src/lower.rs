@@ -1422,7 +1422,7 @@ impl<'a> Lowerer<'a> {
                     self.call_area = self.call_area.max(slots);
                 } else {
                     let uses = self.call_args(out, &a);
-                    let (defs, loads) = self.call_results(&r);
+                    let (defs, loads) = self.call_results(r);
                     out.push(MInst::Call {
                         target: CallTarget::Direct(func - self.ctx.num_imported_funcs),
                         uses,
@@ -1434,7 +1434,7 @@ impl<'a> Lowerer<'a> {
             Op::CallIndirect { type_index, table } => {
                 let (index, args) = a.split_last().expect("call_indirect has an index operand");
                 let uses = self.call_args(out, args);
-                let (defs, loads) = self.call_results(&r);
+                let (defs, loads) = self.call_results(r);
                 let (tmp, callee) = (self.temp(), self.temp());
                 out.push(MInst::IndirectTarget {
                     table_off: self.ctx.layout.table(*table),
