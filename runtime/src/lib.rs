@@ -4,6 +4,7 @@
 //! compiler.
 
 mod entry;
+mod exn;
 mod memory;
 mod signals;
 pub mod wasi;
@@ -21,6 +22,7 @@ use pcc::{
 };
 use thiserror::Error;
 
+pub use exn::{MAX_EXCEPTION_PAYLOAD_BYTES, MAX_LIVE_EXCEPTIONS};
 pub use memory::Memory;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,6 +36,9 @@ pub enum Val {
     ExternRef(Option<u32>),
     /// A v128's 16 bytes, little-endian (lane 0 in the low bits).
     V128(u128),
+    /// An exception reference's handle, or null. Handles are the runtime's
+    /// (see `exn`): a made-up one is refused where it is used.
+    ExnRef(Option<u64>),
 }
 
 impl Val {
@@ -46,6 +51,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::V128(_) => ValType::V128,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -76,7 +82,7 @@ impl Val {
             Val::F64(b) => b,
             // References: 0 is null; a function's handle, an external
             // reference k as k + 1.
-            Val::FuncRef(r) => r.unwrap_or(0),
+            Val::FuncRef(r) | Val::ExnRef(r) => r.unwrap_or(0),
             Val::ExternRef(r) => r.map_or(0, |x| x as u64 + 1),
         }
     }
@@ -88,8 +94,7 @@ impl Val {
             ValType::F32 => Val::F32(s as u32),
             ValType::F64 => Val::F64(s),
             ValType::FuncRef => Val::FuncRef((s != 0).then_some(s)),
-            // Exceptions are not yet run (placeholder until the unwinder).
-            ValType::ExnRef => Val::I64(s as i64),
+            ValType::ExnRef => Val::ExnRef((s != 0).then_some(s)),
             ValType::ExternRef => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
             // Only its low half fits a slot (imports of v128 functions are
             // refused at instantiation).
@@ -187,9 +192,15 @@ impl Module {
             }
         }
         let art = ArtifactFile::parse_code(bytes)?;
-        let text_len = art.text.len();
+        Module::from_parts(&art.text, art.meta)
+    }
+
+    /// Load checked metadata's code `text` (what `from_artifact` does once
+    /// the ELF container is read).
+    fn from_parts(text: &[u8], meta: Metadata) -> Result<Module, RuntimeError> {
+        let text_len = text.len();
         // Everything below indexes by the metadata's word: check it first.
-        pcc::check_metadata(&art.meta, text_len).map_err(RuntimeError::Inconsistent)?;
+        pcc::check_metadata(&meta, text_len).map_err(RuntimeError::Inconsistent)?;
         let len = text_len.max(1).next_multiple_of(4096);
         let base = unsafe {
             libc::mmap(
@@ -205,7 +216,7 @@ impl Module {
             return Err(RuntimeError::Resource("cannot map code".into()));
         }
         unsafe {
-            std::ptr::copy_nonoverlapping(art.text.as_ptr(), base as *mut u8, text_len);
+            std::ptr::copy_nonoverlapping(text.as_ptr(), base as *mut u8, text_len);
             libc::mprotect(base, len, libc::PROT_READ | libc::PROT_EXEC);
         }
         let code = Code {
@@ -213,11 +224,16 @@ impl Module {
             len,
         };
         if std::env::var_os("PCCC_PERFMAP").is_some() {
-            write_perf_map(base as usize, &art.meta);
+            write_perf_map(base as usize, &meta);
         }
+        let func_at = |f: u32| {
+            meta.funcs
+                .get(f as usize)
+                .map(|f| base as usize + f.offset as usize)
+        };
         let mut traps: Vec<(usize, TrapCode)> = vec![];
-        for t in &art.meta.trap_sites {
-            let f = art.meta.funcs.get(t.func as usize).ok_or_else(|| {
+        for t in &meta.trap_sites {
+            let f = meta.funcs.get(t.func as usize).ok_or_else(|| {
                 RuntimeError::Inconsistent(format!("trap site in missing function {}", t.func))
             })?;
             traps.push((
@@ -226,6 +242,15 @@ impl Module {
             ));
         }
         traps.sort_by_key(|t| t.0);
+        // The unwinder looks landings up by return address.
+        let mut exn: Vec<(usize, usize)> = vec![];
+        for e in &meta.exn_sites {
+            let f = func_at(e.func).ok_or_else(|| {
+                RuntimeError::Inconsistent(format!("exception site in missing function {}", e.func))
+            })?;
+            exn.push((f + e.ret as usize, f + e.landing as usize));
+        }
+        exn.sort_by_key(|e| e.0);
         signals::CODE
             .write()
             .expect("code registry")
@@ -233,11 +258,9 @@ impl Module {
                 start: base as usize,
                 end: base as usize + text_len,
                 traps,
+                exn,
             });
-        Ok(Module(Arc::new(ModuleInner {
-            meta: art.meta,
-            code,
-        })))
+        Ok(Module(Arc::new(ModuleInner { meta, code })))
     }
 
     pub fn meta(&self) -> &Metadata {
@@ -337,6 +360,8 @@ enum Extern {
     },
     Memory(Arc<Memory>),
     Table(Arc<Shared<Table>>),
+    /// A tag, compared by identity.
+    Tag(Arc<exn::Tag>),
 }
 
 /// Names imports resolve against: host functions and registered instances.
@@ -517,6 +542,8 @@ struct InstanceInner {
     tables: Vec<Arc<Shared<Table>>>,
     globals: Vec<GlobalSlot>,
     funcs: Vec<FuncRef>,
+    /// The tag index space: imported tags, then one new tag per defined one.
+    tags: Vec<Arc<exn::Tag>>,
     /// Data segments dropped so far (data.drop, or active ones once applied).
     dropped_data: Mutex<Vec<bool>>,
     /// Element segments dropped so far (elem.drop, or active and declared
@@ -632,6 +659,7 @@ impl Instance {
         let mut memory = None;
         let mut tables = vec![];
         let mut globals = vec![];
+        let mut tags = vec![];
         for imp in &meta.imports {
             let found = linker
                 .defs
@@ -722,8 +750,27 @@ impl Instance {
                     drop(tb);
                     tables.push(t.clone());
                 }
+                (ImportKind::Tag { type_index }, Extern::Tag(t)) => {
+                    let want = meta.types.get(*type_index as usize).ok_or_else(|| {
+                        RuntimeError::Inconsistent(format!("type index {type_index}"))
+                    })?;
+                    if t.ty != *want {
+                        return Err(bad(format!(
+                            "tag type mismatch: expected {want:?}, found {:?}",
+                            t.ty
+                        )));
+                    }
+                    tags.push(t.clone());
+                }
                 _ => return Err(bad("kind mismatch".into())),
             }
+        }
+        for &ti in &meta.tags {
+            let ty = meta
+                .types
+                .get(ti as usize)
+                .ok_or_else(|| RuntimeError::Inconsistent(format!("tag of type index {ti}")))?;
+            tags.push(Arc::new(exn::Tag { ty: ty.clone() }));
         }
         let heap = meta.sandbox.heap;
         if let Some(m) = &meta.memory {
@@ -774,11 +821,11 @@ impl Instance {
         for b in &pcc::builtin::BUILTINS {
             use pcc::builtin::BuiltinKind as B;
             vmctx[b.slot as usize / 8] = match b.kind {
-                B::HostCall => pccc_host_call as *const () as u64,
                 B::MemoryGrow => memory_grow as *const () as u64,
                 B::BulkMemory => bulk_memory as *const () as u64,
                 B::TableOp => table_op as *const () as u64,
-                B::Throw | B::ThrowRef | B::ExnLanded | B::ExnCatch => 0,
+                B::HostCall => exn::pccc_host_call as *const () as u64,
+                kind => exn::builtin_addr(kind).unwrap_or(0),
             };
         }
         for (i, t) in meta.types.iter().enumerate() {
@@ -800,6 +847,7 @@ impl Instance {
             tables,
             globals,
             funcs,
+            tags,
             dropped_data: Mutex::new(vec![false; meta.data.len()]),
             dropped_elems: Mutex::new(
                 meta.elems
@@ -995,7 +1043,7 @@ impl Instance {
             }
             ExportKind::Memory => Extern::Memory(self.0.memory.clone()?),
             ExportKind::Table => Extern::Table(self.0.tables.get(index as usize)?.clone()),
-            ExportKind::Tag => return None,
+            ExportKind::Tag => Extern::Tag(self.0.tags.get(index as usize)?.clone()),
         })
     }
 
@@ -1101,7 +1149,20 @@ impl Instance {
             nrets: nrets as u64,
         };
         HOST_TRAP.with(|t| t.set(None));
-        match unsafe { entry::enter(&mut frame) } {
+        // Only an exception leaving this entry may be pending after it; a
+        // top-level call starts with no exception state at all.
+        if nested {
+            exn::clear_pending();
+        } else {
+            exn::reset_thread_state();
+        }
+        let result = unsafe { entry::enter(&mut frame) };
+        if !nested {
+            // Nothing leaks into the next top-level call: an uncaught
+            // exception ends here as the trap it is.
+            exn::reset_thread_state();
+        }
+        match result {
             Ok(()) => Ok(ty
                 .results
                 .iter()
@@ -1145,35 +1206,56 @@ fn call_func_ref(f: &FuncRef, args: &[Val]) -> Result<Vec<Val>, RunError> {
     }
 }
 
-// Compiled code's path to imported functions (vmctx `HOST_CALL`): a shim
-// that adds what `host_call` needs to check the slots pointer, which the
-// caller chose: its stack pointer at the call (rsp + 8 past the return
-// address) and its frame pointer.
-std::arch::global_asm!(
-    ".globl pccc_host_call",
-    "pccc_host_call:",
-    "lea rcx, [rsp + 8]",
-    "mov r8, rbp",
-    "jmp {host_call}",
-    host_call = sym host_call,
-);
-
-extern "sysv64" {
-    fn pccc_host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u32;
-}
-
 /// Call import `import` of the instance whose vmctx this is, with its
 /// arguments in `slots` and its results written back over them; 0 or a
 /// trap code. Refused, touching nothing, unless `vmctx` is a live
 /// instance's and the slots lie in the caller's frame.
-extern "sysv64" fn host_call(
+///
+/// Compiled code reaches it through the shim `pccc_host_call` (`exn.rs`),
+/// which adds the caller's stack pointer at the call (rsp + 8 past the
+/// return address), frame pointer and return address. An exception that
+/// leaves the entry of a wasm import uncaught continues from the caller:
+/// the shim resumes at the landing `exn::unwind` finds.
+pub(crate) extern "sysv64" fn host_call(
     vmctx: *mut u64,
     import: u32,
     slots: *mut u64,
     caller_sp: usize,
     caller_rbp: usize,
-) -> u32 {
-    let refused = TrapCode::HostTrap as u32;
+    caller_ret: usize,
+) -> exn::BuiltinRet {
+    let code = host_call_inner(vmctx, import, slots, caller_sp, caller_rbp);
+    // Whatever the import was, the exception that left its entry (if any)
+    // is this call's to carry on or to forget.
+    let pending = exn::take_pending();
+    match code {
+        Err(true) if pending != 0 => {
+            // Not a trap (yet): the exception travels on.
+            HOST_TRAP.with(|t| t.set(None));
+            exn::unwind(
+                pending,
+                exn::Frame {
+                    ret: caller_ret,
+                    sp: caller_sp,
+                    fp: caller_rbp,
+                },
+            )
+        }
+        Err(_) => exn::BuiltinRet::code(TrapCode::HostTrap as u32 as u64),
+        Ok(()) => exn::BuiltinRet::code(0),
+    }
+}
+
+/// `host_call`'s work: Ok, or Err(whether a wasm import's entry ended with
+/// an uncaught exception) after setting the trap state.
+fn host_call_inner(
+    vmctx: *mut u64,
+    import: u32,
+    slots: *mut u64,
+    caller_sp: usize,
+    caller_rbp: usize,
+) -> Result<(), bool> {
+    let refused = Err(false);
     let Some(inst) = instance_for(vmctx) else {
         return refused;
     };
@@ -1185,6 +1267,7 @@ extern "sysv64" fn host_call(
     if !in_callers_frame(slots as usize, n, caller_sp, caller_rbp) {
         return refused;
     }
+    let wasm = matches!(f, FuncRef::Wasm { .. });
     // A panicking host function is a trap; nothing it shares is reused.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // In the caller's frame (checked above), which waits for us.
@@ -1201,17 +1284,17 @@ extern "sysv64" fn host_call(
         Ok::<(), RunError>(())
     }));
     match result {
-        Ok(Ok(())) => 0,
+        Ok(Ok(())) => Ok(()),
         Ok(Err(RunError::Trap(code))) => {
             HOST_TRAP.with(|t| t.set(Some(code)));
-            TrapCode::HostTrap as u32
+            Err(wasm && code == TrapCode::UncaughtException)
         }
         // An exit from a nested call keeps unwinding the outer ones.
         Ok(Err(RunError::Exit(status))) => {
             wasi::EXIT.with(|e| e.set(Some(status)));
-            TrapCode::HostTrap as u32
+            refused
         }
-        _ => TrapCode::HostTrap as u32,
+        _ => refused,
     }
 }
 
