@@ -1686,3 +1686,309 @@ extern "sysv64" fn memory_grow(vmctx: *mut u64, delta: u64) -> u64 {
         None => u64::MAX,
     }
 }
+
+/// The exception builtins, shims and unwinder run for real, on hand-written
+/// machine code (assembled from the listing in each comment) that follows
+/// pcc's conventions: frames by `push rbp; mov rbp, rsp`, builtins called
+/// through the vmctx with rsp 16-byte aligned.
+#[cfg(test)]
+mod exn_machine_tests {
+    use super::*;
+    use pcc::{ExnSite, Export, FuncMeta, Import, TrapSite};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn ty(params: Vec<ValType>, results: Vec<ValType>) -> WasmFuncType {
+        WasmFuncType { params, results }
+    }
+
+    fn meta(types: Vec<WasmFuncType>) -> Metadata {
+        Metadata {
+            sandbox: Default::default(),
+            types,
+            imports: vec![],
+            funcs: vec![],
+            tables: vec![],
+            memory: None,
+            globals: vec![],
+            exports: vec![],
+            start: None,
+            elems: vec![],
+            data: vec![],
+            trap_sites: vec![],
+            import_thunks: vec![],
+            tags: vec![],
+            exn_sites: vec![],
+        }
+    }
+
+    /// Add function `name` of type `t` at `[start, end)`, exported.
+    fn func(m: &mut Metadata, name: &str, t: u32, start: u32, end: u32) {
+        let index = m.num_imported_funcs() + m.funcs.len() as u32;
+        m.funcs.push(FuncMeta {
+            name: name.into(),
+            type_index: t,
+            offset: start,
+            size: end - start,
+        });
+        m.exports.push(Export {
+            name: name.into(),
+            kind: ExportKind::Func,
+            index,
+        });
+    }
+
+    fn site(m: &mut Metadata, func: u32, start: u32, ret: u32, landing: u32) {
+        m.exn_sites.push(ExnSite {
+            func,
+            ret: ret - start,
+            landing: landing - start,
+        });
+    }
+
+    fn ud2(m: &mut Metadata, func: u32, start: u32, at: u32) {
+        m.trap_sites.push(TrapSite {
+            func,
+            offset: at - start,
+            code: TrapCode::Unreachable,
+        });
+    }
+
+    use ValType::{ExnRef, I64};
+
+    /// Module A: tag 0 of type (i64), exported as "tag", and
+    /// - f0 `throw42` () -> (): throws tag 0 with payload 42
+    /// - f1 `catch` () -> i64: calls f0; landing: exn_landed, exn_catch(tag 0)
+    ///   into [rsp], returns (result << 32) + [rsp]; 1 if f0 returned
+    /// - f2 `get` () -> exnref: calls f0; landing: returns exn_landed
+    /// - f3 `rethrow` (exnref) -> (): throw_ref of its argument, then ud2
+    /// - f4 `rethrow_catch` (exnref) -> exnref: calls f3; landing: exn_landed
+    /// - f5 `throw_ref_raw` (exnref) -> i64: what throw_ref returns
+    /// - f6 `catch_raw` (exnref) -> i64: what exn_catch(tag 0) returns
+    /// - f7 `landed_raw` () -> exnref: what exn_landed returns
+    fn module_a() -> Module {
+        let text = hex(concat!(
+            "554889e54883ec1048c704242a0000004c89f731f64889e241ff56280f0b554889e54883ec10e8d5",
+            "ffffffb801000000c9c34c89f741ff56484c89f74889c631d24889e141ff565048c1e02048030424",
+            "c9c3554889e5e8a5ffffff31c05dc34c89f741ff56485dc3554889e54889fe4c89f741ff56400f0b",
+            "554889e5e8e7ffffff31c05dc34c89f741ff56485dc3554889e54889fe4c89f741ff56405dc35548",
+            "89e54883ec1048c70424070000004889fe4c89f731d24889e141ff5650c9c3554889e54c89f741ff",
+            "56485dc3"
+        ));
+        let mut m = meta(vec![
+            ty(vec![], vec![]),
+            ty(vec![I64], vec![]),
+            ty(vec![], vec![I64]),
+            ty(vec![ExnRef], vec![]),
+            ty(vec![ExnRef], vec![ExnRef]),
+            ty(vec![], vec![ExnRef]),
+            ty(vec![ExnRef], vec![I64]),
+        ]);
+        func(&mut m, "throw42", 0, 0x00, 0x1e);
+        func(&mut m, "catch", 2, 0x1e, 0x52);
+        func(&mut m, "get", 5, 0x52, 0x68);
+        func(&mut m, "rethrow", 3, 0x68, 0x78);
+        func(&mut m, "rethrow_catch", 4, 0x78, 0x8e);
+        func(&mut m, "throw_ref_raw", 6, 0x8e, 0x9e);
+        func(&mut m, "catch_raw", 6, 0x9e, 0xbf);
+        func(&mut m, "landed_raw", 5, 0xbf, 0xcc);
+        ud2(&mut m, 0, 0x00, 0x1c);
+        site(&mut m, 1, 0x1e, 0x2b, 0x32);
+        site(&mut m, 2, 0x52, 0x5b, 0x5f);
+        ud2(&mut m, 3, 0x68, 0x76);
+        site(&mut m, 4, 0x78, 0x81, 0x85);
+        m.tags = vec![1];
+        m.exports.push(Export {
+            name: "tag".into(),
+            kind: ExportKind::Tag,
+            index: 0,
+        });
+        assert_eq!(text.len(), 0xcc);
+        Module::from_parts(&text, m).unwrap()
+    }
+
+    /// Module B: imports function `a.throw42` and tag `a.tag` (tag 0; its
+    /// own tag 1 has the same type), and
+    /// - g0 `catch_import` () -> i64: calls import 0 through host_call;
+    ///   landing: exn_catch(tag 0) as module A's `catch`; 1000 + host_call's
+    ///   result if it returned
+    /// - g1 `catch_own` () -> i64: the same with tag 1
+    /// - g2 `uncaught_import` () -> i64: the call without a landing
+    fn module_b(tag_type: u32) -> Module {
+        let text = hex(concat!(
+            "554889e54883ec1048c70424070000004c89f731f64889e241ff561805e8030000c9c34c89f741ff",
+            "56484c89f74889c631d24889e141ff565048c1e02048030424c9c3554889e54883ec1048c7042407",
+            "0000004c89f731f64889e241ff561805e8030000c9c34c89f741ff56484c89f74889c6ba01000000",
+            "4889e141ff565048c1e02048030424c9c3554889e54883ec104c89f731f64889e241ff561805e803",
+            "0000c9c3"
+        ));
+        let mut m = meta(vec![
+            ty(vec![], vec![]),
+            ty(vec![I64], vec![]),
+            ty(vec![], vec![I64]),
+            ty(vec![ValType::I32], vec![]),
+        ]);
+        m.imports = vec![
+            Import {
+                module: "a".into(),
+                name: "throw42".into(),
+                kind: ImportKind::Func { type_index: 0 },
+            },
+            Import {
+                module: "a".into(),
+                name: "tag".into(),
+                kind: ImportKind::Tag {
+                    type_index: tag_type,
+                },
+            },
+        ];
+        func(&mut m, "catch_import", 2, 0x00, 0x43);
+        func(&mut m, "catch_own", 2, 0x43, 0x89);
+        func(&mut m, "uncaught_import", 2, 0x89, 0xa4);
+        site(&mut m, 0, 0x00, 0x1c, 0x23);
+        site(&mut m, 1, 0x43, 0x5f, 0x66);
+        m.tags = vec![1];
+        assert_eq!(text.len(), 0xa4);
+        Module::from_parts(&text, m).unwrap()
+    }
+
+    fn trap(r: Result<Vec<Val>, RunError>) -> TrapCode {
+        match r {
+            Err(RunError::Trap(c)) => c,
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn throw_lands_catches_and_rethrows_the_same_exception() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        assert_eq!(a.invoke("catch", &[]).unwrap(), [Val::I64((1 << 32) + 42)]);
+        assert_eq!(trap(a.invoke("throw42", &[])), TrapCode::UncaughtException);
+        // Nothing of that exception is left for the next call to see.
+        assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
+        let [Val::ExnRef(Some(h))] = a.invoke("get", &[]).unwrap()[..] else {
+            panic!("an exnref");
+        };
+        assert_eq!(
+            a.invoke("catch_raw", &[Val::ExnRef(Some(h))]).unwrap(),
+            [Val::I64(1)]
+        );
+        // throw_ref throws the very same object.
+        let again = a.invoke("rethrow_catch", &[Val::ExnRef(Some(h))]).unwrap();
+        assert_eq!(again, [Val::ExnRef(Some(h))]);
+        assert_eq!(
+            trap(a.invoke("rethrow", &[Val::ExnRef(Some(h))])),
+            TrapCode::UncaughtException
+        );
+        assert_eq!(a.invoke("catch", &[]).unwrap(), [Val::I64((1 << 32) + 42)]);
+    }
+
+    #[test]
+    fn bad_exception_references_are_refused() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let raw = |f: &str, v: Option<u64>| a.invoke(f, &[Val::ExnRef(v)]).unwrap();
+        let code = |c: TrapCode| [Val::I64(c as u32 as i64)];
+        assert_eq!(raw("throw_ref_raw", None), code(TrapCode::NullExnRef));
+        let forged = [1, 0xFFFF_FFFF, (0x5555 << 32) | 1, u64::MAX];
+        for bad in forged {
+            assert_eq!(raw("throw_ref_raw", Some(bad)), code(TrapCode::HostTrap));
+            assert_eq!(raw("catch_raw", Some(bad)), [Val::I64(0)]);
+        }
+        assert_eq!(raw("catch_raw", None), [Val::I64(0)]);
+        assert_eq!(
+            trap(a.invoke("rethrow", &[Val::ExnRef(Some(forged[0]))])),
+            TrapCode::Unreachable
+        );
+    }
+
+    #[test]
+    fn exceptions_cross_instances_and_tags_are_identities() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        let b = Instance::new(&module_b(1), &linker).unwrap();
+        // Thrown in A's entry, uncaught there, caught in B's frame.
+        assert_eq!(
+            b.invoke("catch_import", &[]).unwrap(),
+            [Val::I64((1 << 32) + 42)]
+        );
+        // B's own tag of the same type is another tag: no match.
+        assert_eq!(b.invoke("catch_own", &[]).unwrap(), [Val::I64(7)]);
+        assert_eq!(
+            trap(b.invoke("uncaught_import", &[])),
+            TrapCode::UncaughtException
+        );
+        assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
+        assert_eq!(
+            b.invoke("catch_import", &[]).unwrap(),
+            [Val::I64((1 << 32) + 42)]
+        );
+        // A host function's failure is not an exception to catch: host_call
+        // returns the trap code (to code that would trap on it) instead.
+        let mut linker = Linker::new();
+        linker.func("a", "throw42", ty(vec![], vec![]), |_| {
+            Err(TrapCode::UncaughtException)
+        });
+        linker.instance("b", &a);
+        linker.defs.insert(
+            ("a".into(), "tag".into()),
+            linker.defs[&("b".to_string(), "tag".to_string())].clone(),
+        );
+        let b2 = Instance::new(&module_b(1), &linker).unwrap();
+        let host_trap = 1000 + TrapCode::HostTrap as i64;
+        assert_eq!(
+            b2.invoke("catch_import", &[]).unwrap(),
+            [Val::I64(host_trap)]
+        );
+    }
+
+    #[test]
+    fn an_exception_a_host_function_swallowed_stays_swallowed() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        let inner = a.clone();
+        // A host function calls into wasm that throws, and carries on.
+        linker.func("a", "throw42", ty(vec![], vec![]), move |_| {
+            let r = inner.invoke("throw42", &[]);
+            assert!(matches!(
+                r,
+                Err(RunError::Trap(TrapCode::UncaughtException))
+            ));
+            Ok(vec![])
+        });
+        let b = Instance::new(&module_b(1), &linker).unwrap();
+        // host_call returned 0: nothing landed in B's frame.
+        assert_eq!(b.invoke("catch_import", &[]).unwrap(), [Val::I64(1000)]);
+        assert_eq!(b.invoke("uncaught_import", &[]).unwrap(), [Val::I64(1000)]);
+        assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
+    }
+
+    #[test]
+    fn tag_imports_need_an_equal_type() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        // Type 3 is (i32), A's tag is (i64).
+        match Instance::new(&module_b(3), &linker) {
+            Err(e @ InstantiateError::IncompatibleImport { .. }) => {
+                assert!(e.to_string().contains("incompatible import type"), "{e}")
+            }
+            other => panic!("expected an incompatible import, got {:?}", other.err()),
+        }
+        // A function where a tag is expected, too.
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        let f = linker.defs[&("a".to_string(), "throw42".to_string())].clone();
+        linker.defs.insert(("a".into(), "tag".into()), f);
+        assert!(matches!(
+            Instance::new(&module_b(1), &linker),
+            Err(InstantiateError::IncompatibleImport { .. })
+        ));
+    }
+}
