@@ -4,6 +4,7 @@
 //! compiler.
 
 mod entry;
+mod exn;
 mod memory;
 mod signals;
 pub mod wasi;
@@ -21,6 +22,7 @@ use pcc::{
 };
 use thiserror::Error;
 
+pub use exn::{MAX_EXCEPTION_PAYLOAD_BYTES, MAX_LIVE_EXCEPTIONS};
 pub use memory::Memory;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,6 +36,9 @@ pub enum Val {
     ExternRef(Option<u32>),
     /// A v128's 16 bytes, little-endian (lane 0 in the low bits).
     V128(u128),
+    /// An exception reference's handle, or null. Handles are the runtime's
+    /// (see `exn`): a made-up one is refused where it is used.
+    ExnRef(Option<u64>),
 }
 
 impl Val {
@@ -46,6 +51,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::V128(_) => ValType::V128,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -76,7 +82,7 @@ impl Val {
             Val::F64(b) => b,
             // References: 0 is null; a function's handle, an external
             // reference k as k + 1.
-            Val::FuncRef(r) => r.unwrap_or(0),
+            Val::FuncRef(r) | Val::ExnRef(r) => r.unwrap_or(0),
             Val::ExternRef(r) => r.map_or(0, |x| x as u64 + 1),
         }
     }
@@ -88,8 +94,7 @@ impl Val {
             ValType::F32 => Val::F32(s as u32),
             ValType::F64 => Val::F64(s),
             ValType::FuncRef => Val::FuncRef((s != 0).then_some(s)),
-            // Exceptions are not yet run (placeholder until the unwinder).
-            ValType::ExnRef => Val::I64(s as i64),
+            ValType::ExnRef => Val::ExnRef((s != 0).then_some(s)),
             ValType::ExternRef => Val::ExternRef(s.checked_sub(1).map(|k| k as u32)),
             // Only its low half fits a slot (imports of v128 functions are
             // refused at instantiation).
@@ -187,9 +192,15 @@ impl Module {
             }
         }
         let art = ArtifactFile::parse_code(bytes)?;
-        let text_len = art.text.len();
+        Module::from_parts(&art.text, art.meta)
+    }
+
+    /// Load checked metadata's code `text` (what `from_artifact` does once
+    /// the ELF container is read).
+    fn from_parts(text: &[u8], meta: Metadata) -> Result<Module, RuntimeError> {
+        let text_len = text.len();
         // Everything below indexes by the metadata's word: check it first.
-        pcc::check_metadata(&art.meta, text_len).map_err(RuntimeError::Inconsistent)?;
+        pcc::check_metadata(&meta, text_len).map_err(RuntimeError::Inconsistent)?;
         let len = text_len.max(1).next_multiple_of(4096);
         let base = unsafe {
             libc::mmap(
@@ -205,7 +216,7 @@ impl Module {
             return Err(RuntimeError::Resource("cannot map code".into()));
         }
         unsafe {
-            std::ptr::copy_nonoverlapping(art.text.as_ptr(), base as *mut u8, text_len);
+            std::ptr::copy_nonoverlapping(text.as_ptr(), base as *mut u8, text_len);
             libc::mprotect(base, len, libc::PROT_READ | libc::PROT_EXEC);
         }
         let code = Code {
@@ -213,11 +224,16 @@ impl Module {
             len,
         };
         if std::env::var_os("PCCC_PERFMAP").is_some() {
-            write_perf_map(base as usize, &art.meta);
+            write_perf_map(base as usize, &meta);
         }
+        let func_at = |f: u32| {
+            meta.funcs
+                .get(f as usize)
+                .map(|f| base as usize + f.offset as usize)
+        };
         let mut traps: Vec<(usize, TrapCode)> = vec![];
-        for t in &art.meta.trap_sites {
-            let f = art.meta.funcs.get(t.func as usize).ok_or_else(|| {
+        for t in &meta.trap_sites {
+            let f = meta.funcs.get(t.func as usize).ok_or_else(|| {
                 RuntimeError::Inconsistent(format!("trap site in missing function {}", t.func))
             })?;
             traps.push((
@@ -226,6 +242,15 @@ impl Module {
             ));
         }
         traps.sort_by_key(|t| t.0);
+        // The unwinder looks landings up by return address.
+        let mut exn: Vec<(usize, usize)> = vec![];
+        for e in &meta.exn_sites {
+            let f = func_at(e.func).ok_or_else(|| {
+                RuntimeError::Inconsistent(format!("exception site in missing function {}", e.func))
+            })?;
+            exn.push((f + e.ret as usize, f + e.landing as usize));
+        }
+        exn.sort_by_key(|e| e.0);
         signals::CODE
             .write()
             .expect("code registry")
@@ -233,11 +258,9 @@ impl Module {
                 start: base as usize,
                 end: base as usize + text_len,
                 traps,
+                exn,
             });
-        Ok(Module(Arc::new(ModuleInner {
-            meta: art.meta,
-            code,
-        })))
+        Ok(Module(Arc::new(ModuleInner { meta, code })))
     }
 
     pub fn meta(&self) -> &Metadata {
@@ -337,6 +360,8 @@ enum Extern {
     },
     Memory(Arc<Memory>),
     Table(Arc<Shared<Table>>),
+    /// A tag, compared by identity.
+    Tag(Arc<exn::Tag>),
 }
 
 /// Names imports resolve against: host functions and registered instances.
@@ -517,6 +542,8 @@ struct InstanceInner {
     tables: Vec<Arc<Shared<Table>>>,
     globals: Vec<GlobalSlot>,
     funcs: Vec<FuncRef>,
+    /// The tag index space: imported tags, then one new tag per defined one.
+    tags: Vec<Arc<exn::Tag>>,
     /// Data segments dropped so far (data.drop, or active ones once applied).
     dropped_data: Mutex<Vec<bool>>,
     /// Element segments dropped so far (elem.drop, or active and declared
@@ -632,6 +659,7 @@ impl Instance {
         let mut memory = None;
         let mut tables = vec![];
         let mut globals = vec![];
+        let mut tags = vec![];
         for imp in &meta.imports {
             let found = linker
                 .defs
@@ -722,8 +750,27 @@ impl Instance {
                     drop(tb);
                     tables.push(t.clone());
                 }
+                (ImportKind::Tag { type_index }, Extern::Tag(t)) => {
+                    let want = meta.types.get(*type_index as usize).ok_or_else(|| {
+                        RuntimeError::Inconsistent(format!("type index {type_index}"))
+                    })?;
+                    if t.ty != *want {
+                        return Err(bad(format!(
+                            "tag type mismatch: expected {want:?}, found {:?}",
+                            t.ty
+                        )));
+                    }
+                    tags.push(t.clone());
+                }
                 _ => return Err(bad("kind mismatch".into())),
             }
+        }
+        for &ti in &meta.tags {
+            let ty = meta
+                .types
+                .get(ti as usize)
+                .ok_or_else(|| RuntimeError::Inconsistent(format!("tag of type index {ti}")))?;
+            tags.push(Arc::new(exn::Tag { ty: ty.clone() }));
         }
         let heap = meta.sandbox.heap;
         if let Some(m) = &meta.memory {
@@ -774,11 +821,11 @@ impl Instance {
         for b in &pcc::builtin::BUILTINS {
             use pcc::builtin::BuiltinKind as B;
             vmctx[b.slot as usize / 8] = match b.kind {
-                B::HostCall => pccc_host_call as *const () as u64,
                 B::MemoryGrow => memory_grow as *const () as u64,
                 B::BulkMemory => bulk_memory as *const () as u64,
                 B::TableOp => table_op as *const () as u64,
-                B::Throw | B::ThrowRef | B::ExnLanded | B::ExnCatch => 0,
+                B::HostCall => exn::pccc_host_call as *const () as u64,
+                kind => exn::builtin_addr(kind).unwrap_or(0),
             };
         }
         for (i, t) in meta.types.iter().enumerate() {
@@ -800,6 +847,7 @@ impl Instance {
             tables,
             globals,
             funcs,
+            tags,
             dropped_data: Mutex::new(vec![false; meta.data.len()]),
             dropped_elems: Mutex::new(
                 meta.elems
@@ -995,7 +1043,7 @@ impl Instance {
             }
             ExportKind::Memory => Extern::Memory(self.0.memory.clone()?),
             ExportKind::Table => Extern::Table(self.0.tables.get(index as usize)?.clone()),
-            ExportKind::Tag => return None,
+            ExportKind::Tag => Extern::Tag(self.0.tags.get(index as usize)?.clone()),
         })
     }
 
@@ -1101,7 +1149,20 @@ impl Instance {
             nrets: nrets as u64,
         };
         HOST_TRAP.with(|t| t.set(None));
-        match unsafe { entry::enter(&mut frame) } {
+        // Only an exception leaving this entry may be pending after it; a
+        // top-level call starts with no exception state at all.
+        if nested {
+            exn::clear_pending();
+        } else {
+            exn::reset_thread_state();
+        }
+        let result = unsafe { entry::enter(&mut frame) };
+        if !nested {
+            // Nothing leaks into the next top-level call: an uncaught
+            // exception ends here as the trap it is.
+            exn::reset_thread_state();
+        }
+        match result {
             Ok(()) => Ok(ty
                 .results
                 .iter()
@@ -1145,35 +1206,56 @@ fn call_func_ref(f: &FuncRef, args: &[Val]) -> Result<Vec<Val>, RunError> {
     }
 }
 
-// Compiled code's path to imported functions (vmctx `HOST_CALL`): a shim
-// that adds what `host_call` needs to check the slots pointer, which the
-// caller chose: its stack pointer at the call (rsp + 8 past the return
-// address) and its frame pointer.
-std::arch::global_asm!(
-    ".globl pccc_host_call",
-    "pccc_host_call:",
-    "lea rcx, [rsp + 8]",
-    "mov r8, rbp",
-    "jmp {host_call}",
-    host_call = sym host_call,
-);
-
-extern "sysv64" {
-    fn pccc_host_call(vmctx: *mut u64, import: u32, slots: *mut u64) -> u32;
-}
-
 /// Call import `import` of the instance whose vmctx this is, with its
 /// arguments in `slots` and its results written back over them; 0 or a
 /// trap code. Refused, touching nothing, unless `vmctx` is a live
 /// instance's and the slots lie in the caller's frame.
-extern "sysv64" fn host_call(
+///
+/// Compiled code reaches it through the shim `pccc_host_call` (`exn.rs`),
+/// which adds the caller's stack pointer at the call (rsp + 8 past the
+/// return address), frame pointer and return address. An exception that
+/// leaves the entry of a wasm import uncaught continues from the caller:
+/// the shim resumes at the landing `exn::unwind` finds.
+pub(crate) extern "sysv64" fn host_call(
     vmctx: *mut u64,
     import: u32,
     slots: *mut u64,
     caller_sp: usize,
     caller_rbp: usize,
-) -> u32 {
-    let refused = TrapCode::HostTrap as u32;
+    caller_ret: usize,
+) -> exn::BuiltinRet {
+    let code = host_call_inner(vmctx, import, slots, caller_sp, caller_rbp);
+    // Whatever the import was, the exception that left its entry (if any)
+    // is this call's to carry on or to forget.
+    let pending = exn::take_pending();
+    match code {
+        Err(true) if pending != 0 => {
+            // Not a trap (yet): the exception travels on.
+            HOST_TRAP.with(|t| t.set(None));
+            exn::unwind(
+                pending,
+                exn::Frame {
+                    ret: caller_ret,
+                    sp: caller_sp,
+                    fp: caller_rbp,
+                },
+            )
+        }
+        Err(_) => exn::BuiltinRet::code(TrapCode::HostTrap as u32 as u64),
+        Ok(()) => exn::BuiltinRet::code(0),
+    }
+}
+
+/// `host_call`'s work: Ok, or Err(whether a wasm import's entry ended with
+/// an uncaught exception) after setting the trap state.
+fn host_call_inner(
+    vmctx: *mut u64,
+    import: u32,
+    slots: *mut u64,
+    caller_sp: usize,
+    caller_rbp: usize,
+) -> Result<(), bool> {
+    let refused = Err(false);
     let Some(inst) = instance_for(vmctx) else {
         return refused;
     };
@@ -1185,6 +1267,7 @@ extern "sysv64" fn host_call(
     if !in_callers_frame(slots as usize, n, caller_sp, caller_rbp) {
         return refused;
     }
+    let wasm = matches!(f, FuncRef::Wasm { .. });
     // A panicking host function is a trap; nothing it shares is reused.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // In the caller's frame (checked above), which waits for us.
@@ -1201,17 +1284,17 @@ extern "sysv64" fn host_call(
         Ok::<(), RunError>(())
     }));
     match result {
-        Ok(Ok(())) => 0,
+        Ok(Ok(())) => Ok(()),
         Ok(Err(RunError::Trap(code))) => {
             HOST_TRAP.with(|t| t.set(Some(code)));
-            TrapCode::HostTrap as u32
+            Err(wasm && code == TrapCode::UncaughtException)
         }
         // An exit from a nested call keeps unwinding the outer ones.
         Ok(Err(RunError::Exit(status))) => {
             wasi::EXIT.with(|e| e.set(Some(status)));
-            TrapCode::HostTrap as u32
+            refused
         }
-        _ => TrapCode::HostTrap as u32,
+        _ => refused,
     }
 }
 
@@ -1601,5 +1684,311 @@ extern "sysv64" fn memory_grow(vmctx: *mut u64, delta: u64) -> u64 {
     {
         Some(m) => m.grow(delta).unwrap_or(u64::MAX),
         None => u64::MAX,
+    }
+}
+
+/// The exception builtins, shims and unwinder run for real, on hand-written
+/// machine code (assembled from the listing in each comment) that follows
+/// pcc's conventions: frames by `push rbp; mov rbp, rsp`, builtins called
+/// through the vmctx with rsp 16-byte aligned.
+#[cfg(test)]
+mod exn_machine_tests {
+    use super::*;
+    use pcc::{ExnSite, Export, FuncMeta, Import, TrapSite};
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn ty(params: Vec<ValType>, results: Vec<ValType>) -> WasmFuncType {
+        WasmFuncType { params, results }
+    }
+
+    fn meta(types: Vec<WasmFuncType>) -> Metadata {
+        Metadata {
+            sandbox: Default::default(),
+            types,
+            imports: vec![],
+            funcs: vec![],
+            tables: vec![],
+            memory: None,
+            globals: vec![],
+            exports: vec![],
+            start: None,
+            elems: vec![],
+            data: vec![],
+            trap_sites: vec![],
+            import_thunks: vec![],
+            tags: vec![],
+            exn_sites: vec![],
+        }
+    }
+
+    /// Add function `name` of type `t` at `[start, end)`, exported.
+    fn func(m: &mut Metadata, name: &str, t: u32, start: u32, end: u32) {
+        let index = m.num_imported_funcs() + m.funcs.len() as u32;
+        m.funcs.push(FuncMeta {
+            name: name.into(),
+            type_index: t,
+            offset: start,
+            size: end - start,
+        });
+        m.exports.push(Export {
+            name: name.into(),
+            kind: ExportKind::Func,
+            index,
+        });
+    }
+
+    fn site(m: &mut Metadata, func: u32, start: u32, ret: u32, landing: u32) {
+        m.exn_sites.push(ExnSite {
+            func,
+            ret: ret - start,
+            landing: landing - start,
+        });
+    }
+
+    fn ud2(m: &mut Metadata, func: u32, start: u32, at: u32) {
+        m.trap_sites.push(TrapSite {
+            func,
+            offset: at - start,
+            code: TrapCode::Unreachable,
+        });
+    }
+
+    use ValType::{ExnRef, I64};
+
+    /// Module A: tag 0 of type (i64), exported as "tag", and
+    /// - f0 `throw42` () -> (): throws tag 0 with payload 42
+    /// - f1 `catch` () -> i64: calls f0; landing: exn_landed, exn_catch(tag 0)
+    ///   into [rsp], returns (result << 32) + [rsp]; 1 if f0 returned
+    /// - f2 `get` () -> exnref: calls f0; landing: returns exn_landed
+    /// - f3 `rethrow` (exnref) -> (): throw_ref of its argument, then ud2
+    /// - f4 `rethrow_catch` (exnref) -> exnref: calls f3; landing: exn_landed
+    /// - f5 `throw_ref_raw` (exnref) -> i64: what throw_ref returns
+    /// - f6 `catch_raw` (exnref) -> i64: what exn_catch(tag 0) returns
+    /// - f7 `landed_raw` () -> exnref: what exn_landed returns
+    fn module_a() -> Module {
+        let text = hex(concat!(
+            "554889e54883ec1048c704242a0000004c89f731f64889e241ff56280f0b554889e54883ec10e8d5",
+            "ffffffb801000000c9c34c89f741ff56484c89f74889c631d24889e141ff565048c1e02048030424",
+            "c9c3554889e5e8a5ffffff31c05dc34c89f741ff56485dc3554889e54889fe4c89f741ff56400f0b",
+            "554889e5e8e7ffffff31c05dc34c89f741ff56485dc3554889e54889fe4c89f741ff56405dc35548",
+            "89e54883ec1048c70424070000004889fe4c89f731d24889e141ff5650c9c3554889e54c89f741ff",
+            "56485dc3"
+        ));
+        let mut m = meta(vec![
+            ty(vec![], vec![]),
+            ty(vec![I64], vec![]),
+            ty(vec![], vec![I64]),
+            ty(vec![ExnRef], vec![]),
+            ty(vec![ExnRef], vec![ExnRef]),
+            ty(vec![], vec![ExnRef]),
+            ty(vec![ExnRef], vec![I64]),
+        ]);
+        func(&mut m, "throw42", 0, 0x00, 0x1e);
+        func(&mut m, "catch", 2, 0x1e, 0x52);
+        func(&mut m, "get", 5, 0x52, 0x68);
+        func(&mut m, "rethrow", 3, 0x68, 0x78);
+        func(&mut m, "rethrow_catch", 4, 0x78, 0x8e);
+        func(&mut m, "throw_ref_raw", 6, 0x8e, 0x9e);
+        func(&mut m, "catch_raw", 6, 0x9e, 0xbf);
+        func(&mut m, "landed_raw", 5, 0xbf, 0xcc);
+        ud2(&mut m, 0, 0x00, 0x1c);
+        site(&mut m, 1, 0x1e, 0x2b, 0x32);
+        site(&mut m, 2, 0x52, 0x5b, 0x5f);
+        ud2(&mut m, 3, 0x68, 0x76);
+        site(&mut m, 4, 0x78, 0x81, 0x85);
+        m.tags = vec![1];
+        m.exports.push(Export {
+            name: "tag".into(),
+            kind: ExportKind::Tag,
+            index: 0,
+        });
+        assert_eq!(text.len(), 0xcc);
+        Module::from_parts(&text, m).unwrap()
+    }
+
+    /// Module B: imports function `a.throw42` and tag `a.tag` (tag 0; its
+    /// own tag 1 has the same type), and
+    /// - g0 `catch_import` () -> i64: calls import 0 through host_call;
+    ///   landing: exn_catch(tag 0) as module A's `catch`; 1000 + host_call's
+    ///   result if it returned
+    /// - g1 `catch_own` () -> i64: the same with tag 1
+    /// - g2 `uncaught_import` () -> i64: the call without a landing
+    fn module_b(tag_type: u32) -> Module {
+        let text = hex(concat!(
+            "554889e54883ec1048c70424070000004c89f731f64889e241ff561805e8030000c9c34c89f741ff",
+            "56484c89f74889c631d24889e141ff565048c1e02048030424c9c3554889e54883ec1048c7042407",
+            "0000004c89f731f64889e241ff561805e8030000c9c34c89f741ff56484c89f74889c6ba01000000",
+            "4889e141ff565048c1e02048030424c9c3554889e54883ec104c89f731f64889e241ff561805e803",
+            "0000c9c3"
+        ));
+        let mut m = meta(vec![
+            ty(vec![], vec![]),
+            ty(vec![I64], vec![]),
+            ty(vec![], vec![I64]),
+            ty(vec![ValType::I32], vec![]),
+        ]);
+        m.imports = vec![
+            Import {
+                module: "a".into(),
+                name: "throw42".into(),
+                kind: ImportKind::Func { type_index: 0 },
+            },
+            Import {
+                module: "a".into(),
+                name: "tag".into(),
+                kind: ImportKind::Tag {
+                    type_index: tag_type,
+                },
+            },
+        ];
+        func(&mut m, "catch_import", 2, 0x00, 0x43);
+        func(&mut m, "catch_own", 2, 0x43, 0x89);
+        func(&mut m, "uncaught_import", 2, 0x89, 0xa4);
+        site(&mut m, 0, 0x00, 0x1c, 0x23);
+        site(&mut m, 1, 0x43, 0x5f, 0x66);
+        m.tags = vec![1];
+        assert_eq!(text.len(), 0xa4);
+        Module::from_parts(&text, m).unwrap()
+    }
+
+    fn trap(r: Result<Vec<Val>, RunError>) -> TrapCode {
+        match r {
+            Err(RunError::Trap(c)) => c,
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn throw_lands_catches_and_rethrows_the_same_exception() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        assert_eq!(a.invoke("catch", &[]).unwrap(), [Val::I64((1 << 32) + 42)]);
+        assert_eq!(trap(a.invoke("throw42", &[])), TrapCode::UncaughtException);
+        // Nothing of that exception is left for the next call to see.
+        assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
+        let [Val::ExnRef(Some(h))] = a.invoke("get", &[]).unwrap()[..] else {
+            panic!("an exnref");
+        };
+        assert_eq!(
+            a.invoke("catch_raw", &[Val::ExnRef(Some(h))]).unwrap(),
+            [Val::I64(1)]
+        );
+        // throw_ref throws the very same object.
+        let again = a.invoke("rethrow_catch", &[Val::ExnRef(Some(h))]).unwrap();
+        assert_eq!(again, [Val::ExnRef(Some(h))]);
+        assert_eq!(
+            trap(a.invoke("rethrow", &[Val::ExnRef(Some(h))])),
+            TrapCode::UncaughtException
+        );
+        assert_eq!(a.invoke("catch", &[]).unwrap(), [Val::I64((1 << 32) + 42)]);
+    }
+
+    #[test]
+    fn bad_exception_references_are_refused() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let raw = |f: &str, v: Option<u64>| a.invoke(f, &[Val::ExnRef(v)]).unwrap();
+        let code = |c: TrapCode| [Val::I64(c as u32 as i64)];
+        assert_eq!(raw("throw_ref_raw", None), code(TrapCode::NullExnRef));
+        let forged = [1, 0xFFFF_FFFF, (0x5555 << 32) | 1, u64::MAX];
+        for bad in forged {
+            assert_eq!(raw("throw_ref_raw", Some(bad)), code(TrapCode::HostTrap));
+            assert_eq!(raw("catch_raw", Some(bad)), [Val::I64(0)]);
+        }
+        assert_eq!(raw("catch_raw", None), [Val::I64(0)]);
+        assert_eq!(
+            trap(a.invoke("rethrow", &[Val::ExnRef(Some(forged[0]))])),
+            TrapCode::Unreachable
+        );
+    }
+
+    #[test]
+    fn exceptions_cross_instances_and_tags_are_identities() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        let b = Instance::new(&module_b(1), &linker).unwrap();
+        // Thrown in A's entry, uncaught there, caught in B's frame.
+        assert_eq!(
+            b.invoke("catch_import", &[]).unwrap(),
+            [Val::I64((1 << 32) + 42)]
+        );
+        // B's own tag of the same type is another tag: no match.
+        assert_eq!(b.invoke("catch_own", &[]).unwrap(), [Val::I64(7)]);
+        assert_eq!(
+            trap(b.invoke("uncaught_import", &[])),
+            TrapCode::UncaughtException
+        );
+        assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
+        assert_eq!(
+            b.invoke("catch_import", &[]).unwrap(),
+            [Val::I64((1 << 32) + 42)]
+        );
+        // A host function's failure is not an exception to catch: host_call
+        // returns the trap code (to code that would trap on it) instead.
+        let mut linker = Linker::new();
+        linker.func("a", "throw42", ty(vec![], vec![]), |_| {
+            Err(TrapCode::UncaughtException)
+        });
+        linker.instance("b", &a);
+        linker.defs.insert(
+            ("a".into(), "tag".into()),
+            linker.defs[&("b".to_string(), "tag".to_string())].clone(),
+        );
+        let b2 = Instance::new(&module_b(1), &linker).unwrap();
+        let host_trap = 1000 + TrapCode::HostTrap as i64;
+        assert_eq!(
+            b2.invoke("catch_import", &[]).unwrap(),
+            [Val::I64(host_trap)]
+        );
+    }
+
+    #[test]
+    fn an_exception_a_host_function_swallowed_stays_swallowed() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        let inner = a.clone();
+        // A host function calls into wasm that throws, and carries on.
+        linker.func("a", "throw42", ty(vec![], vec![]), move |_| {
+            let r = inner.invoke("throw42", &[]);
+            assert!(matches!(
+                r,
+                Err(RunError::Trap(TrapCode::UncaughtException))
+            ));
+            Ok(vec![])
+        });
+        let b = Instance::new(&module_b(1), &linker).unwrap();
+        // host_call returned 0: nothing landed in B's frame.
+        assert_eq!(b.invoke("catch_import", &[]).unwrap(), [Val::I64(1000)]);
+        assert_eq!(b.invoke("uncaught_import", &[]).unwrap(), [Val::I64(1000)]);
+        assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
+    }
+
+    #[test]
+    fn tag_imports_need_an_equal_type() {
+        let a = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        // Type 3 is (i32), A's tag is (i64).
+        match Instance::new(&module_b(3), &linker) {
+            Err(e @ InstantiateError::IncompatibleImport { .. }) => {
+                assert!(e.to_string().contains("incompatible import type"), "{e}")
+            }
+            other => panic!("expected an incompatible import, got {:?}", other.err()),
+        }
+        // A function where a tag is expected, too.
+        let mut linker = Linker::new();
+        linker.instance("a", &a);
+        let f = linker.defs[&("a".to_string(), "throw42".to_string())].clone();
+        linker.defs.insert(("a".into(), "tag".into()), f);
+        assert!(matches!(
+            Instance::new(&module_b(1), &linker),
+            Err(InstantiateError::IncompatibleImport { .. })
+        ));
     }
 }

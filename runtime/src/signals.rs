@@ -15,6 +15,8 @@ pub struct CodeRange {
     pub end: usize,
     /// Absolute addresses of `ud2` trap sites with their codes, sorted.
     pub traps: Vec<(usize, TrapCode)>,
+    /// Absolute (return address, landing) of the exception sites, sorted.
+    pub exn: Vec<(usize, usize)>,
 }
 
 /// Registered compiled code and heap/stack-guard ranges.
