@@ -833,7 +833,7 @@ fn mutate_meta(rng: &mut Rng, m: &mut Metadata) -> String {
                 };
                 let imp = &mut m.imports[i];
                 match &mut imp.kind {
-                    ImportKind::Func { type_index } => {
+                    ImportKind::Func { type_index } | ImportKind::Tag { type_index } => {
                         *type_index = small_or_interesting(rng, *type_index as u64) as u32
                     }
                     ImportKind::Global { ty, mutable } => {

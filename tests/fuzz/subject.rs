@@ -110,5 +110,7 @@ fn from_pccc(v: &Val) -> Value {
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
         Val::V128(b) => Value::V128(b),
+        // The generator's configuration has no exception handling.
+        Val::ExnRef(_) => unreachable!("an exnref from a module without exceptions"),
     }
 }
