@@ -743,6 +743,17 @@ impl<'a> FuncEmitter<'a> {
                 .by_loc()
                 .filter_map(|(l, s)| fact_of(f, s).map(|fact| (l, fact)))
                 .collect();
+            if f.landings && b > 0 {
+                // The slot a landing reloads r14 from, written once by the
+                // prologue: a loop header (or a landing before its call)
+                // starts from claims, so it says so.
+                self.facts.push(PendingFact {
+                    inst_index: at,
+                    point: Point::Before,
+                    loc: Loc::Stack(self.vmctx_slot),
+                    fact: Fact::VmCtx,
+                });
+            }
             for (loc, fact) in claims {
                 self.facts.push(PendingFact {
                     inst_index: at,
