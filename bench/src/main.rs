@@ -387,6 +387,12 @@ fn wasmtime_engine(strategy: wasmtime::Strategy, heap: HeapStrategy) -> Result<w
         // The same sandbox as pccc's: reservation and guard.
         .memory_reservation(heap.reservation())
         .memory_guard_size(heap.guard());
+    // Real C++ programs throw (wasi-sdk's exception handling) and take
+    // wasi-libc's locks with atomics; Winch compiles neither proposal, so
+    // only Cranelift's engine enables them.
+    if matches!(strategy, wasmtime::Strategy::Cranelift) {
+        c.wasm_exceptions(true).wasm_threads(true);
+    }
     wasmtime::Engine::new(&c).map_err(|e| anyhow::anyhow!("wasmtime: {e:#}"))
 }
 
@@ -568,7 +574,7 @@ struct WasiState {
 fn wasmtime_run_wasi(
     engine: &wasmtime::Engine,
     art: &[u8],
-    dir: &Path,
+    dirs: &[(String, PathBuf)],
     cap: Option<&Capture>,
     argv: &[String],
 ) -> Result<Outcome, String> {
@@ -584,13 +590,13 @@ fn wasmtime_run_wasi(
             })
             .map_err(wt)?;
     }
-    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-        .inherit_stdout()
-        .inherit_stderr()
-        .args(argv)
-        .preopened_dir(dir, ".", wasmtime_wasi::FsPerms::ReadWrite)
-        .map_err(wt)?
-        .build_p1();
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    wasi.inherit_stdout().inherit_stderr().args(argv);
+    for (guest, host) in dirs {
+        wasi.preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
+            .map_err(wt)?;
+    }
+    let wasi = wasi.build_p1();
     let mut store = wasmtime::Store::new(
         engine,
         WasiState {
@@ -823,7 +829,15 @@ fn run_step(b: &mut Bench, e: &Engines, r: usize, elf: &[u8], clif: &[u8], cap: 
         Kind::Sightglass { dir, .. } => {
             let p = || pccc_run_wasi(elf, &short_name, dir, cap);
             let argv = [format!("{short_name}.wasm")];
-            let w = || wasmtime_run_wasi(&e.clif, clif, dir, Some(cap), &argv);
+            let w = || {
+                wasmtime_run_wasi(
+                    &e.clif,
+                    clif,
+                    &[(".".into(), dir.to_path_buf())],
+                    Some(cap),
+                    &argv,
+                )
+            };
             if r.is_multiple_of(2) {
                 let p = p();
                 (p, w())
@@ -1016,13 +1030,25 @@ fn wasmtime_run_precompiled(args: &[String]) -> Result<()> {
     let engine = wasmtime_engine(wasmtime::Strategy::Cranelift, heap)?;
     let art = std::fs::read(cwasm).with_context(|| format!("reading {cwasm}"))?;
     let argv = [format!("{name}.wasm")];
-    wasmtime_run_wasi(&engine, &art, Path::new(dir), None, &argv)
+    wasmtime_run_wasi(&engine, &art, &preopens(dir), None, &argv)
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
 
+/// Preopens from `[GUEST::]HOST[,[GUEST::]HOST...]`, as `pccc run --dir`
+/// spells one: a bare HOST is seen as `.`.
+fn preopens(spec: &str) -> Vec<(String, PathBuf)> {
+    spec.split(',')
+        .map(|d| match d.split_once("::") {
+            Some((guest, host)) => (guest.to_string(), PathBuf::from(host)),
+            None => (".".to_string(), PathBuf::from(d)),
+        })
+        .collect()
+}
+
 /// `--wasmtime-run WASM DIR [ARGS...]`: run a WASI command under Wasmtime
-/// (Cranelift) with DIR preopened as `.`, argv `[WASM's file name, ARGS...]`,
+/// (Cranelift) with DIR preopened as `.` (or `GUEST::DIR`, several separated
+/// by commas), argv `[WASM's file name, ARGS...]`,
 /// stdout and stderr inherited: the reference output for real programs
 /// (there is no Wasmtime CLI here).
 fn wasmtime_run(args: &[String]) -> Result<()> {
@@ -1039,7 +1065,7 @@ fn wasmtime_run(args: &[String]) -> Result<()> {
         .map_or("module".into(), |s| s.to_string_lossy().into_owned());
     let mut argv = vec![format!("{name}.wasm")];
     argv.extend(rest.iter().cloned());
-    wasmtime_run_wasi(&engine, &art, Path::new(dir), None, &argv)
+    wasmtime_run_wasi(&engine, &art, &preopens(dir), None, &argv)
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
