@@ -1162,3 +1162,42 @@ fn atomics_run_and_shared_memories_are_refused_by_name() {
     assert_bad_input(&o, "shared memories");
     assert!(!stderr(&o).contains("invalid module"), "{}", stderr(&o));
 }
+
+/// The GC proposal is enabled in validation only for recursion groups of
+/// function types; everything else of it is refused as unsupported, by
+/// name, not as invalid.
+#[test]
+fn gc_beyond_recursion_groups_is_named_unsupported() {
+    let dir = scratch("gc");
+    for (i, (wat, named)) in [
+        ("(module (type (struct)))", "non-function types"),
+        ("(module (type (array i8)))", "non-function types"),
+        ("(module (type (sub (func))))", "subtyping"),
+        (
+            "(module (type $a (sub (func))) (type (sub $a (func))))",
+            "subtyping",
+        ),
+        ("(module (func (param anyref)))", "reference type"),
+        (
+            "(module (global (ref null i31) (ref.null i31)))",
+            "reference type",
+        ),
+        (
+            "(module (func (result i32) (ref.is_null (ref.i31 (i32.const 1)))))",
+            "unsupported",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = dir.join(format!("gc{i}.wat"));
+        std::fs::write(&f, wat).unwrap();
+        let o = pccc(&["compile", f.to_str().unwrap(), "-o", "/nonexistent/x.o"]);
+        assert_bad_input(&o, named);
+        assert!(
+            !stderr(&o).contains("invalid module"),
+            "{wat}: {}",
+            stderr(&o)
+        );
+    }
+}

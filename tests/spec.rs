@@ -498,21 +498,12 @@ fn run_file(name: &str, contents: &str, opts: &CompileOptions) -> Tally {
 
 /// Files not run, each with its reason: they are not tests of the suite's
 /// WebAssembly version (printed with every run).
-const EXCLUDED: &[(&str, &str, &str)] = &[
-    (
-        "simd",
-        "simd_memory-multi",
-        "a multi-memory proposal test (two memories; from wasmtime's misc testsuite), \
+const EXCLUDED: &[(&str, &str, &str)] = &[(
+    "simd",
+    "simd_memory-multi",
+    "a multi-memory proposal test (two memories; from wasmtime's misc testsuite), \
          not WebAssembly 2.0: pccc compiles one memory",
-    ),
-    (
-        "exceptions",
-        "tag",
-        "its second half (4 of its 9 assertions) types tags through `rec` groups, the GC \
-         proposal, which pccc does not compile; its first half (tag sections, imports, \
-         exports) is covered by try_table.wast's imported and re-exported tags",
-    ),
-];
+)];
 
 fn main() {
     let filters: Vec<String> = std::env::args()

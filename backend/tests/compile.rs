@@ -10,6 +10,7 @@ fn module(functions: Vec<Function>, types: Vec<WasmFuncType>) -> ModuleIr {
         meta: Metadata {
             sandbox: SandboxConfig::default(),
             types,
+            rec_groups: vec![],
             imports: vec![],
             funcs: functions
                 .iter()

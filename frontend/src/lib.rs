@@ -45,6 +45,10 @@ pub fn features() -> wasmparser::WasmFeatures {
         | F::EXCEPTIONS
         | F::FUNCTION_REFERENCES
         | F::TAIL_CALL
+        // For explicit recursion groups of function types (WebAssembly
+        // 3.0's type identity); struct and array types, subtypes, GC
+        // reference types and GC operators are refused in translation.
+        | F::GC
 }
 
 /// Validate `wasm` and translate it to IR.

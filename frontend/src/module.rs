@@ -106,6 +106,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
     let mut meta = Metadata {
         sandbox: SandboxConfig::default(),
         types: vec![],
+        rec_groups: vec![],
         imports: vec![],
         funcs: vec![],
         tables: vec![],
@@ -129,6 +130,7 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
         match payload? {
             Payload::TypeSection(r) => {
                 for group in r {
+                    let first = meta.types.len() as u32;
                     for sub in group?.into_types() {
                         let wasmparser::CompositeInnerType::Func(f) = &sub.composite_type.inner
                         else {
@@ -136,6 +138,14 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                                 "non-function types".into(),
                             ));
                         };
+                        // Without subtypes a type's identity is its group
+                        // and place (`pcc::RecGroup`); `sub` declarations
+                        // would make call_indirect a subtype test.
+                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                            return Err(FrontendError::UnsupportedFeature(
+                                "subtyping (non-final types, GC)".into(),
+                            ));
+                        }
                         meta.types.push(WasmFuncType {
                             params: f
                                 .params()
@@ -148,6 +158,10 @@ pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
                                 .map(|t| val_type(*t))
                                 .collect::<Result<_, _>>()?,
                         });
+                    }
+                    let len = meta.types.len() as u32 - first;
+                    if len > 1 {
+                        meta.rec_groups.push(pcc::RecGroup { first, len });
                     }
                 }
             }

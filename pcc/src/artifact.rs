@@ -20,7 +20,7 @@ pub const FACTS_SECTION: &str = ".pcc.facts";
 pub const META_MAGIC: [u8; 8] = *b"PCCCMETA";
 pub const FACTS_MAGIC: [u8; 8] = *b"PCCCFACT";
 /// Bump on any change to the encoding or the meaning of a field.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 #[derive(Debug, Error)]
 pub enum ArtifactError {
@@ -211,6 +211,17 @@ pub struct ExnSite {
     pub landing: u32,
 }
 
+/// An explicit recursion group of more than one type: types
+/// `[first, first + len)`. WebAssembly 3.0 types are equal when their groups
+/// are equal and they sit at the same place in them, so `(rec (type (func))
+/// (type (func)))` holds two distinct types, both distinct from a lone
+/// `(type (func))`. Types outside every listed group are alone in theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecGroup {
+    pub first: u32,
+    pub len: u32,
+}
+
 /// An explicit trap instruction (`ud2`) and why it traps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrapSite {
@@ -225,6 +236,9 @@ pub struct TrapSite {
 pub struct Metadata {
     pub sandbox: SandboxConfig,
     pub types: Vec<WasmFuncType>,
+    /// The recursion groups of more than one type, in order (checked: they
+    /// do not overlap and lie inside `types`).
+    pub rec_groups: Vec<RecGroup>,
     pub imports: Vec<Import>,
     pub funcs: Vec<FuncMeta>,
     pub tables: Vec<TableMeta>,
@@ -275,6 +289,19 @@ impl Metadata {
             .iter()
             .filter(|i| matches!(i.kind, ImportKind::Tag { .. }))
             .count() as u32
+    }
+
+    /// Type `t`'s recursion group, as a range of type indices, and its place
+    /// in it: what makes it equal to another module's type (`RecGroup`).
+    pub fn rec_group_of(&self, t: u32) -> (std::ops::Range<u32>, u32) {
+        match self
+            .rec_groups
+            .iter()
+            .find(|g| g.first <= t && t - g.first < g.len)
+        {
+            Some(g) => (g.first..g.first + g.len, t - g.first),
+            None => (t..t + 1, 0),
+        }
     }
 
     /// The type index of tag `tag` (imports first), if it exists.
@@ -432,6 +459,7 @@ mod tests {
                 params: vec![ValType::I32],
                 results: vec![ValType::I64],
             }],
+            rec_groups: vec![],
             imports: vec![],
             funcs: vec![FuncMeta {
                 name: "f".into(),

@@ -17,8 +17,8 @@ pub mod vmctx;
 
 pub use artifact::{
     ArtifactError, ConstExpr, DataSegment, ElemItem, ElemSegment, ExnSite, Export, ExportKind,
-    FuncMeta, FunctionFacts, GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, SegmentMode,
-    TableMeta, TrapSite, ValType, WasmFuncType,
+    FuncMeta, FunctionFacts, GlobalMeta, Import, ImportKind, MemoryMeta, Metadata, RecGroup,
+    SegmentMode, TableMeta, TrapSite, ValType, WasmFuncType,
 };
 pub use elf::{ArtifactFile, FuncSymbol};
 pub use fact::{Fact, FactEntry, Loc, Point};

@@ -50,6 +50,20 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
         }
     }
 
+    // Groups in order, apart, inside `types`, of at least two types.
+    let mut next = 0u64;
+    for (i, g) in meta.rec_groups.iter().enumerate() {
+        let end = g.first as u64 + g.len as u64;
+        if g.len < 2 || (g.first as u64) < next || end > meta.types.len() as u64 {
+            return Err(format!(
+                "rec_groups[{i}]: types [{}, {end}) overlap an earlier group, lie outside the {} types or are fewer than two",
+                g.first,
+                meta.types.len()
+            ));
+        }
+        next = end;
+    }
+
     let mut memories = 0;
     for (i, imp) in meta.imports.iter().enumerate() {
         match imp.kind {
@@ -364,6 +378,7 @@ mod tests {
         Metadata {
             sandbox: SandboxConfig::default(),
             types: vec![unit],
+            rec_groups: vec![],
             imports: vec![Import {
                 module: "env".into(),
                 name: "f".into(),
@@ -549,6 +564,31 @@ mod tests {
         rejects("memory: max_pages below min_pages", |m| {
             m.memory.as_mut().unwrap().max_pages = Some(0)
         });
+    }
+
+    #[test]
+    fn recursion_groups() {
+        let two = |m: &mut Metadata| m.types.extend([m.types[0].clone(), m.types[0].clone()]);
+        let group = |first, len| RecGroup { first, len };
+        rejects("rec_groups[0]: types [1, 4) overlap", |m| {
+            two(m);
+            m.rec_groups = vec![group(1, 3)]
+        });
+        rejects("rec_groups[0]", |m| {
+            two(m);
+            m.rec_groups = vec![group(1, 1)]
+        });
+        rejects("rec_groups[1]: types [1, 3) overlap", |m| {
+            two(m);
+            m.rec_groups = vec![group(0, 2), group(1, 2)]
+        });
+        rejects("rec_groups[0]", |m| m.rec_groups = vec![group(u32::MAX, 2)]);
+        let mut m = good();
+        two(&mut m);
+        m.rec_groups = vec![group(1, 2)];
+        assert_eq!(check_metadata(&m, 64), Ok(()));
+        assert_eq!(m.rec_group_of(0), (0..1, 0));
+        assert_eq!(m.rec_group_of(2), (1..3, 1));
     }
 
     #[test]

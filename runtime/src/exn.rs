@@ -29,17 +29,17 @@ use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use pcc::builtin::tag_payload_bytes;
-use pcc::{TrapCode, WasmFuncType};
+use pcc::TrapCode;
 
 use crate::entry::{pccc_trap_landing, INNERMOST};
 use crate::signals::{CodeRange, CODE};
-use crate::{in_callers_frame, instance_for};
+use crate::{in_callers_frame, instance_for, TypeIdentity};
 
 /// A tag's identity: two tags are the same tag iff they are the same `Arc`
 /// (`Arc::ptr_eq`), whatever their types.
 #[derive(Debug)]
 pub(crate) struct Tag {
-    pub(crate) ty: WasmFuncType,
+    pub(crate) ty: TypeIdentity,
 }
 
 /// Live exception objects, process-wide (see the module doc).
@@ -345,7 +345,7 @@ extern "sysv64" {
 fn tag_of(vmctx: *const u64, tag: u64) -> Option<(Arc<Tag>, usize)> {
     let inst = instance_for(vmctx)?;
     let t = inst.0.tags.get(usize::try_from(tag).ok()?)?.clone();
-    let words = (tag_payload_bytes(&t.ty) / 8) as usize;
+    let words = (tag_payload_bytes(t.ty.func()) / 8) as usize;
     Some((t, words))
 }
 
@@ -459,6 +459,7 @@ pub(crate) fn builtin_addr(kind: pcc::builtin::BuiltinKind) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pcc::WasmFuncType;
 
     /// A synthetic stack at `base`: `words[i]` is the word at `base + 8i`.
     /// Reading outside it fails the test (the walk must never do that).
@@ -639,10 +640,10 @@ mod tests {
     #[test]
     fn handles_are_checked() {
         let tag = Arc::new(Tag {
-            ty: WasmFuncType {
+            ty: TypeIdentity::alone(WasmFuncType {
                 params: vec![pcc::ValType::I64],
                 results: vec![],
-            },
+            }),
         });
         let h = new_exception(tag.clone(), vec![5].into_boxed_slice()).expect("room");
         assert!(is_exception(h));

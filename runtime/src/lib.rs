@@ -170,7 +170,43 @@ impl Drop for Code {
 
 struct ModuleInner {
     meta: Metadata,
+    /// Each type's identity, by type index.
+    types: Vec<TypeIdentity>,
     code: Code,
+}
+
+/// A function type's identity (WebAssembly 3.0's iso-recursive equality):
+/// its recursion group and its place in it. Equal identities have equal
+/// groups, so equal signatures: a call through a matching identity passes
+/// the arguments the callee was compiled for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeIdentity {
+    group: Arc<[WasmFuncType]>,
+    place: u32,
+}
+
+impl TypeIdentity {
+    /// A type alone in its group: a host function's, or any type outside
+    /// an explicit group of several.
+    pub fn alone(ty: WasmFuncType) -> TypeIdentity {
+        TypeIdentity {
+            group: Arc::from([ty]),
+            place: 0,
+        }
+    }
+
+    /// Type `t` of checked metadata.
+    fn of(meta: &Metadata, t: u32) -> TypeIdentity {
+        let (group, place) = meta.rec_group_of(t);
+        TypeIdentity {
+            group: meta.types[group.start as usize..group.end as usize].into(),
+            place,
+        }
+    }
+
+    pub fn func(&self) -> &WasmFuncType {
+        &self.group[self.place as usize]
+    }
 }
 
 /// A loaded artifact, shareable between instances.
@@ -260,7 +296,10 @@ impl Module {
                 traps,
                 exn,
             });
-        Ok(Module(Arc::new(ModuleInner { meta, code })))
+        let types = (0..meta.types.len() as u32)
+            .map(|t| TypeIdentity::of(&meta, t))
+            .collect();
+        Ok(Module(Arc::new(ModuleInner { meta, types, code })))
     }
 
     pub fn meta(&self) -> &Metadata {
@@ -298,22 +337,25 @@ type HostFn = dyn Fn(&[Val]) -> Result<Vec<Val>, TrapCode> + Send + Sync;
 #[derive(Clone)]
 enum FuncRef {
     Host {
-        ty: WasmFuncType,
+        ty: TypeIdentity,
         f: Arc<HostFn>,
     },
     /// Function `index` of `instance`, whose type is `ty`.
     Wasm {
         instance: Instance,
         index: u32,
-        ty: WasmFuncType,
+        ty: TypeIdentity,
     },
 }
 
 impl FuncRef {
     fn ty(&self) -> WasmFuncType {
+        self.identity().func().clone()
+    }
+
+    fn identity(&self) -> &TypeIdentity {
         match self {
-            FuncRef::Host { ty, .. } => ty.clone(),
-            FuncRef::Wasm { ty, .. } => ty.clone(),
+            FuncRef::Host { ty, .. } | FuncRef::Wasm { ty, .. } => ty,
         }
     }
 }
@@ -432,7 +474,10 @@ impl Linker {
     ) {
         self.defs.insert(
             (module.into(), name.into()),
-            Extern::Func(FuncRef::Host { ty, f: Arc::new(f) }),
+            Extern::Func(FuncRef::Host {
+                ty: TypeIdentity::alone(ty),
+                f: Arc::new(f),
+            }),
         );
     }
 
@@ -518,9 +563,9 @@ fn new_table(
 }
 
 /// Process-wide signature ids: equal function types get equal ids.
-static SIGS: Mutex<Vec<WasmFuncType>> = Mutex::new(Vec::new());
+static SIGS: Mutex<Vec<TypeIdentity>> = Mutex::new(Vec::new());
 
-fn sig_id(ty: &WasmFuncType) -> u64 {
+fn sig_id(ty: &TypeIdentity) -> u64 {
     let mut s = SIGS.lock().expect("signature registry");
     if let Some(i) = s.iter().position(|t| t == ty) {
         return i as u64 + 1;
@@ -675,12 +720,13 @@ impl Instance {
             };
             match (&imp.kind, found) {
                 (ImportKind::Func { type_index }, Extern::Func(f)) => {
-                    let want = meta.types.get(*type_index as usize).ok_or_else(|| {
+                    let want = module.0.types.get(*type_index as usize).ok_or_else(|| {
                         RuntimeError::Inconsistent(format!("type index {type_index}"))
                     })?;
-                    if f.ty() != *want {
-                        return Err(bad(format!("expected {want:?}, found {:?}", f.ty())));
+                    if f.identity() != want {
+                        return Err(bad(format!("expected {want:?}, found {:?}", f.identity())));
                     }
+                    let want = want.func();
                     // Host calls pass 8-byte slots (the frontend refuses
                     // calls of such imports; a tampered artifact may not).
                     if want
@@ -751,7 +797,7 @@ impl Instance {
                     tables.push(t.clone());
                 }
                 (ImportKind::Tag { type_index }, Extern::Tag(t)) => {
-                    let want = meta.types.get(*type_index as usize).ok_or_else(|| {
+                    let want = module.0.types.get(*type_index as usize).ok_or_else(|| {
                         RuntimeError::Inconsistent(format!("type index {type_index}"))
                     })?;
                     if t.ty != *want {
@@ -766,7 +812,8 @@ impl Instance {
             }
         }
         for &ti in &meta.tags {
-            let ty = meta
+            let ty = module
+                .0
                 .types
                 .get(ti as usize)
                 .ok_or_else(|| RuntimeError::Inconsistent(format!("tag of type index {ti}")))?;
@@ -828,7 +875,7 @@ impl Instance {
                 kind => exn::builtin_addr(kind).unwrap_or(0),
             };
         }
-        for (i, t) in meta.types.iter().enumerate() {
+        for (i, t) in module.0.types.iter().enumerate() {
             vmctx[layout.sig_id(i as u32) as usize / 8] = sig_id(t);
         }
         for (i, t) in tables.iter().enumerate() {
@@ -1012,14 +1059,14 @@ impl Instance {
         self.0.memory.clone()
     }
 
-    fn func_type(&self, index: u32) -> Option<WasmFuncType> {
+    fn func_type(&self, index: u32) -> Option<TypeIdentity> {
         let meta = &self.0.module.0.meta;
         let nimp = meta.num_imported_funcs();
         if index < nimp {
-            Some(self.0.funcs.get(index as usize)?.ty())
+            Some(self.0.funcs.get(index as usize)?.identity().clone())
         } else {
             let f = meta.funcs.get((index - nimp) as usize)?;
-            meta.types.get(f.type_index as usize).cloned()
+            self.0.module.0.types.get(f.type_index as usize).cloned()
         }
     }
 
@@ -1072,6 +1119,7 @@ impl Instance {
     fn call_index(&self, index: u32, args: &[Val]) -> Result<Vec<Val>, RunError> {
         let bad = || RunError::Unsupported(format!("function index {index} out of range"));
         let ty = self.func_type(index).ok_or_else(bad)?;
+        let ty = ty.func();
         let got: Vec<ValType> = args.iter().map(|a| a.ty()).collect();
         if got != ty.params {
             return Err(RunError::ArgumentMismatch {
@@ -1711,6 +1759,7 @@ mod exn_machine_tests {
         Metadata {
             sandbox: Default::default(),
             types,
+            rec_groups: vec![],
             imports: vec![],
             funcs: vec![],
             tables: vec![],
