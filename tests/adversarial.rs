@@ -1448,6 +1448,7 @@ fn rows() -> Vec<Row> {
     rows.extend(callee_saved_rows());
     rows.extend(exception_rows());
     rows.extend(exception_builtin_rows());
+    rows.extend(frame_alignment_rows());
     rows.extend(reciprocal_rows());
     rows.extend(vector_rows());
     // Container: symbols, function bounds, trap sites.
@@ -2285,6 +2286,36 @@ fn exception_builtin_rows() -> Vec<Row> {
                 s.a.call(qword_ptr(r14 + VmCtxLayout::EXN_LANDED))
             }),
         )),
+    ]
+}
+
+/// Frame sizes (review of issue 13). Every builtin is Rust called with
+/// the System V ABI, which wants rsp 16-byte aligned at the call: compiled
+/// code enters with rsp = 8 (mod 16), `push rbp` aligns it, so `sub rsp, F`
+/// must keep F a multiple of 16. With F = 0x18 the host call's Rust code
+/// (`runtime::host_call`, `movaps [rsp+0x30], xmm0`) faults outside
+/// compiled code: the process dies of SIGSEGV (seen with `pccc run`).
+fn frame_alignment_rows() -> Vec<Row> {
+    use Heap::Static;
+    vec![
+        control(
+            "control: host call from a 16-byte frame",
+            Static,
+            0x10,
+            b(|s| host_call(s, None, 0, 0)),
+        ),
+        Row {
+            words: &["frame size"],
+            ..attack(
+                "host call from a frame of 0x18 bytes: rsp misaligned in the runtime (host crash)",
+                "new",
+                "accepted",
+                Static,
+                0x18,
+                &[],
+                b(|s| host_call(s, None, 0, 0)),
+            )
+        },
     ]
 }
 

@@ -404,12 +404,14 @@ extern "sysv64" fn throw_ref(
 }
 
 /// `exn_landed` (vmctx `EXN_LANDED`): the exception the unwinder last
-/// landed on this thread; 0 if none, or if `vmctx` is not a live instance's.
+/// landed on this thread, taken (once: the landing's own call, which comes
+/// before any other, gets it; code anywhere else, of any instance, gets 0);
+/// 0 if none, or if `vmctx` is not a live instance's.
 pub(crate) extern "sysv64" fn exn_landed(vmctx: *mut u64) -> u64 {
     if instance_for(vmctx).is_none() {
         return 0;
     }
-    LANDED.with(|c| c.get())
+    LANDED.with(|c| c.replace(0))
 }
 
 /// `exn_catch` (vmctx `EXN_CATCH`): 1, with the payload written to `slots`,

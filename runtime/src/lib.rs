@@ -2018,6 +2018,40 @@ mod exn_machine_tests {
         assert_eq!(a.invoke("landed_raw", &[]).unwrap(), [Val::ExnRef(None)]);
     }
 
+    /// Review (issue 13): `exn_landed` answers with the thread's last landed
+    /// exception whatever instance asks, and nested entries keep it. An
+    /// instance called after another one caught a (private-tag) exception
+    /// gets that exception's handle, though it never passed through it:
+    /// it can rethrow the victim's private exception, or hand it on.
+    #[test]
+    fn exn_landed_does_not_leak_another_instances_exception() {
+        let victim = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let attacker = Instance::new(&module_a(), &Linker::new()).unwrap();
+        let mut linker = Linker::new();
+        linker.instance("a", &victim);
+        let seen = Arc::new(Mutex::new(None));
+        let (v, at, out) = (victim.clone(), attacker.clone(), seen.clone());
+        linker.func("a", "throw42", ty(vec![], vec![]), move |_| {
+            // The victim catches its own exception (its tag, not the
+            // attacker's) ...
+            let [Val::ExnRef(Some(h))] = v.invoke("get", &[]).unwrap()[..] else {
+                panic!("an exnref");
+            };
+            // ... then the attacker, called next, asks for "its" landing.
+            let got = at.invoke("landed_raw", &[]).unwrap();
+            *out.lock().unwrap() = Some((h, got));
+            Ok(vec![])
+        });
+        let b = Instance::new(&module_b(1), &linker).unwrap();
+        assert_eq!(b.invoke("catch_import", &[]).unwrap(), [Val::I64(1000)]);
+        let (h, got) = seen.lock().unwrap().take().expect("the host function ran");
+        assert_ne!(
+            got,
+            [Val::ExnRef(Some(h))],
+            "the attacker instance named the victim's exception {h:#x}"
+        );
+    }
+
     #[test]
     fn tag_imports_need_an_equal_type() {
         let a = Instance::new(&module_a(), &Linker::new()).unwrap();

@@ -66,6 +66,13 @@ impl<'a> Func<'a> {
                 self.reject(2, "frame size out of range");
                 return None;
             }
+            // Entered at rsp = 8 (mod 16), aligned by `push rbp`: every call
+            // from the body (the runtime's builtins are System V functions,
+            // which may spill with movaps) needs rsp 16-byte aligned.
+            if f % 16 != 0 {
+                self.reject(2, "frame size not a multiple of 16 (rsp misaligned at calls)");
+                return None;
+            }
             self.frame = f as u32;
             i = 3;
         }
