@@ -144,6 +144,14 @@ struct Translator<'p, 'a> {
     handlers: Vec<Handler>,
 }
 
+/// Whom a call calls: `Direct(function index)`, or
+/// `Indirect(type index, table index)` through a table.
+#[derive(Clone, Copy)]
+enum Callee {
+    Direct(u32),
+    Indirect(u32, u32),
+}
+
 /// A `try_table`'s catch clauses. Every call inside it lands in its own
 /// block, which jumps to `dispatch` with the locals assigned in the
 /// try_table and the exnref; `dispatch` tries the clauses in order.
@@ -1442,15 +1450,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                 self.stack.push(v);
             }
             O::Call { function_index } => {
-                let (params, results) =
-                    self.func_sig(self.parsed.func_types[function_index as usize])?;
-                if function_index < self.parsed.num_imported_funcs {
-                    refuse_v128_import(&params, &results)?;
-                }
-                let args = self.popn(params.len());
-                let op = Op::Call {
-                    func: function_index,
-                };
+                let (op, args, results) = self.call_setup(Callee::Direct(function_index))?;
                 let vals = self.call(op, args, &results);
                 self.stack.extend(vals);
             }
@@ -1458,48 +1458,19 @@ impl<'p, 'a> Translator<'p, 'a> {
                 type_index,
                 table_index,
             } => {
-                let (params, results) = self.func_sig(type_index)?;
-                let args = self.popn(params.len() + 1);
-                let op = Op::CallIndirect {
-                    type_index,
-                    table: table_index,
-                };
+                let (op, args, results) =
+                    self.call_setup(Callee::Indirect(type_index, table_index))?;
                 let vals = self.call(op, args, &results);
                 self.stack.extend(vals);
             }
             // A tail call is a call then a return, outside every handler
             // (the callee's exception is the caller's, as if this frame
             // were gone). Not constant-stack: see the README.
-            O::ReturnCall { function_index } => {
-                let (params, results) =
-                    self.func_sig(self.parsed.func_types[function_index as usize])?;
-                if function_index < self.parsed.num_imported_funcs {
-                    refuse_v128_import(&params, &results)?;
-                }
-                let args = self.popn(params.len());
-                let b = self.cur();
-                let op = Op::Call {
-                    func: function_index,
-                };
-                let inst = self.f.push(b, op, args, &results);
-                let vals = self.f.inst(inst).results.clone();
-                self.terminate(Op::Return, vals);
-            }
+            O::ReturnCall { function_index } => self.tail_call(Callee::Direct(function_index))?,
             O::ReturnCallIndirect {
                 type_index,
                 table_index,
-            } => {
-                let (params, results) = self.func_sig(type_index)?;
-                let args = self.popn(params.len() + 1);
-                let b = self.cur();
-                let op = Op::CallIndirect {
-                    type_index,
-                    table: table_index,
-                };
-                let inst = self.f.push(b, op, args, &results);
-                let vals = self.f.inst(inst).results.clone();
-                self.terminate(Op::Return, vals);
-            }
+            } => self.tail_call(Callee::Indirect(type_index, table_index))?,
             O::Throw { tag_index } => {
                 let n = self.tag_params(tag_index)?.len();
                 let args = self.popn(n);
@@ -1690,6 +1661,36 @@ impl<'p, 'a> Translator<'p, 'a> {
             FrontendError::UnsupportedFeature(format!("tag {tag} without a type"))
         })?;
         Ok(self.func_sig(t)?.0)
+    }
+
+    /// A call's operation, its arguments popped from the stack (the table
+    /// index last for an indirect call) and its result types.
+    fn call_setup(&mut self, callee: Callee) -> Result<(Op, Vec<Value>, Vec<Type>), FrontendError> {
+        let (op, type_index, extra) = match callee {
+            Callee::Direct(func) => (Op::Call { func }, self.parsed.func_types[func as usize], 0),
+            Callee::Indirect(type_index, table) => {
+                (Op::CallIndirect { type_index, table }, type_index, 1)
+            }
+        };
+        let (params, results) = self.func_sig(type_index)?;
+        if let Callee::Direct(func) = callee {
+            if func < self.parsed.num_imported_funcs {
+                refuse_v128_import(&params, &results)?;
+            }
+        }
+        let args = self.popn(params.len() + extra);
+        Ok((op, args, results))
+    }
+
+    /// A tail call: the call outside every handler, then a return of its
+    /// results.
+    fn tail_call(&mut self, callee: Callee) -> Result<(), FrontendError> {
+        let (op, args, results) = self.call_setup(callee)?;
+        let b = self.cur();
+        let inst = self.f.push(b, op, args, &results);
+        let vals = self.f.inst(inst).results.clone();
+        self.terminate(Op::Return, vals);
+        Ok(())
     }
 
     /// A call (or throw): inside a `try_table` with catch clauses an

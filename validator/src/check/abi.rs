@@ -70,7 +70,10 @@ impl<'a> Func<'a> {
             // from the body (the runtime's builtins are System V functions,
             // which may spill with movaps) needs rsp 16-byte aligned.
             if f % 16 != 0 {
-                self.reject(2, "frame size not a multiple of 16 (rsp misaligned at calls)");
+                self.reject(
+                    2,
+                    "frame size not a multiple of 16 (rsp misaligned at calls)",
+                );
                 return None;
             }
             self.frame = f as u32;
