@@ -381,19 +381,18 @@ struct Engines {
 }
 
 fn wasmtime_engine(strategy: wasmtime::Strategy, heap: HeapStrategy) -> Result<wasmtime::Engine> {
+    wasmtime::Engine::new(&wasmtime_config(strategy, heap))
+        .map_err(|e| anyhow::anyhow!("wasmtime: {e:#}"))
+}
+
+fn wasmtime_config(strategy: wasmtime::Strategy, heap: HeapStrategy) -> wasmtime::Config {
     let mut c = wasmtime::Config::new();
     c.strategy(strategy)
         .parallel_compilation(false)
         // The same sandbox as pccc's: reservation and guard.
         .memory_reservation(heap.reservation())
         .memory_guard_size(heap.guard());
-    // Real C++ programs throw (wasi-sdk's exception handling) and take
-    // wasi-libc's locks with atomics; Winch compiles neither proposal, so
-    // only Cranelift's engine enables them.
-    if matches!(strategy, wasmtime::Strategy::Cranelift) {
-        c.wasm_exceptions(true).wasm_threads(true);
-    }
-    wasmtime::Engine::new(&c).map_err(|e| anyhow::anyhow!("wasmtime: {e:#}"))
+    c
 }
 
 fn pccc_compile(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, String> {
@@ -1055,7 +1054,11 @@ fn wasmtime_run(args: &[String]) -> Result<()> {
     let [wasm, dir, rest @ ..] = args else {
         bail!("--wasmtime-run takes WASM DIR [ARGS...]");
     };
-    let engine = wasmtime_engine(wasmtime::Strategy::Cranelift, HeapStrategy::DEFAULT_STATIC)?;
+    // Real C++ programs throw (wasi-sdk's exception handling) and use
+    // atomics; the timed engines keep Wasmtime's defaults.
+    let mut config = wasmtime_config(wasmtime::Strategy::Cranelift, HeapStrategy::DEFAULT_STATIC);
+    config.wasm_exceptions(true).wasm_threads(true);
+    let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow::anyhow!("wasmtime: {e:#}"))?;
     let bytes = std::fs::read(wasm).with_context(|| format!("reading {wasm}"))?;
     let art = engine
         .precompile_module(&bytes)
