@@ -121,6 +121,22 @@ const NEXTPNR: Program = Program {
     ],
 };
 
+/// C (bzip2 in sightglass's benchmark harness, clang 15): compresses and decompresses
+/// its input and checks the round trip.
+const BZ2: Program = Program {
+    wasm: "bz2/bz2.wasm",
+    inputs: &["bz2/default.input"],
+    preopens: &[],
+    cases: &[Case {
+        name: "bz2 round-trips its input",
+        args: &[],
+        stdout: Some("bz2/bz2.stdout"),
+        stderr: Some(Stderr::Whole("bz2/bz2.stderr")),
+        status: 0,
+        writes: &[],
+    }],
+};
+
 /// Timings (`time = 0.00s`, `Router1 time 0.00s`, the router's table)
 /// depend on the machine: their digits are masked in lines that report time.
 fn mask_timings(log: &str) -> String {
@@ -215,4 +231,9 @@ fn icepll_runs_as_shipped() {
 #[test]
 fn nextpnr_ice40_runs_as_shipped() {
     run_program(&NEXTPNR);
+}
+
+#[test]
+fn bz2_runs_as_shipped() {
+    run_program(&BZ2);
 }
