@@ -44,6 +44,11 @@ struct Args {
     /// Print every finding's detail, not only the signatures.
     #[arg(long)]
     verbose: bool,
+    /// Modules with exception handling and tail calls, which wasmi cannot
+    /// run: the static strategy's outcomes are the bounds-checked one's
+    /// reference (false rejects and crashes are findings as always).
+    #[arg(long)]
+    exceptions: bool,
 }
 
 fn main() {
@@ -93,7 +98,13 @@ fn main() {
             eprintln!("  ({left} pccc threads left running after a timeout)");
         }
     };
+    let mode = if args.exceptions {
+        fuzz::Mode::Exceptions
+    } else {
+        fuzz::Mode::Differential
+    };
     let tally = fuzz::campaign(
+        mode,
         args.seed,
         args.first,
         args.modules,

@@ -15,6 +15,7 @@ use fuzz::known::{known, KNOWN_FAILURES};
 use fuzz::outcome::Class;
 use fuzz::reference::Reference;
 use fuzz::subject::STRATEGIES;
+use fuzz::Mode;
 
 /// The seed and size of the short run.
 const SEED: u64 = 1;
@@ -27,6 +28,8 @@ const REFUSED_BY_DESIGN: &[(&str, &str, &str)] = &[(
     "a 2 GiB + 64 KiB memory does not fit the 256 MiB bounds-checked reservation",
 )];
 const MODULES: u64 = 400;
+/// The size of the short exceptions run.
+const EXCEPTION_MODULES: u64 = 300;
 
 #[test]
 fn regression_modules() {
@@ -93,7 +96,16 @@ fn short_seeded_run() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(MODULES);
-    let tally = fuzz::campaign(SEED, 0, modules, 2, &STRATEGIES, None, &|_| {});
+    let tally = fuzz::campaign(
+        Mode::Differential,
+        SEED,
+        0,
+        modules,
+        2,
+        &STRATEGIES,
+        None,
+        &|_| {},
+    );
     let names: Vec<_> = STRATEGIES.iter().map(|h| h.name()).collect();
     eprintln!(
         "{} modules, {} pccc invocations\n{}",
@@ -127,6 +139,67 @@ fn short_seeded_run() {
     );
     let agreed: u64 = names.iter().map(|s| tally.count(s, Class::Agree)).sum();
     assert!(agreed > 0, "no module agreed: the harness is broken");
+}
+
+/// A short seeded run with exception handling and tail calls (no
+/// reference: the two heap strategies judge each other, see `Mode`): no
+/// false reject, crash or disagreement; and the modules do throw.
+#[test]
+fn short_seeded_exceptions_run() {
+    let modules = std::env::var("FUZZ_MODULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(EXCEPTION_MODULES);
+    let tally = fuzz::campaign(
+        Mode::Exceptions,
+        SEED,
+        0,
+        modules,
+        2,
+        &STRATEGIES,
+        None,
+        &|_| {},
+    );
+    let names: Vec<_> = STRATEGIES.iter().map(|h| h.name()).collect();
+    eprintln!(
+        "{} modules, {} pccc invocations\n{}\n{:?}",
+        tally.modules,
+        tally.invocations,
+        tally.table(&names),
+        tally.reference
+    );
+    let findings: Vec<String> = tally
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "module {} ({}): {}: {}",
+                f.index,
+                f.strategy,
+                f.class.name(),
+                f.detail
+            )
+        })
+        .collect();
+    assert!(
+        findings.is_empty(),
+        "findings (reproduce: cargo run --release --example fuzz -- --exceptions --seed {SEED} --first N --modules 1 --save DIR):\n{}",
+        findings.join("\n")
+    );
+    let agreed = tally.count(names[1], Class::Agree);
+    assert!(
+        agreed > modules / 2,
+        "{agreed} of {modules} modules agreed: the harness is broken"
+    );
+    let uncaught = tally
+        .reference
+        .get("trap UncaughtException")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        uncaught > 0,
+        "no invocation threw out of its module: exceptions are not exercised"
+    );
 }
 
 /// The comparison's own rules, on values chosen by hand: the fuzzer is
@@ -251,5 +324,64 @@ fn comparison_rules() {
             fuzz::compare::TRAPS.iter().any(|(t, _)| *t == w),
             "{w:?} has no row"
         );
+    }
+}
+
+/// The rules of the exceptions runs, where one heap strategy judges the
+/// other: everything must be the same, values bit for bit.
+#[test]
+fn strategy_comparison_rules() {
+    use fuzz::compare::{compare_strategies, Exec, Value};
+    use pcc::TrapCode as P;
+    let class = |a: &Exec<P>, b: &Exec<P>| compare_strategies(a, b).0;
+    let vals = |v: Vec<Value>| Exec::<P>::Values(v);
+    let nan = 0x7fc0_0000;
+    let exn = |null| Value::ExnRef { null };
+    for (first, second, want) in [
+        (
+            vals(vec![Value::I32(1)]),
+            vals(vec![Value::I32(1)]),
+            Class::Agree,
+        ),
+        (
+            vals(vec![Value::I32(1)]),
+            vals(vec![Value::I32(2)]),
+            Class::ResultMismatch,
+        ),
+        // Both strategies run the same float code: NaN payloads match too.
+        (
+            vals(vec![Value::F32(nan)]),
+            vals(vec![Value::F32(nan | 1)]),
+            Class::ResultMismatch,
+        ),
+        (vals(vec![exn(false)]), vals(vec![exn(false)]), Class::Agree),
+        (
+            vals(vec![exn(false)]),
+            vals(vec![exn(true)]),
+            Class::ResultMismatch,
+        ),
+        (
+            Exec::Trap(P::UncaughtException),
+            Exec::Trap(P::UncaughtException),
+            Class::Agree,
+        ),
+        (
+            Exec::Trap(P::UncaughtException),
+            Exec::Trap(P::NullExnRef),
+            Class::TrapMismatch,
+        ),
+        (
+            Exec::Trap(P::HeapOutOfBounds),
+            vals(vec![]),
+            Class::TrapMismatch,
+        ),
+        (
+            vals(vec![]),
+            Exec::Error("invoke: boom".into()),
+            Class::Crash,
+        ),
+        (Exec::Trap(P::StackOverflow), vals(vec![]), Class::Agree),
+    ] {
+        assert_eq!(class(&first, &second), want, "{first:?} vs {second:?}");
     }
 }

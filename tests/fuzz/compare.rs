@@ -12,9 +12,18 @@ pub enum Value {
     I64(i64),
     F32(u32),
     F64(u64),
-    FuncRef { null: bool },
-    ExternRef { null: bool },
+    FuncRef {
+        null: bool,
+    },
+    ExternRef {
+        null: bool,
+    },
     V128(u128),
+    /// Only from pccc (wasmi has no exception handling): by nullness, as
+    /// handles differ from run to run.
+    ExnRef {
+        null: bool,
+    },
 }
 
 /// What one invocation did (instantiation included: a fresh instance per
@@ -105,5 +114,27 @@ pub fn compare(r: &Exec<Wasmi>, s: &Exec<Pccc>, canonical_nans: bool) -> (Class,
             Class::TrapMismatch,
             format!("wasmi {a:x?}, pccc trap {p:?}"),
         ),
+    }
+}
+
+/// The class of one invocation of pccc's second heap strategy, judged by
+/// its first (modules without a reference: exception handling). The two
+/// differ only in how heap accesses are checked, so every outcome must be
+/// the same, values bit for bit.
+pub fn compare_strategies(first: &Exec<Pccc>, second: &Exec<Pccc>) -> (Class, String) {
+    use Exec::*;
+    match (first, second) {
+        (Trap(Pccc::StackOverflow), _) | (_, Trap(Pccc::StackOverflow)) => {
+            (Class::Agree, String::new())
+        }
+        (_, Error(e)) | (Error(e), _) => (Class::Crash, e.clone()),
+        (_, Exhausted) | (Exhausted, _) => (Class::Timeout, "pccc ran past its deadline".into()),
+        (Values(a), Values(b)) if a == b => (Class::Agree, String::new()),
+        (Trap(a), Trap(b)) if a == b => (Class::Agree, String::new()),
+        (Values(a), Values(b)) => (
+            Class::ResultMismatch,
+            format!("first {a:x?}, second {b:x?}"),
+        ),
+        (a, b) => (Class::TrapMismatch, format!("first {a:x?}, second {b:x?}")),
     }
 }

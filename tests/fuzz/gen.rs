@@ -175,11 +175,25 @@ impl Rng {
 
 /// Module `index` of the run seeded `seed`, and its variant.
 pub fn module(seed: u64, index: u64) -> Result<(Vec<u8>, Variant), String> {
+    module_with(seed, index, false)
+}
+
+/// The same, with exception handling and tail calls on when `exceptions`
+/// (modules wasmi cannot run: see `Mode::Exceptions`).
+pub fn module_with(seed: u64, index: u64, exceptions: bool) -> Result<(Vec<u8>, Variant), String> {
     let variant = VARIANTS[(index % VARIANTS.len() as u64) as usize];
     let mut rng = Rng::new(seed, index);
     let bytes: Vec<u8> = (0..ENTROPY_BYTES).map(|_| rng.next() as u8).collect();
     let mut u = Unstructured::new(&bytes);
-    let mut m = Module::new(config(variant), &mut u).map_err(|e| e.to_string())?;
+    let mut c = config(variant);
+    if exceptions {
+        c.exceptions_enabled = true;
+        c.tail_call_enabled = true;
+        // wasm-smith throws only tags the module has.
+        c.min_tags = 1;
+        c.max_tags = 4;
+    }
+    let mut m = Module::new(c, &mut u).map_err(|e| e.to_string())?;
     m.ensure_termination(TERMINATION_FUEL)
         .map_err(|e| e.to_string())?;
     Ok((m.to_bytes(), variant))

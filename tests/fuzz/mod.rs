@@ -5,6 +5,11 @@
 //!
 //! Shared by the short seeded run in `tests/fuzz_differential.rs` and the
 //! long one in `examples/fuzz.rs`; a module is named by (seed, index).
+//!
+//! `Mode::Exceptions` generates modules with exception handling and tail
+//! calls, which wasmi does not run: there the first heap strategy is the
+//! second's reference (`compare::compare_strategies`), and a false reject
+//! or crash in either is a finding as always.
 
 #![allow(dead_code)]
 
@@ -21,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use compare::{Exec, Value};
 use outcome::{Class, Finding, Tally};
+use pcc::ExportKind;
 use pcc::HeapStrategy;
 use reference::Reference;
 use wasmi::ValType;
@@ -119,6 +125,153 @@ pub fn calls(seed: u64, index: u64, module: &wasmi::Module) -> Vec<(String, Vec<
         }
     }
     out
+}
+
+/// What a run generates and what judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// WebAssembly 2.0 without SIMD, against wasmi.
+    Differential,
+    /// With exception handling and tail calls; the strategies against each
+    /// other.
+    Exceptions,
+}
+
+/// The calls made on module `index` of an exceptions run: as `calls`, with
+/// the exports and their types from pccc's frontend (its metadata). Functions
+/// with an exnref or v128 parameter are left out (no such argument to make).
+pub fn calls_from_meta(seed: u64, index: u64, meta: &pcc::Metadata) -> Vec<(String, Vec<Value>)> {
+    let mut rng = gen::Rng::new(seed ^ 0x5eed_a5a5, index);
+    let imported: Vec<u32> = meta
+        .imports
+        .iter()
+        .filter_map(|i| match i.kind {
+            pcc::ImportKind::Func { type_index } => Some(type_index),
+            _ => None,
+        })
+        .collect();
+    let type_of = |f: u32| match imported.get(f as usize) {
+        Some(t) => Some(*t),
+        None => meta
+            .funcs
+            .get(f as usize - imported.len())
+            .map(|m| m.type_index),
+    };
+    let mut out = vec![];
+    let exports = meta.exports.iter().filter(|e| e.kind == ExportKind::Func);
+    for e in exports.take(MAX_FUNCS_CALLED) {
+        let Some(ty) = type_of(e.index).and_then(|t| meta.types.get(t as usize)) else {
+            continue;
+        };
+        let params: Option<Vec<ValType>> = ty
+            .params
+            .iter()
+            .map(|t| match t {
+                pcc::ValType::I32 => Some(ValType::I32),
+                pcc::ValType::I64 => Some(ValType::I64),
+                pcc::ValType::F32 => Some(ValType::F32),
+                pcc::ValType::F64 => Some(ValType::F64),
+                pcc::ValType::FuncRef => Some(ValType::FuncRef),
+                pcc::ValType::ExternRef => Some(ValType::ExternRef),
+                pcc::ValType::V128 | pcc::ValType::ExnRef => None,
+            })
+            .collect();
+        let Some(params) = params else { continue };
+        for _ in 0..ARG_VECTORS {
+            let args = params.iter().map(|t| arg(&mut rng, *t)).collect();
+            out.push((e.name.clone(), args));
+        }
+    }
+    out
+}
+
+/// Which of throw, throw_ref and try_table `wasm`'s code uses.
+fn exception_ops(wasm: &[u8]) -> Vec<&'static str> {
+    use wasmparser::{Operator as O, Parser, Payload};
+    let mut seen = [false; 3];
+    for payload in Parser::new(0).parse_all(wasm).flatten() {
+        let Payload::CodeSectionEntry(body) = payload else {
+            continue;
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            continue;
+        };
+        while let Ok(op) = ops.read() {
+            match op {
+                O::Throw { .. } => seen[0] = true,
+                O::ThrowRef => seen[1] = true,
+                O::TryTable { .. } => seen[2] = true,
+                _ => {}
+            }
+        }
+    }
+    ["throw", "throw_ref", "try_table"]
+        .into_iter()
+        .zip(seen)
+        .filter_map(|(n, s)| s.then_some(n))
+        .collect()
+}
+
+/// Judge module `index` of an exceptions run (see `Mode::Exceptions`).
+pub fn judge_exceptions(
+    seed: u64,
+    index: u64,
+    wasm: &[u8],
+    strategies: &[HeapStrategy],
+) -> ModuleResult {
+    let mut result = ModuleResult {
+        wasm: wasm.to_vec(),
+        invocations: 0,
+        reference: vec![],
+        per_strategy: vec![],
+    };
+    // How much exception handling the module has, for the report.
+    for op in exception_ops(wasm) {
+        result.reference.push(format!("module with {op}"));
+    }
+    let calls = match frontend::translate(wasm) {
+        Ok(ir) => calls_from_meta(seed, index, &ir.meta),
+        // pccc refuses it: each strategy's compile says how.
+        Err(_) => vec![],
+    };
+    let mut first: Option<Vec<Exec<pcc::TrapCode>>> = None;
+    for h in strategies {
+        let verdict = match pccc(wasm, *h, &calls) {
+            Err(refusal) => refusal,
+            Ok(got) => {
+                result.invocations += got.len() as u64;
+                let mut worst = (Class::Agree, String::new());
+                match &first {
+                    None => {
+                        // Only a crash is judged without a second opinion.
+                        for ((name, args), s) in calls.iter().zip(&got) {
+                            if let Exec::Error(e) = s {
+                                worst = (Class::Crash, format!("{e}; in {name}({args:x?})"));
+                            }
+                        }
+                        result.reference.extend(got.iter().map(|e| match e {
+                            Exec::Values(_) => "returned".to_string(),
+                            Exec::Trap(t) => format!("trap {t:?}"),
+                            Exec::Exhausted => "out of time".to_string(),
+                            Exec::Error(e) => format!("error: {}", signature(e)),
+                        }));
+                        first = Some(got);
+                    }
+                    Some(f) => {
+                        for (((name, args), r), s) in calls.iter().zip(f).zip(&got) {
+                            let (class, detail) = compare::compare_strategies(r, s);
+                            if class > worst.0 {
+                                worst = (class, format!("{detail}; in {name}({args:x?})"));
+                            }
+                        }
+                    }
+                }
+                worst
+            }
+        };
+        result.per_strategy.push((h.name(), verdict.0, verdict.1));
+    }
+    result
 }
 
 /// pccc threads left running past their deadline.
@@ -223,11 +376,15 @@ pub fn judge(
 /// Generate and judge module `index` of the run seeded `seed`.
 pub fn run_module(
     reference: &Reference,
+    mode: Mode,
     seed: u64,
     index: u64,
     strategies: &[HeapStrategy],
 ) -> ModuleResult {
-    match gen::module(seed, index) {
+    match gen::module_with(seed, index, mode == Mode::Exceptions) {
+        Ok((wasm, _)) if mode == Mode::Exceptions => {
+            judge_exceptions(seed, index, &wasm, strategies)
+        }
         Ok((wasm, variant)) => judge(reference, &wasm, variant.canonical_nans, strategies, |m| {
             calls(seed, index, m)
         }),
@@ -254,6 +411,7 @@ fn trace(index: u64) {
 /// A run: modules `first..first + count` of `seed`, on `threads` workers,
 /// until `stop_at` if given; `progress` sees the tally after each module.
 pub fn campaign(
+    mode: Mode,
     seed: u64,
     first: u64,
     count: u64,
@@ -274,7 +432,7 @@ pub fn campaign(
                         break;
                     }
                     trace(index);
-                    let r = run_module(&reference, seed, index, strategies);
+                    let r = run_module(&reference, mode, seed, index, strategies);
                     let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
                     record(&mut t, index, r);
                     progress(&t);

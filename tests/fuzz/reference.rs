@@ -114,6 +114,8 @@ fn to_wasmi(v: &Value) -> Val {
         Value::FuncRef { .. } => Val::default_for_ty(ValType::FuncRef),
         Value::ExternRef { .. } => Val::default_for_ty(ValType::ExternRef),
         Value::V128(b) => Val::V128(wasmi::V128::from(b)),
+        // Never made: exceptions runs have no reference (`Mode::Exceptions`).
+        Value::ExnRef { .. } => unreachable!("an exnref argument for wasmi"),
     }
 }
 

@@ -98,6 +98,7 @@ fn to_pccc(v: &Value) -> Val {
         Value::FuncRef { .. } => Val::FuncRef(None),
         Value::ExternRef { .. } => Val::ExternRef(None),
         Value::V128(b) => Val::V128(b),
+        Value::ExnRef { .. } => Val::ExnRef(None),
     }
 }
 
@@ -110,7 +111,6 @@ fn from_pccc(v: &Val) -> Value {
         Val::FuncRef(r) => Value::FuncRef { null: r.is_none() },
         Val::ExternRef(r) => Value::ExternRef { null: r.is_none() },
         Val::V128(b) => Value::V128(b),
-        // The generator's configuration has no exception handling.
-        Val::ExnRef(_) => unreachable!("an exnref from a module without exceptions"),
+        Val::ExnRef(r) => Value::ExnRef { null: r.is_none() },
     }
 }
