@@ -652,26 +652,8 @@ fn run_export(
 }
 
 fn func_type(meta: &pcc::Metadata, index: u32) -> Result<&pcc::WasmFuncType> {
-    let imported: Vec<u32> = meta
-        .imports
-        .iter()
-        .filter_map(|i| match i.kind {
-            pcc::ImportKind::Func { type_index } => Some(type_index),
-            _ => None,
-        })
-        .collect();
-    let type_index = match imported.get(index as usize) {
-        Some(&t) => t,
-        None => {
-            meta.funcs
-                .get(index as usize - imported.len())
-                .ok_or_else(|| anyhow!("export refers to missing function {index}"))?
-                .type_index
-        }
-    };
-    meta.types
-        .get(type_index as usize)
-        .ok_or_else(|| anyhow!("function {index} has missing type {type_index}"))
+    meta.func_type(index)
+        .ok_or_else(|| anyhow!("export refers to missing function {index} or its type"))
 }
 
 /// Marks a `run` argument that looks like an option but is a number.

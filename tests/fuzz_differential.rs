@@ -90,22 +90,19 @@ fn regression_modules() {
     );
 }
 
-#[test]
-fn short_seeded_run() {
+/// A short seeded campaign of `default` modules (or `FUZZ_MODULES`).
+fn short_run(mode: Mode, default: u64) -> (u64, fuzz::outcome::Tally) {
     let modules = std::env::var("FUZZ_MODULES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(MODULES);
-    let tally = fuzz::campaign(
-        Mode::Differential,
-        SEED,
-        0,
-        modules,
-        2,
-        &STRATEGIES,
-        None,
-        &|_| {},
-    );
+        .unwrap_or(default);
+    let tally = fuzz::campaign(mode, SEED, 0, modules, 2, &STRATEGIES, None, &|_| {});
+    (modules, tally)
+}
+
+#[test]
+fn short_seeded_run() {
+    let (_, tally) = short_run(Mode::Differential, MODULES);
     let names: Vec<_> = STRATEGIES.iter().map(|h| h.name()).collect();
     eprintln!(
         "{} modules, {} pccc invocations\n{}",
@@ -146,20 +143,7 @@ fn short_seeded_run() {
 /// false reject, crash or disagreement; and the modules do throw.
 #[test]
 fn short_seeded_exceptions_run() {
-    let modules = std::env::var("FUZZ_MODULES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(EXCEPTION_MODULES);
-    let tally = fuzz::campaign(
-        Mode::Exceptions,
-        SEED,
-        0,
-        modules,
-        2,
-        &STRATEGIES,
-        None,
-        &|_| {},
-    );
+    let (modules, tally) = short_run(Mode::Exceptions, EXCEPTION_MODULES);
     let names: Vec<_> = STRATEGIES.iter().map(|h| h.name()).collect();
     eprintln!(
         "{} modules, {} pccc invocations\n{}\n{:?}",

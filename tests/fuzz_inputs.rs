@@ -1145,27 +1145,6 @@ fn pipeline(
 
 type Call = (String, Vec<runtime::Val>);
 
-/// The function type of function `index` (imports first), as `pccc run` finds it.
-fn func_type(meta: &Metadata, index: u32) -> Option<&pcc::WasmFuncType> {
-    let imported: Vec<u32> = meta
-        .imports
-        .iter()
-        .filter_map(|i| match i.kind {
-            ImportKind::Func { type_index } => Some(type_index),
-            _ => None,
-        })
-        .collect();
-    let t = match imported.get(index as usize) {
-        Some(&t) => t,
-        None => {
-            meta.funcs
-                .get((index as usize).checked_sub(imported.len())?)?
-                .type_index
-        }
-    };
-    meta.types.get(t as usize)
-}
-
 /// Up to three exported functions with numeric parameters, with small arguments.
 fn pick_calls(meta: &Metadata, rng: &mut Rng) -> Vec<Call> {
     let mut calls = vec![];
@@ -1176,7 +1155,7 @@ fn pick_calls(meta: &Metadata, rng: &mut Rng) -> Vec<Call> {
         .collect();
     for _ in 0..3.min(exports.len()) {
         let e = exports[rng.index(exports.len())];
-        let Some(ty) = func_type(meta, e.index) else {
+        let Some(ty) = meta.func_type(e.index) else {
             continue;
         };
         let args: Option<Vec<runtime::Val>> = ty

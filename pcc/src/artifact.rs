@@ -291,6 +291,17 @@ impl Metadata {
             .count() as u32
     }
 
+    /// The type of function `f` of the function index space (imports
+    /// first), if its indices are in range.
+    pub fn func_type(&self, f: u32) -> Option<&WasmFuncType> {
+        let imported = self.imports.iter().filter_map(|i| match i.kind {
+            ImportKind::Func { type_index } => Some(type_index),
+            _ => None,
+        });
+        let mut types = imported.chain(self.funcs.iter().map(|f| f.type_index));
+        self.types.get(types.nth(f as usize)? as usize)
+    }
+
     /// Type `t`'s recursion group, as a range of type indices, and its place
     /// in it: what makes it equal to another module's type (`RecGroup`).
     pub fn rec_group_of(&self, t: u32) -> (std::ops::Range<u32>, u32) {

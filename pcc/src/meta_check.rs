@@ -137,7 +137,7 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
     }
     if let Some(s) = meta.start {
         func("start", s)?;
-        let t = start_type(meta, s);
+        let t = meta.func_type(s);
         if t.is_some_and(|t| !t.params.is_empty() || !t.results.is_empty()) {
             return Err(format!(
                 "start: function {s} takes parameters or returns results"
@@ -276,16 +276,6 @@ fn limits(what: &str, min: u64, max: Option<u64>) -> Result<(), String> {
         return Err(format!("{what}: table max below min"));
     }
     Ok(())
-}
-
-/// The type of function `f` of the index space, if its indices are sane.
-fn start_type(meta: &Metadata, f: u32) -> Option<&crate::WasmFuncType> {
-    let imported = meta.imports.iter().filter_map(|i| match i.kind {
-        ImportKind::Func { type_index } => Some(type_index),
-        _ => None,
-    });
-    let mut types = imported.chain(meta.funcs.iter().map(|f| f.type_index));
-    meta.types.get(types.nth(f as usize)? as usize)
 }
 
 /// Sizes of the index spaces (imports first, as in Wasm).

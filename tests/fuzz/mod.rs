@@ -142,25 +142,10 @@ pub enum Mode {
 /// with an exnref or v128 parameter are left out (no such argument to make).
 pub fn calls_from_meta(seed: u64, index: u64, meta: &pcc::Metadata) -> Vec<(String, Vec<Value>)> {
     let mut rng = gen::Rng::new(seed ^ 0x5eed_a5a5, index);
-    let imported: Vec<u32> = meta
-        .imports
-        .iter()
-        .filter_map(|i| match i.kind {
-            pcc::ImportKind::Func { type_index } => Some(type_index),
-            _ => None,
-        })
-        .collect();
-    let type_of = |f: u32| match imported.get(f as usize) {
-        Some(t) => Some(*t),
-        None => meta
-            .funcs
-            .get(f as usize - imported.len())
-            .map(|m| m.type_index),
-    };
     let mut out = vec![];
     let exports = meta.exports.iter().filter(|e| e.kind == ExportKind::Func);
     for e in exports.take(MAX_FUNCS_CALLED) {
-        let Some(ty) = type_of(e.index).and_then(|t| meta.types.get(t as usize)) else {
+        let Some(ty) = meta.func_type(e.index) else {
             continue;
         };
         let params: Option<Vec<ValType>> = ty
@@ -219,12 +204,7 @@ pub fn judge_exceptions(
     wasm: &[u8],
     strategies: &[HeapStrategy],
 ) -> ModuleResult {
-    let mut result = ModuleResult {
-        wasm: wasm.to_vec(),
-        invocations: 0,
-        reference: vec![],
-        per_strategy: vec![],
-    };
+    let mut result = ModuleResult::new(wasm);
     // How much exception handling the module has, for the report.
     for op in exception_ops(wasm) {
         result.reference.push(format!("module with {op}"));
@@ -314,6 +294,17 @@ pub struct ModuleResult {
     pub per_strategy: Vec<(&'static str, Class, String)>,
 }
 
+impl ModuleResult {
+    fn new(wasm: &[u8]) -> ModuleResult {
+        ModuleResult {
+            wasm: wasm.to_vec(),
+            invocations: 0,
+            reference: vec![],
+            per_strategy: vec![],
+        }
+    }
+}
+
 /// Judge one module (its bytes and whether it canonicalises NaNs) whose
 /// calls are `calls` (None: plan them from the seed).
 pub fn judge(
@@ -323,12 +314,7 @@ pub fn judge(
     strategies: &[HeapStrategy],
     plan: impl FnOnce(&wasmi::Module) -> Vec<(String, Vec<Value>)>,
 ) -> ModuleResult {
-    let mut result = ModuleResult {
-        wasm: wasm.to_vec(),
-        invocations: 0,
-        reference: vec![],
-        per_strategy: vec![],
-    };
+    let mut result = ModuleResult::new(wasm);
     let module = match reference.load(wasm) {
         Ok(m) => m,
         Err(e) => {
