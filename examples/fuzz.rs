@@ -103,16 +103,13 @@ fn main() {
     } else {
         fuzz::Mode::Differential
     };
-    let tally = fuzz::campaign(
+    let span = fuzz::Span {
         mode,
-        args.seed,
-        args.first,
-        args.modules,
-        args.threads,
-        &strategies,
-        stop_at,
-        &progress,
-    );
+        seed: args.seed,
+        first: args.first,
+        count: args.modules,
+    };
+    let tally = fuzz::campaign(span, args.threads, &strategies, stop_at, &progress);
     println!(
         "seed {}, modules {}..{}: {} modules, {} pccc invocations, {:.0}s\n{}",
         args.seed,

@@ -96,7 +96,13 @@ fn short_run(mode: Mode, default: u64) -> (u64, fuzz::outcome::Tally) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default);
-    let tally = fuzz::campaign(mode, SEED, 0, modules, 2, &STRATEGIES, None, &|_| {});
+    let span = fuzz::Span {
+        mode,
+        seed: SEED,
+        first: 0,
+        count: modules,
+    };
+    let tally = fuzz::campaign(span, 2, &STRATEGIES, None, &|_| {});
     (modules, tally)
 }
 

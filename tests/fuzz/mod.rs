@@ -394,18 +394,31 @@ fn trace(index: u64) {
     }
 }
 
-/// A run: modules `first..first + count` of `seed`, on `threads` workers,
-/// until `stop_at` if given; `progress` sees the tally after each module.
+/// Which modules a run judges: `first..first + count` of `seed`, made
+/// and judged as `mode` says.
+#[derive(Clone, Copy, Debug)]
+pub struct Span {
+    pub mode: Mode,
+    pub seed: u64,
+    pub first: u64,
+    pub count: u64,
+}
+
+/// A run over `span`'s modules on `threads` workers, until `stop_at` if
+/// given; `progress` sees the tally after each module.
 pub fn campaign(
-    mode: Mode,
-    seed: u64,
-    first: u64,
-    count: u64,
+    span: Span,
     threads: usize,
     strategies: &[HeapStrategy],
     stop_at: Option<Instant>,
     progress: &(dyn Fn(&Tally) + Sync),
 ) -> Tally {
+    let Span {
+        mode,
+        seed,
+        first,
+        count,
+    } = span;
     let next = AtomicU64::new(first);
     let tally = Mutex::new(Tally::default());
     std::thread::scope(|s| {
