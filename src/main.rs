@@ -113,7 +113,9 @@ enum Command {
     /// bytes this pccc accepted before (the verification cache; --no-cache
     /// verifies anyway).
     #[command(after_help = "Examples:\n  pccc run fib.wat --invoke fib 20\n  \
-                            pccc run app.o --dir data -- --verbose input.txt")]
+                            pccc run app.o --dir data -- --verbose input.txt\n  \
+                            pccc run nextpnr.o --dir . --dir /share::share -- --json top.json\n  \
+                            pccc run icepack.wasm --argv0 iceunpack --dir . -- chip.bin chip.asc")]
     Run {
         /// Module (.wasm/.wat) or artifact (.o) to run (`-`: stdin).
         input: PathBuf,
@@ -133,6 +135,10 @@ enum Command {
         /// A WASI environment variable, KEY=VALUE.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
+        /// The WASI program's argv[0] (default: the input's file name), for
+        /// programs that act on the name they are run by.
+        #[arg(long, value_name = "NAME")]
+        argv0: Option<String>,
         #[arg(long, value_enum, help = HEAP_HELP)]
         heap: Option<HeapArg>,
         /// Run without validating first (prints a warning).
@@ -389,6 +395,7 @@ fn run(cli: Cli) -> Result<()> {
             args,
             dirs,
             env,
+            argv0,
             heap,
             unverified,
             no_cache,
@@ -420,7 +427,12 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             let mut linker = runtime::Linker::new();
-            let wasi = wasi_context(&art, &input, &invoke, &args, &dirs, &env)?;
+            let argv0 = argv0.unwrap_or_else(|| {
+                input
+                    .file_name()
+                    .map_or("module".into(), |n| n.to_string_lossy().into_owned())
+            });
+            let wasi = wasi_context(&art, argv0, &invoke, &args, &dirs, &env)?;
             if let Some(w) = &wasi {
                 w.add_to(&mut linker);
             }
@@ -520,7 +532,7 @@ fn artifact_command(cmd: ArtifactCommand) -> Result<()> {
 /// A WASI context if the module imports WASI (or the bench markers).
 fn wasi_context(
     art: &pcc::ArtifactFile,
-    input: &Path,
+    argv0: String,
     invoke: &Option<String>,
     args: &[String],
     dirs: &[String],
@@ -537,9 +549,7 @@ fn wasi_context(
         }
         return Ok(None);
     }
-    let mut argv = vec![input
-        .file_name()
-        .map_or("module".into(), |n| n.to_string_lossy().into_owned())];
+    let mut argv = vec![argv0];
     if invoke.is_none() {
         argv.extend(args.iter().cloned());
     }

@@ -237,3 +237,30 @@ fn nextpnr_ice40_runs_as_shipped() {
 fn bz2_runs_as_shipped() {
     run_program(&BZ2);
 }
+
+/// `--argv0` names the program as it sees itself (icepll prints it in its
+/// usage; IceStorm's icepack packs or unpacks by it): by default the
+/// input's file name.
+#[test]
+fn argv0_is_the_file_name_or_as_given() {
+    let wasm = real("icepll.wasm");
+    let wasm = wasm.to_str().unwrap();
+    for (extra, want) in [
+        (&[][..], "Usage: icepll.wasm [options]"),
+        (
+            &["--argv0", "yowasp-icepll"][..],
+            "Usage: yowasp-icepll [options]",
+        ),
+    ] {
+        let mut args = vec!["run", wasm];
+        args.extend_from_slice(extra);
+        args.extend(["--", "-Z"]);
+        let o = pccc(&args);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.lines().any(|l| l == want),
+            "{extra:?}: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
