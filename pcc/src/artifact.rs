@@ -302,19 +302,6 @@ impl Metadata {
         self.types.get(types.nth(f as usize)? as usize)
     }
 
-    /// Type `t`'s recursion group, as a range of type indices, and its place
-    /// in it: what makes it equal to another module's type (`RecGroup`).
-    pub fn rec_group_of(&self, t: u32) -> (std::ops::Range<u32>, u32) {
-        match self
-            .rec_groups
-            .iter()
-            .find(|g| g.first <= t && t - g.first < g.len)
-        {
-            Some(g) => (g.first..g.first + g.len, t - g.first),
-            None => (t..t + 1, 0),
-        }
-    }
-
     /// The type index of tag `tag` (imports first), if it exists.
     pub fn tag_type_index(&self, tag: u32) -> Option<u32> {
         let imported = self.imports.iter().filter_map(|i| match i.kind {

@@ -199,8 +199,10 @@ pub fn check_metadata(meta: &Metadata, text_len: usize) -> Result<(), String> {
             .funcs
             .get(t as usize)
             .ok_or_else(|| format!("{what}: defined function {t} out of range"))?;
-        // Indices are in range by now; a thunk has its import's type.
-        if meta.types[f.type_index as usize] != meta.types[want as usize] {
+        // A thunk has its import's type: the same index, so the same
+        // recursion group too (an equal signature of another group would
+        // give the host function a table identity it does not have).
+        if f.type_index != want {
             return Err(format!(
                 "{what}: {} does not have the import's type",
                 f.name
@@ -484,6 +486,13 @@ mod tests {
             });
             m.funcs[1].type_index = 1;
         });
+        // An equal signature at another index (here in a recursion group,
+        // so a distinct type) is not the import's type either.
+        rejects("does not have the import's type", |m| {
+            m.types.extend([m.types[0].clone(), m.types[0].clone()]);
+            m.rec_groups = vec![RecGroup { first: 1, len: 2 }];
+            m.funcs[1].type_index = 1;
+        });
     }
 
     #[test]
@@ -577,8 +586,6 @@ mod tests {
         two(&mut m);
         m.rec_groups = vec![group(1, 2)];
         assert_eq!(check_metadata(&m, 64), Ok(()));
-        assert_eq!(m.rec_group_of(0), (0..1, 0));
-        assert_eq!(m.rec_group_of(2), (1..3, 1));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod entry;
 mod exn;
 mod memory;
 mod signals;
+mod types;
 pub mod wasi;
 
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ use thiserror::Error;
 
 pub use exn::{MAX_EXCEPTION_PAYLOAD_BYTES, MAX_LIVE_EXCEPTIONS};
 pub use memory::Memory;
+use types::sig_id;
+pub use types::TypeIdentity;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {
@@ -175,40 +178,6 @@ struct ModuleInner {
     code: Code,
 }
 
-/// A function type's identity (WebAssembly 3.0's iso-recursive equality):
-/// its recursion group and its place in it. Equal identities have equal
-/// groups, so equal signatures: a call through a matching identity passes
-/// the arguments the callee was compiled for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TypeIdentity {
-    group: Arc<[WasmFuncType]>,
-    place: u32,
-}
-
-impl TypeIdentity {
-    /// A type alone in its group: a host function's, or any type outside
-    /// an explicit group of several.
-    pub fn alone(ty: WasmFuncType) -> TypeIdentity {
-        TypeIdentity {
-            group: Arc::from([ty]),
-            place: 0,
-        }
-    }
-
-    /// Type `t` of checked metadata.
-    fn of(meta: &Metadata, t: u32) -> TypeIdentity {
-        let (group, place) = meta.rec_group_of(t);
-        TypeIdentity {
-            group: meta.types[group.start as usize..group.end as usize].into(),
-            place,
-        }
-    }
-
-    pub fn func(&self) -> &WasmFuncType {
-        &self.group[self.place as usize]
-    }
-}
-
 /// A loaded artifact, shareable between instances.
 #[derive(Clone)]
 pub struct Module(Arc<ModuleInner>);
@@ -296,9 +265,7 @@ impl Module {
                 traps,
                 exn,
             });
-        let types = (0..meta.types.len() as u32)
-            .map(|t| TypeIdentity::of(&meta, t))
-            .collect();
+        let types = TypeIdentity::all(&meta);
         Ok(Module(Arc::new(ModuleInner { meta, types, code })))
     }
 
@@ -560,18 +527,6 @@ fn new_table(
         elem_ty,
         keep_alive: vec![],
     }))))
-}
-
-/// Process-wide signature ids: equal function types get equal ids.
-static SIGS: Mutex<Vec<TypeIdentity>> = Mutex::new(Vec::new());
-
-fn sig_id(ty: &TypeIdentity) -> u64 {
-    let mut s = SIGS.lock().expect("signature registry");
-    if let Some(i) = s.iter().position(|t| t == ty) {
-        return i as u64 + 1;
-    }
-    s.push(ty.clone());
-    s.len() as u64
 }
 
 /// A global's cell (compiled code reads it through the vmctx), its type and mutability.
