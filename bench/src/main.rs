@@ -27,6 +27,8 @@
 //!   Each printed ratio is the median of the per-run ratios; each printed time
 //!   the median of the per-run times.
 
+mod fuzz_exn;
+
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -1496,6 +1498,13 @@ fn main() {
         .is_some_and(|a| a == "--wasmtime-run-precompiled")
     {
         if let Err(e) = wasmtime_run_precompiled(&args[1..]) {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if args.first().is_some_and(|a| a == "--fuzz-exceptions") {
+        if let Err(e) = fuzz_exn::run(&args[1..]) {
             eprintln!("error: {e:#}");
             std::process::exit(1);
         }
