@@ -250,10 +250,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .strategy(wasmtime::Strategy::Cranelift)
         .parallel_compilation(false)
         .wasm_exceptions(true)
-        .wasm_tail_call(true)
-        // pccc's runtime installs its own signal handlers in this process
-        // (and does not chain to others'): Wasmtime traps without signals.
-        .signals_based_traps(false);
+        .wasm_tail_call(true);
     let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("wasmtime: {e:#}"))?;
     let opts = CompileOptions::default();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();

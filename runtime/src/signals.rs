@@ -1,10 +1,10 @@
 //! Turning faults in compiled code into traps. The handler only acts when
 //! the faulting pc lies in registered compiled code and the fault is one a
 //! trap explains (a listed `ud2`, an access inside a heap reservation or the
-//! wasm stack's guard); anything else is a real crash and goes to the
-//! default action.
+//! wasm stack's guard); anything else goes to the handler that was there
+//! before (a host's own, e.g. another engine's), or to the default action.
 
-use std::sync::{Once, RwLock};
+use std::sync::{Once, OnceLock, RwLock};
 
 use pcc::TrapCode;
 
@@ -26,9 +26,18 @@ pub static STACK_GUARDS: RwLock<Vec<(usize, usize)>> = RwLock::new(Vec::new());
 
 static INSTALL: Once = Once::new();
 
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+/// The handlers installed before ours, by `SIGNALS` index (set once, before
+/// ours is installed, so the handler only ever reads them).
+static PREVIOUS: [OnceLock<libc::sigaction>; 4] = [const { OnceLock::new() }; 4];
+
 pub fn ensure_installed() {
     INSTALL.call_once(|| unsafe {
-        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
+        for (i, sig) in SIGNALS.into_iter().enumerate() {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old);
+            let _ = PREVIOUS[i].set(old);
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = handler as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
@@ -37,6 +46,32 @@ pub fn ensure_installed() {
         }
     });
     ensure_altstack();
+}
+
+/// A fault that is not a trap of ours: the previous handler's, if there was
+/// one; else the default action, which happens when the faulting
+/// instruction runs again on return.
+unsafe fn not_ours(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let prev = SIGNALS
+        .iter()
+        .position(|&s| s == sig)
+        .and_then(|i| PREVIOUS[i].get());
+    match prev {
+        Some(sa) if sa.sa_sigaction != libc::SIG_DFL && sa.sa_sigaction != libc::SIG_IGN => {
+            if sa.sa_flags & libc::SA_SIGINFO != 0 {
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    std::mem::transmute(sa.sa_sigaction);
+                f(sig, info, ctx)
+            } else {
+                let f: extern "C" fn(libc::c_int) = std::mem::transmute(sa.sa_sigaction);
+                f(sig)
+            }
+        }
+        // Ignoring a fault would run the instruction forever.
+        _ => {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
 }
 
 thread_local! {
@@ -137,7 +172,6 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 return;
             }
         }
-        // Not a trap of ours: let the default action happen on return.
-        libc::signal(sig, libc::SIG_DFL);
+        not_ours(sig, info, ctx);
     }
 }
