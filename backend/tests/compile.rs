@@ -3,15 +3,12 @@
 use backend::ir::{BinOp, Function, MemArg, Op, Signature, Type};
 use backend::{compile_module, CompileOptions, ModuleIr};
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
-use pcc::{FuncMeta, Metadata, SandboxConfig, ValType, WasmFuncType};
+use pcc::{FuncMeta, Metadata, ValType, WasmFuncType};
 
 fn module(functions: Vec<Function>, types: Vec<WasmFuncType>) -> ModuleIr {
     ModuleIr {
         meta: Metadata {
-            sandbox: SandboxConfig::default(),
             types,
-            rec_groups: vec![],
-            imports: vec![],
             funcs: functions
                 .iter()
                 .map(|f| FuncMeta {
@@ -21,17 +18,7 @@ fn module(functions: Vec<Function>, types: Vec<WasmFuncType>) -> ModuleIr {
                     size: 0,
                 })
                 .collect(),
-            tables: vec![],
-            memory: None,
-            globals: vec![],
-            exports: vec![],
-            start: None,
-            elems: vec![],
-            data: vec![],
-            trap_sites: vec![],
-            import_thunks: vec![],
-            tags: vec![],
-            exn_sites: vec![],
+            ..Default::default()
         },
         functions,
     }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use pcc::artifact::{ConstExpr, SegmentMode};
 use pcc::{
     DataSegment, ElemItem, ElemSegment, Export, ExportKind, FuncMeta, GlobalMeta, Import,
-    ImportKind, MemoryMeta, Metadata, SandboxConfig, TableMeta, ValType, WasmFuncType,
+    ImportKind, MemoryMeta, Metadata, TableMeta, ValType, WasmFuncType,
 };
 use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef};
 
@@ -103,24 +103,7 @@ fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, FrontendError>
 }
 
 pub fn parse(wasm: &[u8]) -> Result<Parsed<'_>, FrontendError> {
-    let mut meta = Metadata {
-        sandbox: SandboxConfig::default(),
-        types: vec![],
-        rec_groups: vec![],
-        imports: vec![],
-        funcs: vec![],
-        tables: vec![],
-        memory: None,
-        globals: vec![],
-        exports: vec![],
-        start: None,
-        elems: vec![],
-        data: vec![],
-        trap_sites: vec![],
-        import_thunks: vec![],
-        tags: vec![],
-        exn_sites: vec![],
-    };
+    let mut meta = Metadata::default();
     let mut bodies = vec![];
     let mut func_types = vec![];
     let mut global_types = vec![];

@@ -232,7 +232,7 @@ pub struct TrapSite {
     pub code: TrapCode,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
     pub sandbox: SandboxConfig,
     pub types: Vec<WasmFuncType>,

@@ -1712,22 +1712,8 @@ mod exn_machine_tests {
 
     fn meta(types: Vec<WasmFuncType>) -> Metadata {
         Metadata {
-            sandbox: Default::default(),
             types,
-            rec_groups: vec![],
-            imports: vec![],
-            funcs: vec![],
-            tables: vec![],
-            memory: None,
-            globals: vec![],
-            exports: vec![],
-            start: None,
-            elems: vec![],
-            data: vec![],
-            trap_sites: vec![],
-            import_thunks: vec![],
-            tags: vec![],
-            exn_sites: vec![],
+            ..Default::default()
         }
     }
 

@@ -127,22 +127,9 @@ mod tests {
 
     fn meta(types: Vec<WasmFuncType>, rec_groups: Vec<RecGroup>) -> Metadata {
         Metadata {
-            sandbox: Default::default(),
             types,
             rec_groups,
-            imports: vec![],
-            funcs: vec![],
-            tables: vec![],
-            memory: None,
-            globals: vec![],
-            exports: vec![],
-            start: None,
-            elems: vec![],
-            data: vec![],
-            trap_sites: vec![],
-            import_thunks: vec![],
-            tags: vec![],
-            exn_sites: vec![],
+            ..Default::default()
         }
     }
 
