@@ -1495,19 +1495,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                         used: false,
                     });
                 }
-                self.frames.push(Frame {
-                    kind: Kind::Block,
-                    target: end,
-                    end,
-                    height: self.stack.len() - params.len(),
-                    params,
-                    results,
-                    else_block: None,
-                    entry_locals: vec![],
-                    entry_params: vec![],
-                    carried,
-                    handler,
-                });
+                self.push_block(params, results, carried, end, handler);
             }
             O::Unreachable => self.terminate(Op::Trap(TrapCode::Unreachable), vec![]),
             O::Return => {
@@ -1519,19 +1507,7 @@ impl<'p, 'a> Translator<'p, 'a> {
                 let (params, results) = self.block_sig(blockty)?;
                 let carried = self.next_construct();
                 let end = self.join_block(&carried, &results);
-                self.frames.push(Frame {
-                    kind: Kind::Block,
-                    target: end,
-                    end,
-                    height: self.stack.len() - params.len(),
-                    params,
-                    results,
-                    else_block: None,
-                    entry_locals: vec![],
-                    entry_params: vec![],
-                    carried,
-                    handler: false,
-                });
+                self.push_block(params, results, carried, end, false);
             }
             O::Loop { blockty } => {
                 let (params, results) = self.block_sig(blockty)?;
@@ -1661,6 +1637,31 @@ impl<'p, 'a> Translator<'p, 'a> {
             FrontendError::UnsupportedFeature(format!("tag {tag} without a type"))
         })?;
         Ok(self.func_sig(t)?.0)
+    }
+
+    /// Open a `block` (or a `try_table`, `handler` if it has catch
+    /// clauses) whose branches and end go to `end`.
+    fn push_block(
+        &mut self,
+        params: Vec<Type>,
+        results: Vec<Type>,
+        carried: Vec<u32>,
+        end: Block,
+        handler: bool,
+    ) {
+        self.frames.push(Frame {
+            kind: Kind::Block,
+            target: end,
+            end,
+            height: self.stack.len() - params.len(),
+            params,
+            results,
+            else_block: None,
+            entry_locals: vec![],
+            entry_params: vec![],
+            carried,
+            handler,
+        });
     }
 
     /// A call's operation, its arguments popped from the stack (the table
