@@ -197,6 +197,32 @@ fn exception_ops(wasm: &[u8]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The worst of the calls' classes (the first call of that class), with
+/// where it happened.
+fn worst(
+    calls: &[(String, Vec<Value>)],
+    classes: impl Iterator<Item = (Class, String)>,
+) -> (Class, String) {
+    let mut worst = (Class::Agree, String::new());
+    for ((name, args), (class, detail)) in calls.iter().zip(classes) {
+        if class > worst.0 {
+            worst = (class, format!("{detail}; in {name}({args:x?})"));
+        }
+    }
+    worst
+}
+
+/// What one reference invocation did, in a word (`exhausted`: its words
+/// for running out).
+fn describe<T: std::fmt::Debug>(e: &Exec<T>, exhausted: &str) -> String {
+    match e {
+        Exec::Values(_) => "returned".to_string(),
+        Exec::Trap(t) => format!("trap {t:?}"),
+        Exec::Exhausted => exhausted.to_string(),
+        Exec::Error(e) => format!("error: {}", signature(e)),
+    }
+}
+
 /// Judge module `index` of an exceptions run (see `Mode::Exceptions`).
 pub fn judge_exceptions(
     seed: u64,
@@ -220,33 +246,29 @@ pub fn judge_exceptions(
             Err(refusal) => refusal,
             Ok(got) => {
                 result.invocations += got.len() as u64;
-                let mut worst = (Class::Agree, String::new());
                 match &first {
                     None => {
                         // Only a crash is judged without a second opinion.
-                        for ((name, args), s) in calls.iter().zip(&got) {
-                            if let Exec::Error(e) = s {
-                                worst = (Class::Crash, format!("{e}; in {name}({args:x?})"));
-                            }
-                        }
-                        result.reference.extend(got.iter().map(|e| match e {
-                            Exec::Values(_) => "returned".to_string(),
-                            Exec::Trap(t) => format!("trap {t:?}"),
-                            Exec::Exhausted => "out of time".to_string(),
-                            Exec::Error(e) => format!("error: {}", signature(e)),
-                        }));
+                        let verdict = worst(
+                            &calls,
+                            got.iter().map(|s| match s {
+                                Exec::Error(e) => (Class::Crash, e.clone()),
+                                _ => (Class::Agree, String::new()),
+                            }),
+                        );
+                        result
+                            .reference
+                            .extend(got.iter().map(|e| describe(e, "out of time")));
                         first = Some(got);
+                        verdict
                     }
-                    Some(f) => {
-                        for (((name, args), r), s) in calls.iter().zip(f).zip(&got) {
-                            let (class, detail) = compare::compare_strategies(r, s);
-                            if class > worst.0 {
-                                worst = (class, format!("{detail}; in {name}({args:x?})"));
-                            }
-                        }
-                    }
+                    Some(f) => worst(
+                        &calls,
+                        f.iter()
+                            .zip(&got)
+                            .map(|(r, s)| compare::compare_strategies(r, s)),
+                    ),
                 }
-                worst
             }
         };
         result.per_strategy.push((h.name(), verdict.0, verdict.1));
@@ -332,26 +354,20 @@ pub fn judge(
         .collect();
     result.reference = expected
         .iter()
-        .map(|e| match e {
-            Exec::Values(_) => "returned".to_string(),
-            Exec::Trap(t) => format!("trap {t:?}"),
-            Exec::Exhausted => "out of fuel".to_string(),
-            Exec::Error(e) => format!("error: {}", signature(e)),
-        })
+        .map(|e| describe(e, "out of fuel"))
         .collect();
     for h in strategies {
         let verdict = match pccc(wasm, *h, &calls) {
             Err(refusal) => refusal,
             Ok(got) => {
                 result.invocations += got.len() as u64;
-                let mut worst = (Class::Agree, String::new());
-                for (((name, args), r), s) in calls.iter().zip(&expected).zip(&got) {
-                    let (class, detail) = compare::compare(r, s, canonical_nans);
-                    if class > worst.0 {
-                        worst = (class, format!("{detail}; in {name}({args:x?})"));
-                    }
-                }
-                worst
+                worst(
+                    &calls,
+                    expected
+                        .iter()
+                        .zip(&got)
+                        .map(|(r, s)| compare::compare(r, s, canonical_nans)),
+                )
             }
         };
         result.per_strategy.push((h.name(), verdict.0, verdict.1));
